@@ -1,0 +1,211 @@
+package calc
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Money is an amount in fen (分), one hundredth of a yuan.
+type Money int64
+
+// Yuan is one yuan in fen.
+const Yuan Money = 100
+
+// MaxAmount is the largest amount a claim may carry: 100,000,000.00 yuan. Nothing a hospital
+// bills comes near it, and keeping every input below it keeps every product of an amount
+// and a rate far inside int64.
+const MaxAmount Money = 100_000_000 * Yuan
+
+// NoCap is the cap of a line that has no annual cap. It is larger than any sum of amounts
+// a ledger can reach, so the cap room arithmetic needs no special case.
+const NoCap Money = math.MaxInt64 / 4
+
+// Errors returned by ParseMoney and ParseRate; callers branch on them with errors.Is.
+var (
+	ErrSyntax    = errors.New("not a decimal number")
+	ErrPrecision = errors.New("too many decimal places")
+	ErrRange     = errors.New("out of range")
+)
+
+// ParseMoney parses a decimal amount of yuan such as "1234.5" or "-0.07" into fen exactly.
+// It accepts at most two decimal places (ErrPrecision) and at most 15 integer digits
+// (ErrRange); anything else that is not a plain decimal number is ErrSyntax. Signs are
+// kept: rejecting negative amounts is the caller's rule.
+func ParseMoney(s string) (Money, error) {
+	units, err := parseDecimal(s, 2, 15)
+	if err != nil {
+		return 0, fmt.Errorf("money %q: %w", s, err)
+	}
+	return Money(units), nil
+}
+
+// String formats m as yuan with exactly two decimals and no grouping, e.g. "-1234.50".
+func (m Money) String() string {
+	return formatFixed(int64(m), 2, false)
+}
+
+// Grouped formats m as yuan with two decimals and thousands separators, e.g. "1,234.50".
+func (m Money) Grouped() string {
+	return formatFixed(int64(m), 2, true)
+}
+
+// Wan formats m in 万元 (ten thousand yuan) rounded half-up to two decimals, as county
+// reports print it: 2,663,300.00 yuan is "266.33".
+func (m Money) Wan() string {
+	return formatFixed(roundDiv(int64(m), 100), 2, true)
+}
+
+// Rate is an exact decimal fraction held in parts per million: 85% is 850_000.
+type Rate int64
+
+// RateOne is the rate 1 (100%).
+const RateOne Rate = 1_000_000
+
+// ParseRate parses a decimal fraction such as "0.85" or a percentage such as "85%" exactly.
+// At most six decimal places of the fraction are representable (ErrPrecision). The range
+// 0–1 is not checked here: that is a policy rule (Policy.Validate).
+func ParseRate(s string) (Rate, error) {
+	t := strings.TrimSpace(s)
+	places := 6
+	if strings.HasSuffix(t, "%") {
+		// 12.3456% is 0.123456: a percentage has two fewer places to give.
+		t = strings.TrimSpace(strings.TrimSuffix(t, "%"))
+		places = 4
+	}
+	units, err := parseDecimal(t, places, 9)
+	if err != nil {
+		return 0, fmt.Errorf("rate %q: %w", s, err)
+	}
+	return Rate(units), nil
+}
+
+// String formats r as a percentage without trailing zeros, e.g. "85%" or "62.5%".
+func (r Rate) String() string {
+	s := formatFixed(int64(r), 4, false)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
+
+// Decimal formats r as a decimal fraction without trailing zeros, e.g. "0.85".
+func (r Rate) Decimal() string {
+	s := formatFixed(int64(r), 6, false)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// MulRate returns m × r rounded half-up (away from zero at .5) to the fen. For |m| up to
+// MaxAmount and r in 0–1 the product cannot overflow.
+func MulRate(m Money, r Rate) Money {
+	return Money(roundDiv(int64(m)*int64(r), int64(RateOne)))
+}
+
+// roundDiv returns n / d rounded half away from zero; d must be positive.
+func roundDiv(n, d int64) int64 {
+	if n >= 0 {
+		return (n + d/2) / d
+	}
+	return -((-n + d/2) / d)
+}
+
+// parseDecimal parses an optionally signed decimal with at most maxPlaces fractional digits
+// and maxInt integer digits, returning it scaled by 10^maxPlaces.
+func parseDecimal(s string, maxPlaces, maxInt int) (int64, error) {
+	if s == "" {
+		return 0, ErrSyntax
+	}
+	neg := false
+	switch s[0] {
+	case '-':
+		neg, s = true, s[1:]
+	case '+':
+		s = s[1:]
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if intPart == "" && frac == "" || hasDot && frac == "" {
+		return 0, ErrSyntax
+	}
+	if !allDigits(intPart) || !allDigits(frac) {
+		return 0, ErrSyntax
+	}
+	intPart = strings.TrimLeft(intPart, "0")
+	if len(intPart) > maxInt {
+		return 0, ErrRange
+	}
+	trimmed := strings.TrimRight(frac, "0")
+	if len(trimmed) > maxPlaces {
+		return 0, ErrPrecision
+	}
+	var v int64
+	if intPart != "" {
+		n, err := strconv.ParseInt(intPart, 10, 64)
+		if err != nil {
+			return 0, ErrRange
+		}
+		v = n
+	}
+	for range maxPlaces {
+		v *= 10
+	}
+	var f int64
+	for i := range maxPlaces {
+		f *= 10
+		if i < len(trimmed) {
+			f += int64(trimmed[i] - '0')
+		}
+	}
+	v += f
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// formatFixed formats v / 10^places with exactly places decimals.
+func formatFixed(v int64, places int, group bool) string {
+	neg := v < 0
+	u := uint64(v)
+	if neg {
+		u = uint64(-v)
+	}
+	digits := strconv.FormatUint(u, 10)
+	for len(digits) <= places {
+		digits = "0" + digits
+	}
+	intPart, frac := digits[:len(digits)-places], digits[len(digits)-places:]
+	if group && len(intPart) > 3 {
+		var b strings.Builder
+		lead := len(intPart) % 3
+		if lead > 0 {
+			b.WriteString(intPart[:lead])
+		}
+		for i := lead; i < len(intPart); i += 3 {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(intPart[i : i+3])
+		}
+		intPart = b.String()
+	}
+	out := intPart
+	if places > 0 {
+		out += "." + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
