@@ -1,0 +1,530 @@
+// Package csvdata reads and writes the CSV files hpcalc exchanges with people and
+// spreadsheets: persons, providers, claims, and per-claim settlement results. Reading
+// checks every row and refuses bad input with errors naming the file, line, column and
+// rule; it never returns half a file.
+//
+// Money is yuan with at most two decimals, read exactly (never through a float); dates are
+// ISO 8601. Columns are found by their header names, so their order is free and extra
+// columns are kept out of the way. csvdata converts to and from calc values and must never
+// import store, api or cmd packages.
+package csvdata
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+// MaxErrors is how many problems one read reports before it gives up on the file.
+const MaxErrors = 20
+
+// Problem is one broken rule at one cell of a file. Line is the 1-based line in the file;
+// Column the 1-based column (field number), 0 for a problem with the whole row.
+type Problem struct {
+	Line, Column int
+	Field        string
+	Rule         string
+}
+
+// Error lists the problems found in one file. errors.Is(err, calc.ErrInvalid) holds.
+type Error struct {
+	File      string
+	Problems  []Problem
+	Truncated bool // reading stopped at MaxErrors problems
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s:%d", e.File, p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ":%d", p.Column)
+		}
+		if p.Field != "" {
+			b.WriteString(": " + p.Field)
+		}
+		b.WriteString(": " + p.Rule)
+	}
+	if e.Truncated {
+		fmt.Fprintf(&b, "\n%s: stopped reading after %d problems", e.File, MaxErrors)
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, calc.ErrInvalid) true.
+func (e *Error) Is(target error) bool { return target == calc.ErrInvalid }
+
+// table reads a CSV file by header names.
+type table struct {
+	file   string
+	r      *csv.Reader
+	cols   map[string]int
+	rec    []string
+	errs   *Error
+	header []string
+}
+
+var errTooMany = errors.New("too many problems")
+
+func newTable(file string, r io.Reader, required []string) (*table, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	t := &table{file: file, r: cr, cols: map[string]int{}, errs: &Error{File: file}}
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &Error{File: file, Problems: []Problem{{Line: 1, Rule: "the file is empty; want a header line: " + strings.Join(required, ",")}}}
+	}
+	if err != nil {
+		return nil, t.readError(err)
+	}
+	t.header = append([]string(nil), header...)
+	for i, h := range t.header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // spreadsheets may write a byte-order mark
+		t.header[i] = h
+		if _, dup := t.cols[h]; dup && h != "" {
+			t.errs.Problems = append(t.errs.Problems, Problem{Line: 1, Column: i + 1, Field: h, Rule: "column appears twice in the header"})
+		}
+		t.cols[h] = i
+	}
+	for _, name := range required {
+		if _, ok := t.cols[name]; !ok {
+			t.errs.Problems = append(t.errs.Problems, Problem{Line: 1, Field: name,
+				Rule: "required column is missing from the header (want " + strings.Join(required, ",") + ")"})
+		}
+	}
+	if len(t.errs.Problems) > 0 {
+		return nil, t.errs
+	}
+	return t, nil
+}
+
+func (t *table) readError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		rule := pe.Err.Error()
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			rule = fmt.Sprintf("row has a different number of fields than the header (%d)", len(t.header))
+		}
+		return &Error{File: t.file, Problems: []Problem{{Line: pe.StartLine, Column: 0, Rule: rule}}}
+	}
+	return fmt.Errorf("read %s: %w", t.file, err)
+}
+
+// next reads the next record; it returns false at the end of the file.
+func (t *table) next() (bool, error) {
+	rec, err := t.r.Read()
+	if errors.Is(err, io.EOF) {
+		return false, nil
+	}
+	if err != nil {
+		if len(t.errs.Problems) > 0 {
+			// Report what was found so far along with the parse error.
+			var e *Error
+			if errors.As(t.readError(err), &e) {
+				t.errs.Problems = append(t.errs.Problems, e.Problems...)
+				return false, t.errs
+			}
+		}
+		return false, t.readError(err)
+	}
+	t.rec = rec
+	return true, nil
+}
+
+func (t *table) line() int {
+	line, _ := t.r.FieldPos(0)
+	return line
+}
+
+func (t *table) get(name string) string {
+	i, ok := t.cols[name]
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(t.rec[i])
+}
+
+// fail records a problem in column name of the current row; it returns errTooMany once
+// MaxErrors problems are recorded.
+func (t *table) fail(name, format string, args ...any) error {
+	col := 0
+	if i, ok := t.cols[name]; ok {
+		col = i + 1
+	}
+	t.errs.Problems = append(t.errs.Problems, Problem{Line: t.line(), Column: col, Field: name, Rule: fmt.Sprintf(format, args...)})
+	if len(t.errs.Problems) >= MaxErrors {
+		t.errs.Truncated = true
+		return errTooMany
+	}
+	return nil
+}
+
+func (t *table) result() error {
+	if len(t.errs.Problems) == 0 {
+		return nil
+	}
+	return t.errs
+}
+
+// money reads a non-negative amount of at most MaxAmount.
+func (t *table) money(name string) (calc.Money, error) {
+	s := t.get(name)
+	m, err := calc.ParseMoney(s)
+	switch {
+	case s == "":
+		return 0, t.fail(name, "is required")
+	case errors.Is(err, calc.ErrPrecision):
+		return 0, t.fail(name, "%q has more than two decimals", s)
+	case errors.Is(err, calc.ErrRange):
+		return 0, t.fail(name, "%q is over the limit of %s", s, calc.MaxAmount)
+	case err != nil:
+		return 0, t.fail(name, "%q is not an amount of yuan such as 1234.50", s)
+	case m < 0:
+		return 0, t.fail(name, "%s is negative", s)
+	case m > calc.MaxAmount:
+		return 0, t.fail(name, "%s is over the limit of %s", s, calc.MaxAmount)
+	}
+	return m, nil
+}
+
+func (t *table) date(name string) (calc.Date, bool, error) {
+	s := t.get(name)
+	if s == "" {
+		return 0, false, t.fail(name, "is required")
+	}
+	d, err := calc.ParseDate(s)
+	if err != nil {
+		return 0, false, t.fail(name, "%q is not a date as YYYY-MM-DD", s)
+	}
+	return d, true, nil
+}
+
+func (t *table) id(name string) (string, error) {
+	s := t.get(name)
+	if s == "" {
+		return "", t.fail(name, "is required")
+	}
+	return s, nil
+}
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "y":
+		return true, true
+	case "false", "0", "no", "n":
+		return false, true
+	}
+	return false, false
+}
+
+// PersonColumns is the header of a persons file.
+var PersonColumns = []string{"person_id", "household_id", "registered_poor", "aid_category"}
+
+// ReadPersons reads a persons file (header PersonColumns; more columns are ignored). It
+// returns a *Error naming every bad cell (an empty or duplicate person_id, an empty
+// household_id, registered_poor not true/false, an unknown aid_category) or the persons in
+// file order.
+func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
+	t, err := newTable(file, r, PersonColumns)
+	if err != nil {
+		return nil, err
+	}
+	var out []calc.Person
+	seen := map[string]int{}
+	for {
+		ok, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		p := calc.Person{ID: t.get("person_id"), HouseholdID: t.get("household_id")}
+		var errs [4]error
+		if p.ID == "" {
+			errs[0] = t.fail("person_id", "is required")
+		} else if prev, dup := seen[p.ID]; dup {
+			errs[0] = t.fail("person_id", "duplicate person %s (first on line %d)", p.ID, prev)
+		} else {
+			seen[p.ID] = t.line()
+		}
+		if p.HouseholdID == "" {
+			errs[1] = t.fail("household_id", "is required")
+		}
+		poor, okBool := parseBool(t.get("registered_poor"))
+		if !okBool {
+			errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
+		}
+		p.RegisteredPoor = poor
+		aid, aidErr := calc.ParseAidCategory(t.get("aid_category"))
+		if aidErr != nil {
+			errs[3] = t.fail("aid_category", "%v", aidErr)
+		}
+		p.Aid = aid
+		if err := firstErr(errs[:]...); err != nil {
+			return nil, t.errs
+		}
+		out = append(out, p)
+	}
+	if err := t.result(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Provider is a hospital or health centre.
+type Provider struct {
+	ID    string
+	Name  string
+	Level calc.Level
+}
+
+// ProviderColumns is the header of a providers file.
+var ProviderColumns = []string{"provider_id", "name", "level"}
+
+// ReadProviders reads a providers file (header ProviderColumns; more columns are ignored).
+func ReadProviders(file string, r io.Reader) ([]Provider, error) {
+	t, err := newTable(file, r, ProviderColumns)
+	if err != nil {
+		return nil, err
+	}
+	var out []Provider
+	seen := map[string]int{}
+	for {
+		ok, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		p := Provider{ID: t.get("provider_id"), Name: t.get("name")}
+		var errs [2]error
+		if p.ID == "" {
+			errs[0] = t.fail("provider_id", "is required")
+		} else if prev, dup := seen[p.ID]; dup {
+			errs[0] = t.fail("provider_id", "duplicate provider %s (first on line %d)", p.ID, prev)
+		} else {
+			seen[p.ID] = t.line()
+		}
+		level, levelErr := calc.ParseLevel(t.get("level"))
+		if levelErr != nil {
+			errs[1] = t.fail("level", "%v", levelErr)
+		}
+		p.Level = level
+		if err := firstErr(errs[:]...); err != nil {
+			return nil, t.errs
+		}
+		out = append(out, p)
+	}
+	if err := t.result(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClaimColumns is the header of a claims file.
+var ClaimColumns = []string{"claim_id", "person_id", "provider_id", "level", "kind",
+	"admitted_on", "discharged_on", "total", "in_policy"}
+
+// ClaimChecks are the cross-file checks ReadClaims makes; a nil field skips its check.
+type ClaimChecks struct {
+	Persons   map[string]calc.Person // every claim's person_id must be here
+	Providers map[string]Provider    // every provider_id must be here, with the claim's level
+	Policies  *calc.PolicySet        // a policy must be in force on every discharge day
+}
+
+// Claims is a claims file as read: the claims in file order and, for each, its line.
+type Claims struct {
+	File   string
+	Claims []calc.Claim
+	Lines  []int
+}
+
+// ReadClaims reads a claims file (header ClaimColumns; more columns are ignored) and
+// checks every row: ids present and claim_id unique; level and kind known; dates ISO
+// 8601 with discharge on or after admission; total and in_policy non-negative yuan with
+// at most two decimals, at most 100,000,000.00, in_policy at most total; and the checks
+// of ClaimChecks. It returns a *Error listing every problem (up to MaxErrors), or every
+// claim.
+func ReadClaims(file string, r io.Reader, checks ClaimChecks) (*Claims, error) {
+	t, err := newTable(file, r, ClaimColumns)
+	if err != nil {
+		return nil, err
+	}
+	out := &Claims{File: file}
+	seen := map[string]int{}
+	for {
+		ok, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if err := t.claim(out, seen, checks); err != nil {
+			return nil, t.errs
+		}
+	}
+	if err := t.result(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (t *table) claim(out *Claims, seen map[string]int, checks ClaimChecks) error {
+	var c calc.Claim
+	var errs []error
+	check := func(err error) { errs = append(errs, err) }
+	var err error
+	c.ID, err = t.id("claim_id")
+	check(err)
+	if prev, dup := seen[c.ID]; dup && c.ID != "" {
+		check(t.fail("claim_id", "duplicate claim %s (first on line %d)", c.ID, prev))
+	} else if c.ID != "" {
+		seen[c.ID] = t.line()
+	}
+	c.PersonID, err = t.id("person_id")
+	check(err)
+	if c.PersonID != "" && checks.Persons != nil {
+		if _, ok := checks.Persons[c.PersonID]; !ok {
+			check(t.fail("person_id", "unknown person %s: not in the persons file", c.PersonID))
+		}
+	}
+	c.ProviderID, err = t.id("provider_id")
+	check(err)
+	levelOK := true
+	if c.Level, err = calc.ParseLevel(t.get("level")); err != nil {
+		check(t.fail("level", "%v", err))
+		levelOK = false
+	}
+	if c.ProviderID != "" && checks.Providers != nil {
+		if p, ok := checks.Providers[c.ProviderID]; !ok {
+			check(t.fail("provider_id", "unknown provider %s: not in the providers file", c.ProviderID))
+		} else if levelOK && p.Level != c.Level {
+			check(t.fail("level", "level %s differs from provider %s's level %s", c.Level, p.ID, p.Level))
+		}
+	}
+	if c.Kind, err = calc.ParseKind(t.get("kind")); err != nil {
+		check(t.fail("kind", "%v", err))
+	}
+	var admittedOK, dischargedOK bool
+	c.AdmittedOn, admittedOK, err = t.date("admitted_on")
+	check(err)
+	c.DischargedOn, dischargedOK, err = t.date("discharged_on")
+	check(err)
+	if admittedOK && dischargedOK && c.DischargedOn < c.AdmittedOn {
+		check(t.fail("discharged_on", "discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn))
+	}
+	if dischargedOK && checks.Policies != nil && checks.Policies.At(c.DischargedOn) == nil {
+		check(t.fail("discharged_on", "no policy is in force on %s (%s)", c.DischargedOn, describePeriods(checks.Policies)))
+	}
+	nProblems := len(t.errs.Problems)
+	c.Total, err = t.money("total")
+	check(err)
+	c.InPolicy, err = t.money("in_policy")
+	check(err)
+	if len(t.errs.Problems) == nProblems && c.InPolicy > c.Total {
+		check(t.fail("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total))
+	}
+	if err := firstErr(errs...); err != nil {
+		return err
+	}
+	if len(t.errs.Problems) > 0 {
+		return nil // keep checking later rows, but keep no claims
+	}
+	out.Claims = append(out.Claims, c)
+	out.Lines = append(out.Lines, t.line())
+	return nil
+}
+
+func describePeriods(s *calc.PolicySet) string {
+	var parts []string
+	for _, p := range s.Policies() {
+		parts = append(parts, fmt.Sprintf("%s runs %s to %s", p.Version, p.From, p.To))
+	}
+	if len(parts) == 0 {
+		return "no policy loaded"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// WritePersons writes persons with the PersonColumns header.
+func WritePersons(w io.Writer, persons []calc.Person) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(PersonColumns)
+	for _, p := range persons {
+		_ = cw.Write([]string{p.ID, p.HouseholdID, strconv.FormatBool(p.RegisteredPoor), aidText(p.Aid)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func aidText(a calc.AidCategory) string {
+	if a == calc.AidNone {
+		return ""
+	}
+	return a.String()
+}
+
+// WriteProviders writes providers with the ProviderColumns header.
+func WriteProviders(w io.Writer, providers []Provider) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(ProviderColumns)
+	for _, p := range providers {
+		_ = cw.Write([]string{p.ID, p.Name, p.Level.String()})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteClaims writes claims with the ClaimColumns header.
+func WriteClaims(w io.Writer, claims []calc.Claim) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(ClaimColumns)
+	for _, c := range claims {
+		_ = cw.Write([]string{c.ID, c.PersonID, c.ProviderID, c.Level.String(), c.Kind.String(),
+			c.AdmittedOn.String(), c.DischargedOn.String(), c.Total.String(), c.InPolicy.String()})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// SettlementColumns is the header of a per-claim results file.
+var SettlementColumns = []string{"claim_id", "basic", "critical", "commercial", "aid", "backstop", "out_of_pocket"}
+
+// WriteSettlements writes one row per settlement with the SettlementColumns header.
+func WriteSettlements(w io.Writer, settlements []calc.Settlement) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(SettlementColumns)
+	row := make([]string, len(SettlementColumns))
+	for i := range settlements {
+		s := &settlements[i]
+		row[0] = s.ClaimID
+		for l := range calc.NumLines {
+			row[1+int(l)] = s.Lines[l].Amount.String()
+		}
+		row[6] = s.OutOfPocket.String()
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
