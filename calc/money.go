@@ -55,7 +55,7 @@ func (m Money) Grouped() string {
 // Wan formats m in 万元 (ten thousand yuan) rounded half-up to two decimals, as county
 // reports print it: 2,663,300.00 yuan is "266.33".
 func (m Money) Wan() string {
-	return formatFixed(roundDiv(int64(m), 100), 2, true)
+	return formatFixed(roundDiv(int64(m), 10000), 2, true)
 }
 
 // Rate is an exact decimal fraction held in parts per million: 85% is 850_000.

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/hpcalc/hpcalc/replay"
+)
+
+const replayHelp = `
+Replay settles every claim from scratch, the way the county settles them: each person's
+claims in discharge-date order (ties by claim id), each under the policy version in force
+on its discharge day, with a fresh ledger per person per calendar year. It prints the total
+cost, what each of the five lines paid and what patients paid, in yuan and in 万元.
+
+With no flags it replays the shipped fixtures (the 2018 Pingxiang policy, population and
+claims, built into this program) and sets each total beside the figure the county
+published, saying whether they match to the fen. Flags replace any of the shipped files.
+
+Bad input is refused, naming the file, line, column and rule; nothing is printed or
+written then.`
+
+func runReplay(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("replay", replayHelp, stdout, stderr)
+	var policyFiles repeated
+	fs.Var(&policyFiles, "policy", "policy `FILE` (YAML or JSON); repeat for several versions (default: the shipped "+fixtures.PolicyFile+")")
+	personsFile := fs.String("persons", "", "persons CSV `FILE`, header "+strings.Join(csvdata.PersonColumns, ",")+" (default: the shipped persons)")
+	providersFile := fs.String("providers", "", "providers CSV `FILE`; claims' providers and levels are checked against it (default: the shipped providers, when the claims are the shipped ones)")
+	claimsFile := fs.String("claims", "", "claims CSV `FILE`, header "+strings.Join(csvdata.ClaimColumns, ",")+" (default: the shipped claims)")
+	outFile := fs.String("out", "", "also write one row per claim to `FILE`: "+strings.Join(csvdata.SettlementColumns, ",")+" (yuan)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+
+	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile)
+	if err != nil {
+		return err
+	}
+	res, err := replay.Run(in.policies, in.persons, in.claims.Claims)
+	if err != nil {
+		return err
+	}
+	var report bytes.Buffer
+	writeReplayReport(&report, in, res)
+	if *outFile != "" {
+		if err := writeFileAtomic(*outFile, func(w io.Writer) error { return csvdata.WriteSettlements(w, res.Settlements) }); err != nil {
+			return err
+		}
+	}
+	_, err = stdout.Write(report.Bytes())
+	return err
+}
+
+type replayInput struct {
+	policies   *calc.PolicySet
+	persons    map[string]calc.Person
+	claims     *csvdata.Claims
+	shipped    bool // the claims are the shipped fixtures: compare with the published figures
+	policyDesc string
+}
+
+func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFile string) (*replayInput, error) {
+	shipped, err := fixtures.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load the shipped fixtures: %w", err)
+	}
+	in := &replayInput{policies: shipped.Policies, persons: shipped.Persons, claims: shipped.Claims, shipped: claimsFile == ""}
+	if len(policyFiles) > 0 {
+		var list []*calc.Policy
+		from := map[string]string{}
+		for _, path := range policyFiles {
+			p, err := policyfile.Load(path)
+			if err != nil {
+				return nil, err
+			}
+			if prev, dup := from[p.Version]; dup {
+				return nil, fmt.Errorf("%s: version %s is also in %s", path, p.Version, prev)
+			}
+			from[p.Version] = path
+			list = append(list, p)
+		}
+		if in.policies, err = calc.NewPolicySet(list...); err != nil {
+			return nil, fmt.Errorf("policies %s: %w", strings.Join(policyFiles, ", "), err)
+		}
+	}
+	var versions []string
+	for _, p := range in.policies.Policies() {
+		versions = append(versions, p.Version)
+	}
+	in.policyDesc = strings.Join(versions, ", ")
+
+	if personsFile != "" {
+		persons, err := readCSV(personsFile, csvdata.ReadPersons)
+		if err != nil {
+			return nil, err
+		}
+		in.persons = make(map[string]calc.Person, len(persons))
+		for _, p := range persons {
+			in.persons[p.ID] = p
+		}
+	}
+	var providers map[string]csvdata.Provider
+	switch {
+	case providersFile != "":
+		list, err := readCSV(providersFile, csvdata.ReadProviders)
+		if err != nil {
+			return nil, err
+		}
+		providers = make(map[string]csvdata.Provider, len(list))
+		for _, p := range list {
+			providers[p.ID] = p
+		}
+	case claimsFile == "":
+		providers = shipped.Providers
+	}
+	if claimsFile != "" || personsFile != "" || len(policyFiles) > 0 || providersFile != "" {
+		// Re-read the claims against what replaces the shipped files, so that every
+		// cross-file rule (unknown person, no policy in force, ...) names a line.
+		f, name, err := openClaims(claimsFile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in.claims, err = csvdata.ReadClaims(name, f, csvdata.ClaimChecks{Persons: in.persons, Providers: providers, Policies: in.policies})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func openClaims(path string) (io.ReadCloser, string, error) {
+	if path == "" {
+		f, err := fixtures.FS.Open(fixtures.ClaimsFile)
+		return f, fixtures.ClaimsFile, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, path, nil
+}
+
+func readCSV[T any](path string, read func(string, io.Reader) ([]T, error)) ([]T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return read(path, f)
+}
+
+// writeFileAtomic writes a file through a temporary file in the same directory, so that a
+// failure leaves no half-written file behind.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = write(tmp); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+var lineChinese = [calc.NumLines]string{"基本医疗保险", "大病保险", "商业补充保险", "民政医疗救助", "政府兜底"}
+
+// writeReplayReport prints the replay's totals as a table.
+func writeReplayReport(w io.Writer, in *replayInput, res *replay.Result) {
+	t := res.Tally
+	people := map[string]bool{}
+	var first, last calc.Date
+	for i, c := range in.claims.Claims {
+		people[c.PersonID] = true
+		if i == 0 || c.DischargedOn < first {
+			first = c.DischargedOn
+		}
+		if i == 0 || c.DischargedOn > last {
+			last = c.DischargedOn
+		}
+	}
+	fmt.Fprintf(w, "Replay of %d claims of %d persons", t.Claims, len(people))
+	if t.Claims > 0 {
+		fmt.Fprintf(w, ", discharged %s to %s", first, last)
+	}
+	fmt.Fprintf(w, ", under %s\n\n", in.policyDesc)
+
+	published := fixtures.Published2018
+	compare := in.shipped
+	fmt.Fprintf(w, "%-14s %16s %8s", "", "yuan", "万元") // 万元 is two wide characters
+	if compare {
+		fmt.Fprintf(w, "  %16s  %-5s", "published yuan", "match")
+	}
+	fmt.Fprintln(w)
+	matched, compared := 0, 0
+	row := func(label string, m calc.Money, pub calc.Money, isPublished bool, note string) {
+		fmt.Fprintf(w, "%-14s %16s %10s", label, m.Grouped(), m.Wan())
+		if compare {
+			if isPublished {
+				ok := m == pub
+				compared++
+				verdict := "NO"
+				if ok {
+					matched++
+					verdict = "yes"
+				}
+				fmt.Fprintf(w, "  %16s  %-5s", pub.Grouped(), verdict)
+			} else {
+				fmt.Fprintf(w, "  %16s  %-5s", "-", "")
+			}
+		}
+		fmt.Fprintf(w, "  %s\n", note)
+	}
+	row("total cost", t.Total, published.Total, true, "医疗总费用")
+	for _, l := range calc.Lines() {
+		note := lineChinese[l]
+		if compare && !published.Published[l] {
+			note += " (not published)"
+		}
+		row(fmt.Sprintf("%d %s", int(l)+1, l), t.Lines[l], published.Lines[l], published.Published[l], note)
+	}
+	row("out-of-pocket", t.OutOfPocket, 0, false, "个人自付, "+percent(t.OutOfPocket, t.Total)+" of total cost")
+	if compare {
+		fmt.Fprintln(w)
+		if matched == compared {
+			fmt.Fprintf(w, "All %d published figures match to the fen.\n", compared)
+		} else {
+			fmt.Fprintf(w, "%d of %d published figures differ.\n", compared-matched, compared)
+		}
+	}
+}
+
+// percent formats part/whole as a percentage with two decimals, rounded half-up, exactly.
+func percent(part, whole calc.Money) string {
+	if whole == 0 {
+		return "-"
+	}
+	basisPoints := (int64(part)*10000*2 + int64(whole)) / (2 * int64(whole))
+	return fmt.Sprintf("%d.%02d%%", basisPoints/100, basisPoints%100)
+}
+
