@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,7 +30,8 @@ type Error struct {
 }
 
 // Problem is one broken rule at a position of a document; Line and Column are 1-based, 0
-// when the problem has no single position (a missing field).
+// when the problem has no single position (a missing field). A YAML syntax error has a
+// Line but Column 0: the parser does not report one.
 type Problem struct {
 	Line, Column int
 	Field        string
@@ -43,7 +46,10 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(e.File)
 		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
+			fmt.Fprintf(&b, ":%d", p.Line)
+			if p.Column > 0 {
+				fmt.Fprintf(&b, ":%d", p.Column)
+			}
 		}
 		if p.Field != "" {
 			b.WriteString(": " + p.Field)
@@ -56,18 +62,21 @@ func (e *Error) Error() string {
 // Is makes errors.Is(err, calc.ErrInvalid) true.
 func (e *Error) Is(target error) bool { return target == calc.ErrInvalid }
 
-// scalar is a YAML scalar kept as its literal text with its position.
+// scalar is a YAML scalar kept as its literal text with its position. A mapping or list
+// where a single value belongs is kept too, with Shape naming it, so that the converter
+// reports it with its field and decoding goes on to find the document's other problems.
 type scalar struct {
 	Text         string
 	Line, Column int
 	Set          bool
+	Shape        string // "mapping" or "list" when the value is not a single value
 }
 
 func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a single value, got a %s", n.Line, nodeKind(n))
-	}
 	*s = scalar{Text: n.Value, Line: n.Line, Column: n.Column, Set: true}
+	if n.Kind != yaml.ScalarNode {
+		*s = scalar{Line: n.Line, Column: n.Column, Set: true, Shape: nodeKind(n)}
+	}
 	return nil
 }
 
@@ -78,7 +87,7 @@ func nodeKind(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "list"
 	}
-	return "value"
+	return "single value"
 }
 
 type perLevel map[string]scalar
@@ -150,29 +159,52 @@ func Load(path string) (*calc.Policy, error) {
 // Parse decodes and validates one policy document; name is used in error messages. It
 // returns a *Error listing every problem, or the policy.
 func Parse(name string, data []byte) (*calc.Policy, error) {
-	var doc document
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
+	var root yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: name, Problems: []Problem{{Rule: "the document is empty"}}}
 		}
 		return nil, &Error{File: name, Problems: yamlProblems(err)}
 	}
-	c := converter{positions: map[string]scalar{}}
-	p := c.policy(&doc)
-	if len(c.problems) == 0 {
-		if err := p.Validate(); err != nil {
-			var ve *calc.ValidationError
-			if !errors.As(err, &ve) {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			for _, f := range ve.Fields {
-				pos := c.positions[f.Field]
-				c.problems = append(c.problems, Problem{Line: pos.Line, Column: pos.Column, Field: f.Field, Rule: f.Rule})
-			}
+	// The shape check reports unknown fields and values of the wrong kind with their
+	// position and field path; the decoder only knows their line.
+	sc := shapeCheck{}
+	sc.node(root.Content[0], reflect.TypeFor[document](), "")
+	if sc.broken[""] {
+		return nil, &Error{File: name, Problems: sc.problems}
+	}
+	var doc document
+	if err := root.Decode(&doc); err != nil {
+		// Each of the decoder's type errors is one the shape check has reported better;
+		// should it find one the check missed, report that as the decoder words it.
+		var te *yaml.TypeError
+		if !errors.As(err, &te) || len(sc.problems) == 0 {
+			return nil, &Error{File: name, Problems: append(sc.problems, yamlProblems(err)...)}
 		}
 	}
+	c := converter{problems: sc.problems, positions: map[string]scalar{}}
+	p := c.policy(&doc)
+	// Check the rules even when some values could not be read, so that every problem is
+	// reported at once; a field already reported is not reported again.
+	if err := p.Validate(); err != nil {
+		var ve *calc.ValidationError
+		if !errors.As(err, &ve) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		reported := map[string]bool{}
+		for _, pr := range c.problems {
+			reported[pr.Field] = true
+		}
+		for _, f := range ve.Fields {
+			if reported[f.Field] {
+				continue
+			}
+			pos := c.positions[f.Field]
+			c.problems = append(c.problems, Problem{Line: pos.Line, Column: pos.Column, Field: f.Field, Rule: f.Rule})
+		}
+	}
+	// A section the decoder could not read leaves its fields unset; they are not missing.
+	c.problems = slices.DeleteFunc(c.problems, func(pr Problem) bool { return pr.Line == 0 && sc.within(pr.Field) })
 	if len(c.problems) > 0 {
 		sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].Line < c.problems[j].Line })
 		return nil, &Error{File: name, Problems: c.problems}
@@ -181,14 +213,15 @@ func Parse(name string, data []byte) (*calc.Policy, error) {
 }
 
 // yamlProblems turns the decoder's error (possibly several lines of "line N: ...") into
-// problems.
+// problems. The decoder gives a line but no column.
 func yamlProblems(err error) []Problem {
 	var te *yaml.TypeError
 	var msgs []string
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
+	syntax := !errors.As(err, &te)
+	if syntax {
 		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	} else {
+		msgs = te.Errors
 	}
 	out := make([]Problem, 0, len(msgs))
 	for _, m := range msgs {
@@ -197,10 +230,152 @@ func yamlProblems(err error) []Problem {
 			_, rest, _ := strings.Cut(m, ":")
 			m = strings.TrimSpace(rest)
 		}
-		m = strings.Replace(m, "not found in type policyfile.", "is not a known field of ", 1)
-		out = append(out, Problem{Line: line, Column: 1, Rule: m})
+		if syntax {
+			m = "not well-formed YAML: " + m + " (check the indentation, colons and brackets on this line and the one before)"
+		}
+		out = append(out, Problem{Line: line, Rule: m})
 	}
 	return out
+}
+
+// shapeCheck walks a document's nodes along the Go type they decode into. It reports
+// every unknown field, repeated key, unknown provider level and section of the wrong
+// kind at the key or value concerned, and records the sections the decoder cannot read.
+// Scalars are left to the converter, which reports them with their field's rule.
+type shapeCheck struct {
+	problems []Problem
+	broken   map[string]bool // fields the decoder leaves unset; "" is the whole document
+}
+
+func (c *shapeCheck) fail(n *yaml.Node, field, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Line: n.Line, Column: n.Column, Field: field, Rule: fmt.Sprintf(format, args...)})
+}
+
+func (c *shapeCheck) breaks(field string) {
+	if c.broken == nil {
+		c.broken = map[string]bool{}
+	}
+	c.broken[field] = true
+}
+
+// within reports whether field is a broken field or part of one.
+func (c *shapeCheck) within(field string) bool {
+	for b := range c.broken {
+		if field == b || strings.HasPrefix(field, b+".") || strings.HasPrefix(field, b+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	scalarType   = reflect.TypeFor[scalar]()
+	perLevelType = reflect.TypeFor[perLevel]()
+)
+
+func (c *shapeCheck) node(n *yaml.Node, t reflect.Type, field string) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if t == scalarType || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return // an empty section or list: the converter reports what it lacks
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			c.fail(n, field, "want text; got a %s", nodeKind(n))
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			c.fail(n, field, "want a list; got a %s", nodeKind(n))
+			c.breaks(field)
+			return
+		}
+		for i, item := range n.Content {
+			c.node(item, t.Elem(), fmt.Sprintf("%s[%d]", field, i))
+		}
+	case reflect.Struct, reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			c.fail(n, field, "want a mapping of %s; got a %s", fieldsHere(t), nodeKind(n))
+			c.breaks(field)
+			return
+		}
+		c.mapping(n, t, field)
+	}
+}
+
+func (c *shapeCheck) mapping(n *yaml.Node, t reflect.Type, field string) {
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.ShortTag() == "!!merge" { // "<<: *anchor" merges another mapping's fields
+			if v.Kind == yaml.SequenceNode {
+				for _, m := range v.Content {
+					c.node(m, t, field)
+				}
+			} else {
+				c.node(v, t, field)
+			}
+			continue
+		}
+		path := k.Value
+		if field != "" {
+			path = field + "." + k.Value
+		}
+		if first, ok := seen[k.Value]; ok {
+			c.fail(k, path, "given twice (first at line %d): keep one", first.Line)
+			c.breaks(field) // the decoder refuses the whole mapping
+			continue
+		}
+		seen[k.Value] = k
+		if t == perLevelType {
+			if _, err := calc.ParseLevel(k.Value); err != nil {
+				c.fail(k, path, "%v", err)
+			}
+			continue
+		}
+		f, ok := fieldByKey(t, k.Value)
+		if !ok {
+			c.fail(k, path, "unknown field %q (the fields here are %s)", k.Value, strings.Join(keysOf(t), ", "))
+			continue
+		}
+		c.node(v, f.Type, path)
+	}
+}
+
+// keysOf lists the keys of a document struct type, in order.
+func keysOf(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k == key {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func fieldsHere(t reflect.Type) string {
+	if t == perLevelType {
+		return "one value per provider level (" + strings.Join(levelNames(), ", ") + ")"
+	}
+	return "the fields " + strings.Join(keysOf(t), ", ")
+}
+
+func levelNames() []string {
+	var names []string
+	for _, l := range calc.Levels() {
+		names = append(names, l.String())
+	}
+	return names
 }
 
 type converter struct {
@@ -214,6 +389,10 @@ func (c *converter) fail(s scalar, field, format string, args ...any) {
 
 func (c *converter) present(s scalar, field string) bool {
 	c.positions[field] = s
+	if s.Shape != "" {
+		c.fail(s, field, "want a single value, got a %s", s.Shape)
+		return false
+	}
 	if !s.Set || strings.TrimSpace(s.Text) == "" {
 		c.fail(s, field, "is required")
 		return false
@@ -263,13 +442,9 @@ func (c *converter) date(s scalar, field string) calc.Date {
 	return d
 }
 
-// levels reads a mapping with one entry per provider level: all required, no others.
+// levels reads a mapping with one entry per provider level, all required; the shape
+// check has reported any other key.
 func (c *converter) levels(m perLevel, field string, each func(calc.Level, scalar, string)) {
-	for name, s := range m {
-		if _, err := calc.ParseLevel(name); err != nil {
-			c.fail(s, field+"."+name, "%v", err)
-		}
-	}
 	for _, l := range calc.Levels() {
 		each(l, m[l.String()], field+"."+l.String())
 	}
@@ -310,6 +485,10 @@ func (c *converter) policy(d *document) *calc.Policy {
 	for i, b := range d.Critical.Bands {
 		f := fmt.Sprintf("critical.bands[%d]", i)
 		p.Critical.Bands = append(p.Critical.Bands, calc.Band{From: c.money(b.From, f+".from"), Rate: c.rate(b.Rate, f+".rate")})
+	}
+	if len(d.Critical.Bands) > calc.MaxBands {
+		// Too many bands: point at the first band over the limit.
+		c.positions["critical.bands"] = d.Critical.Bands[calc.MaxBands].From
 	}
 
 	p.Commercial.InPolicyRate = c.rate(d.Commercial.InPolicyRate, "commercial.in_policy_rate")

@@ -258,4 +258,3 @@ func percent(part, whole calc.Money) string {
 	basisPoints := (int64(part)*10000*2 + int64(whole)) / (2 * int64(whole))
 	return fmt.Sprintf("%d.%02d%%", basisPoints/100, basisPoints%100)
 }
-
