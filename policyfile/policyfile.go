@@ -160,11 +160,15 @@ func Load(path string) (*calc.Policy, error) {
 // returns a *Error listing every problem, or the policy.
 func Parse(name string, data []byte) (*calc.Policy, error) {
 	var root yaml.Node
+	empty := &Error{File: name, Problems: []Problem{{Rule: "the document is empty"}}}
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: name, Problems: []Problem{{Rule: "the document is empty"}}}
+			return nil, empty
 		}
 		return nil, &Error{File: name, Problems: yamlProblems(err)}
+	}
+	if top := root.Content[0]; top.Kind == yaml.ScalarNode && top.ShortTag() == "!!null" {
+		return nil, empty // "---" or "null" alone
 	}
 	// The shape check reports unknown fields and values of the wrong kind with their
 	// position and field path; the decoder only knows their line.
