@@ -125,7 +125,11 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"UnknownPerson", stay(t, "C1", "Z", "2018-03-01", 100*calc.Yuan), nil, "unknown person Z"},
 		{"NoPolicy", stay(t, "C1", "A", "2019-03-01", 100*calc.Yuan), calc.ErrNoPolicy, "C1"},
-		{"Invalid", func() calc.Claim { c := stay(t, "C1", "A", "2018-03-01", 100*calc.Yuan); c.InPolicy = c.Total + 1; return c }(), calc.ErrInvalid, "in_policy"},
+		{"Invalid", func() calc.Claim {
+			c := stay(t, "C1", "A", "2018-03-01", 100*calc.Yuan)
+			c.InPolicy = c.Total + 1
+			return c
+		}(), calc.ErrInvalid, "in_policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
