@@ -66,7 +66,7 @@ func (s *Settlement) Explain(l Line) string {
 		}
 		fmt.Fprintf(&b, ": share %s", r.Base.Grouped())
 		if r.Amount == 0 {
-			fmt.Fprintf(&b, " within the ceiling %s × %s = %s", r.Rate, s.Total.Grouped(), r.Deductible.Grouped())
+			fmt.Fprintf(&b, " is within the ceiling %s × %s = %s: pays 0.00", r.Rate, s.Total.Grouped(), r.Deductible.Grouped())
 		} else {
 			fmt.Fprintf(&b, " − ceiling %s × %s (%s) = %s", r.Rate, s.Total.Grouped(), r.Deductible.Grouped(), r.Amount.Grouped())
 		}
