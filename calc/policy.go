@@ -33,13 +33,14 @@ func (l Level) String() string {
 func Levels() []Level { return []Level{Township, County, Municipal, Provincial, OutOfProvince} }
 
 // ParseLevel parses a level name such as "county"; an unknown name is ErrUnknown.
-func ParseLevel(s string) (Level, error) {
-	for i, n := range levelNames {
-		if s == n {
-			return Level(i), nil
-		}
+func ParseLevel(s string) (Level, error) { return parseName[Level]("level", s, levelNames[:]) }
+
+// parseName returns the index of s in names, or an ErrUnknown naming what and the choices.
+func parseName[T ~uint8](what, s string, names []string) (T, error) {
+	if i := slices.Index(names, s); i >= 0 {
+		return T(i), nil
 	}
-	return 0, fmt.Errorf("%w level %q (want one of %s)", ErrUnknown, s, strings.Join(levelNames[:], ", "))
+	return 0, fmt.Errorf("%w %s %q (want one of %s)", ErrUnknown, what, s, strings.Join(names, ", "))
 }
 
 // Kind is what a claim bills: an inpatient stay or a chronic-disease outpatient bill.
@@ -65,14 +66,7 @@ func (k Kind) String() string {
 func Kinds() []Kind { return []Kind{Inpatient, OutpatientChronic} }
 
 // ParseKind parses a kind name; an unknown name is ErrUnknown.
-func ParseKind(s string) (Kind, error) {
-	for i, n := range kindNames {
-		if s == n {
-			return Kind(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w kind %q (want one of %s)", ErrUnknown, s, strings.Join(kindNames[:], ", "))
-}
+func ParseKind(s string) (Kind, error) { return parseName[Kind]("kind", s, kindNames[:]) }
 
 // AidCategory is a person's civil-affairs aid category; a person has at most one.
 type AidCategory uint8
@@ -102,12 +96,7 @@ func ParseAidCategory(s string) (AidCategory, error) {
 	if s == "" {
 		return AidNone, nil
 	}
-	for i, n := range aidNames {
-		if s == n {
-			return AidCategory(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w aid category %q (want dibao, tekun, none or empty)", ErrUnknown, s)
+	return parseName[AidCategory]("aid category", s, aidNames[:])
 }
 
 // MaxBands is the most critical-illness bands a policy may have; a fixed bound lets a

@@ -243,12 +243,37 @@ var PersonColumns = []string{"person_id", "household_id", "registered_poor", "ai
 // household_id, registered_poor not true/false, an unknown aid_category) or the persons in
 // file order.
 func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
-	t, err := newTable(file, r, PersonColumns)
+	seen := map[string]int{}
+	return readRows(file, r, PersonColumns, func(t *table) (calc.Person, error) {
+		p := calc.Person{HouseholdID: t.get("household_id")}
+		var errs [4]error
+		p.ID, errs[0] = t.uniqueID("person_id", "person", seen)
+		if p.HouseholdID == "" {
+			errs[1] = t.fail("household_id", "is required")
+		}
+		poor, ok := parseBool(t.get("registered_poor"))
+		if !ok {
+			errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
+		}
+		p.RegisteredPoor = poor
+		aid, err := calc.ParseAidCategory(t.get("aid_category"))
+		if err != nil {
+			errs[3] = t.fail("aid_category", "%v", err)
+		}
+		p.Aid = aid
+		return p, firstErr(errs[:]...)
+	})
+}
+
+// readRows reads every row of a file with the required columns through row, which
+// records problems with t.fail and returns errTooMany when reading must stop. It returns
+// every value, or a *Error listing the problems and no values.
+func readRows[T any](file string, r io.Reader, columns []string, row func(*table) (T, error)) ([]T, error) {
+	t, err := newTable(file, r, columns)
 	if err != nil {
 		return nil, err
 	}
-	var out []calc.Person
-	seen := map[string]int{}
+	var out []T
 	for {
 		ok, err := t.next()
 		if err != nil {
@@ -257,37 +282,30 @@ func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
 		if !ok {
 			break
 		}
-		p := calc.Person{ID: t.get("person_id"), HouseholdID: t.get("household_id")}
-		var errs [4]error
-		if p.ID == "" {
-			errs[0] = t.fail("person_id", "is required")
-		} else if prev, dup := seen[p.ID]; dup {
-			errs[0] = t.fail("person_id", "duplicate person %s (first on line %d)", p.ID, prev)
-		} else {
-			seen[p.ID] = t.line()
-		}
-		if p.HouseholdID == "" {
-			errs[1] = t.fail("household_id", "is required")
-		}
-		poor, okBool := parseBool(t.get("registered_poor"))
-		if !okBool {
-			errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
-		}
-		p.RegisteredPoor = poor
-		aid, aidErr := calc.ParseAidCategory(t.get("aid_category"))
-		if aidErr != nil {
-			errs[3] = t.fail("aid_category", "%v", aidErr)
-		}
-		p.Aid = aid
-		if err := firstErr(errs[:]...); err != nil {
+		v, err := row(t)
+		if err != nil {
 			return nil, t.errs
 		}
-		out = append(out, p)
+		out = append(out, v)
 	}
 	if err := t.result(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// uniqueID reads a required id that must not repeat an earlier row's; seen maps ids to
+// their lines.
+func (t *table) uniqueID(column, what string, seen map[string]int) (string, error) {
+	id := t.get(column)
+	switch prev, dup := seen[id]; {
+	case id == "":
+		return id, t.fail(column, "is required")
+	case dup:
+		return id, t.fail(column, "duplicate %s %s (first on line %d)", what, id, prev)
+	}
+	seen[id] = t.line()
+	return id, nil
 }
 
 // Provider is a hospital or health centre.
@@ -302,43 +320,18 @@ var ProviderColumns = []string{"provider_id", "name", "level"}
 
 // ReadProviders reads a providers file (header ProviderColumns; more columns are ignored).
 func ReadProviders(file string, r io.Reader) ([]Provider, error) {
-	t, err := newTable(file, r, ProviderColumns)
-	if err != nil {
-		return nil, err
-	}
-	var out []Provider
 	seen := map[string]int{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		p := Provider{ID: t.get("provider_id"), Name: t.get("name")}
+	return readRows(file, r, ProviderColumns, func(t *table) (Provider, error) {
+		p := Provider{Name: t.get("name")}
 		var errs [2]error
-		if p.ID == "" {
-			errs[0] = t.fail("provider_id", "is required")
-		} else if prev, dup := seen[p.ID]; dup {
-			errs[0] = t.fail("provider_id", "duplicate provider %s (first on line %d)", p.ID, prev)
-		} else {
-			seen[p.ID] = t.line()
-		}
-		level, levelErr := calc.ParseLevel(t.get("level"))
-		if levelErr != nil {
-			errs[1] = t.fail("level", "%v", levelErr)
+		p.ID, errs[0] = t.uniqueID("provider_id", "provider", seen)
+		level, err := calc.ParseLevel(t.get("level"))
+		if err != nil {
+			errs[1] = t.fail("level", "%v", err)
 		}
 		p.Level = level
-		if err := firstErr(errs[:]...); err != nil {
-			return nil, t.errs
-		}
-		out = append(out, p)
-	}
-	if err := t.result(); err != nil {
-		return nil, err
-	}
-	return out, nil
+		return p, firstErr(errs[:]...)
+	})
 }
 
 // ClaimColumns is the header of a claims file.
@@ -366,42 +359,33 @@ type Claims struct {
 // of ClaimChecks. It returns a *Error listing every problem (up to MaxErrors), or every
 // claim.
 func ReadClaims(file string, r io.Reader, checks ClaimChecks) (*Claims, error) {
-	t, err := newTable(file, r, ClaimColumns)
+	type row struct {
+		claim calc.Claim
+		line  int
+	}
+	seen := map[string]int{}
+	rows, err := readRows(file, r, ClaimColumns, func(t *table) (row, error) {
+		c, err := t.claim(seen, checks)
+		return row{c, t.line()}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := &Claims{File: file}
-	seen := map[string]int{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		if err := t.claim(out, seen, checks); err != nil {
-			return nil, t.errs
-		}
-	}
-	if err := t.result(); err != nil {
-		return nil, err
+	out := &Claims{File: file, Claims: make([]calc.Claim, len(rows)), Lines: make([]int, len(rows))}
+	for i, r := range rows {
+		out.Claims[i], out.Lines[i] = r.claim, r.line
 	}
 	return out, nil
 }
 
-func (t *table) claim(out *Claims, seen map[string]int, checks ClaimChecks) error {
+// claim reads the current row as a claim, recording its problems.
+func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, error) {
 	var c calc.Claim
 	var errs []error
 	check := func(err error) { errs = append(errs, err) }
 	var err error
-	c.ID, err = t.id("claim_id")
+	c.ID, err = t.uniqueID("claim_id", "claim", seen)
 	check(err)
-	if prev, dup := seen[c.ID]; dup && c.ID != "" {
-		check(t.fail("claim_id", "duplicate claim %s (first on line %d)", c.ID, prev))
-	} else if c.ID != "" {
-		seen[c.ID] = t.line()
-	}
 	c.PersonID, err = t.id("person_id")
 	check(err)
 	if c.PersonID != "" && checks.Persons != nil {
@@ -445,15 +429,7 @@ func (t *table) claim(out *Claims, seen map[string]int, checks ClaimChecks) erro
 	if len(t.errs.Problems) == nProblems && c.InPolicy > c.Total {
 		check(t.fail("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total))
 	}
-	if err := firstErr(errs...); err != nil {
-		return err
-	}
-	if len(t.errs.Problems) > 0 {
-		return nil // keep checking later rows, but keep no claims
-	}
-	out.Claims = append(out.Claims, c)
-	out.Lines = append(out.Lines, t.line())
-	return nil
+	return c, firstErr(errs...)
 }
 
 func describePeriods(s *calc.PolicySet) string {
