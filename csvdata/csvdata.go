@@ -10,6 +10,7 @@
 package csvdata
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -381,8 +382,8 @@ func ReadClaims(file string, r io.Reader, checks ClaimChecks) (*Claims, error) {
 // claim reads the current row as a claim, recording its problems.
 func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, error) {
 	var c calc.Claim
-	var errs []error
-	check := func(err error) { errs = append(errs, err) }
+	var stop error // errTooMany once MaxErrors problems are recorded
+	check := func(err error) { stop = cmp.Or(stop, err) }
 	var err error
 	c.ID, err = t.uniqueID("claim_id", "claim", seen)
 	check(err)
@@ -429,7 +430,7 @@ func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, erro
 	if len(t.errs.Problems) == nProblems && c.InPolicy > c.Total {
 		check(t.fail("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total))
 	}
-	return c, firstErr(errs...)
+	return c, stop
 }
 
 func describePeriods(s *calc.PolicySet) string {
