@@ -8,6 +8,13 @@ type Person struct {
 	Aid            AidCategory // civil-affairs aid category, AidNone if none
 }
 
+// Provider is a hospital or health centre; its level sets the rates of basic insurance.
+type Provider struct {
+	ID    string
+	Name  string
+	Level Level
+}
+
 // Claim is one bill: an inpatient stay or a chronic-disease outpatient bill.
 type Claim struct {
 	ID           string

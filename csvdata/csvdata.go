@@ -309,12 +309,8 @@ func (t *table) uniqueID(column, what string, seen map[string]int) (string, erro
 	return id, nil
 }
 
-// Provider is a hospital or health centre.
-type Provider struct {
-	ID    string
-	Name  string
-	Level calc.Level
-}
+// Provider is calc.Provider, kept under this name for the callers of this package.
+type Provider = calc.Provider
 
 // ProviderColumns is the header of a providers file.
 var ProviderColumns = []string{"provider_id", "name", "level"}

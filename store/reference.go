@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/jmoiron/sqlx"
+)
+
+// UpsertPersons inserts the persons or replaces those with the same id, all in one
+// transaction.
+func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category) VALUES (?, ?, ?, ?)
+			ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
+			registered_poor = excluded.registered_poor, aid_category = excluded.aid_category`)
+		for _, p := range persons {
+			if _, err := tx.ExecContext(ctx, q, p.ID, p.HouseholdID, p.RegisteredPoor, p.Aid.String()); err != nil {
+				return fmt.Errorf("upsert person %s: %w", p.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// UpsertProviders inserts the providers or replaces those with the same id.
+func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`INSERT INTO providers (provider_id, name, level) VALUES (?, ?, ?)
+			ON CONFLICT (provider_id) DO UPDATE SET name = excluded.name, level = excluded.level`)
+		for _, p := range providers {
+			if _, err := tx.ExecContext(ctx, q, p.ID, p.Name, p.Level.String()); err != nil {
+				return fmt.Errorf("upsert provider %s: %w", p.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Person returns the person with id, or ErrNotFound.
+func (s *Store) Person(ctx context.Context, id string) (calc.Person, error) {
+	return person(ctx, s.db, id)
+}
+
+func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, error) {
+	var row struct {
+		ID             string `db:"person_id"`
+		HouseholdID    string `db:"household_id"`
+		RegisteredPoor bool   `db:"registered_poor"`
+		Aid            string `db:"aid_category"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT person_id, household_id, registered_poor, aid_category FROM persons WHERE person_id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return calc.Person{}, fmt.Errorf("person %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return calc.Person{}, fmt.Errorf("read person %s: %w", id, err)
+	}
+	aid, err := calc.ParseAidCategory(row.Aid)
+	if err != nil {
+		return calc.Person{}, fmt.Errorf("read person %s: %w", id, err)
+	}
+	return calc.Person{ID: row.ID, HouseholdID: row.HouseholdID, RegisteredPoor: row.RegisteredPoor, Aid: aid}, nil
+}
+
+// Provider returns the provider with id, or ErrNotFound.
+func (s *Store) Provider(ctx context.Context, id string) (calc.Provider, error) {
+	var row struct {
+		ID    string `db:"provider_id"`
+		Name  string `db:"name"`
+		Level string `db:"level"`
+	}
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT provider_id, name, level FROM providers WHERE provider_id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return calc.Provider{}, fmt.Errorf("provider %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return calc.Provider{}, fmt.Errorf("read provider %s: %w", id, err)
+	}
+	level, err := calc.ParseLevel(row.Level)
+	if err != nil {
+		return calc.Provider{}, fmt.Errorf("read provider %s: %w", id, err)
+	}
+	return calc.Provider{ID: row.ID, Name: row.Name, Level: level}, nil
+}
+
+// PublishPolicy stores a validated policy version with the document it was read from.
+// Published versions are immutable: it returns ErrConflict if the version exists or its
+// period overlaps a published one.
+func (s *Store) PublishPolicy(ctx context.Context, p *calc.Policy, document []byte) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		existing, err := s.policies(ctx, tx)
+		if err != nil {
+			return err
+		}
+		all := append(existing.Policies(), p)
+		for _, q := range existing.Policies() {
+			if q.Version == p.Version {
+				return fmt.Errorf("publish policy %s: %w: version already published", p.Version, ErrConflict)
+			}
+		}
+		if _, err := calc.NewPolicySet(all...); err != nil {
+			return fmt.Errorf("publish policy %s: %w: %w", p.Version, ErrConflict, err)
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO policies (version, effective_from, effective_to, document, published_at) VALUES (?, ?, ?, ?, ?)`),
+			p.Version, p.From.String(), p.To.String(), string(document), s.now())
+		if err != nil {
+			return fmt.Errorf("publish policy %s: %w", p.Version, err)
+		}
+		return nil
+	})
+}
+
+// Policies returns every published policy version.
+func (s *Store) Policies(ctx context.Context) (*calc.PolicySet, error) { return s.policies(ctx, s.db) }
+
+// policies reads the published versions. Published documents never change, so each is
+// parsed once and kept.
+func (s *Store) policies(ctx context.Context, q sqlx.QueryerContext) (*calc.PolicySet, error) {
+	var rows []struct {
+		Version  string `db:"version"`
+		Document string `db:"document"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT version, document FROM policies ORDER BY effective_from`); err != nil {
+		return nil, fmt.Errorf("read policies: %w", err)
+	}
+	var list []*calc.Policy
+	for _, r := range rows {
+		if p, ok := s.parsed.Load(r.Version); ok {
+			list = append(list, p.(*calc.Policy))
+			continue
+		}
+		p, err := policyfile.Parse("policy "+r.Version, []byte(r.Document))
+		if err != nil {
+			return nil, fmt.Errorf("read policy %s: %w", r.Version, err)
+		}
+		s.parsed.Store(r.Version, p)
+		list = append(list, p)
+	}
+	return calc.NewPolicySet(list...)
+}
+
+// PolicyDocument returns the document of a published version, or ErrNotFound.
+func (s *Store) PolicyDocument(ctx context.Context, version string) ([]byte, error) {
+	var doc string
+	err := s.db.GetContext(ctx, &doc, s.db.Rebind(`SELECT document FROM policies WHERE version = ?`), version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("policy %s: %w", version, ErrNotFound)
+	}
+	return []byte(doc), err
+}

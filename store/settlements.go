@@ -1,0 +1,485 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+)
+
+// Settled is a stored settlement: what calc computed, the ledger after it, and its
+// identity. A reversal is a Settled of its own whose Reverses names the settlement it
+// undoes; its Settlement holds the reversed workings, and the ledger after the reversal.
+type Settled struct {
+	ID         string
+	Reverses   string // for a reversal, the id of the settlement it reverses
+	Reason     string
+	CreatedAt  time.Time
+	Settlement calc.Settlement
+	Ledger     calc.Ledger // the person's ledger for the year after this row
+}
+
+// ConflictError is the ErrConflict of a claim id sent again with another body; Fields
+// names the fields that differ.
+type ConflictError struct {
+	ClaimID string
+	Fields  []string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("claim %s was already settled with other values for %v", e.ClaimID, e.Fields)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+type detail struct {
+	Settlement calc.Settlement `json:"settlement"`
+	Ledger     calc.Ledger     `json:"ledger_after"`
+}
+
+// Settle settles claim c and stores the claim, its settlement and the person's ledger in
+// one transaction. Sent again with the same values, it stores nothing and returns the
+// stored settlement with created false. Errors: a *ConflictError (ErrConflict) when the
+// claim id was settled with other values; ErrNotFound (wrapped) for an unknown person;
+// calc's errors for an invalid claim (calc.ErrInvalid) or a discharge day no published
+// policy covers (calc.ErrNoPolicy).
+func (s *Store) Settle(ctx context.Context, c calc.Claim) (Settled, bool, error) {
+	out, created, err := s.settle(ctx, c)
+	if err != nil && !errors.Is(err, ErrConflict) {
+		// The same claim id sent at once for two persons takes two ledger locks and meets
+		// at the claims table's key; the second attempt sees the first's claim.
+		if _, exists, lookErr := s.claimByID(ctx, s.db, c.ID); lookErr == nil && exists {
+			return s.settle(ctx, c)
+		}
+	}
+	return out, created, err
+}
+
+func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error) {
+	var (
+		out     Settled
+		created bool
+	)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		p, err := person(ctx, tx, c.PersonID)
+		if err != nil {
+			return err
+		}
+		policy, err := s.policyAt(ctx, tx, c.DischargedOn)
+		if err != nil {
+			return err
+		}
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		ledger, err := s.lockLedger(ctx, tx, c.PersonID, c.DischargedOn.Year())
+		if err != nil {
+			return err
+		}
+		// Checked under the ledger lock, so that the same claim sent twice at once is
+		// settled once.
+		if prev, ok, err := s.claimByID(ctx, tx, c.ID); err != nil {
+			return err
+		} else if ok {
+			if diff := claimDiff(prev, c); len(diff) > 0 {
+				return &ConflictError{ClaimID: c.ID, Fields: diff}
+			}
+			out, err = s.settledForClaim(ctx, tx, c.ID)
+			return err
+		}
+		var st calc.Settlement
+		if err := calc.SettleInto(&st, policy, &p, &ledger, &c); err != nil {
+			return err
+		}
+		out = Settled{ID: newID("S"), CreatedAt: s.Now().UTC(), Settlement: st, Ledger: ledger}
+		if err := s.insertClaim(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := s.insertSettled(ctx, tx, &out, 1, c.DischargedOn); err != nil {
+			return err
+		}
+		created = true
+		return s.writeLedger(ctx, tx, c.PersonID, ledger)
+	})
+	if err != nil {
+		return Settled{}, false, fmt.Errorf("settle claim %s: %w", c.ID, err)
+	}
+	return out, created, nil
+}
+
+// Quote computes what Settle would store for c now, storing nothing. It returns Settle's
+// errors, but never ErrConflict.
+func (s *Store) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
+	p, err := person(ctx, s.db, c.PersonID)
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
+	}
+	policy, err := s.policyAt(ctx, s.db, c.DischargedOn)
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
+	}
+	ledger, err := s.Ledger(ctx, c.PersonID, c.DischargedOn.Year())
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
+	}
+	st, after, err := calc.Settle(policy, p, ledger, c)
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
+	}
+	return st, after, nil
+}
+
+// Reverse voids settlement id: it gives back to the ledger exactly what the settlement
+// took (POLICY.md) and stores a reversal row pointing at it. Later settlements of the year
+// are not re-settled. Errors: ErrNotFound; ErrConflict if id is already reversed or is
+// itself a reversal.
+func (s *Store) Reverse(ctx context.Context, id, reason string) (Settled, error) {
+	var out Settled
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		orig, err := s.settled(ctx, tx, `settlement_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if orig.Reverses != "" {
+			return fmt.Errorf("%w: %s is itself a reversal", ErrConflict, id)
+		}
+		ledger, err := s.lockLedger(ctx, tx, orig.Settlement.PersonID, orig.Settlement.Year)
+		if err != nil {
+			return err
+		}
+		if _, err := s.settled(ctx, tx, `reverses = ?`, id); err == nil {
+			return fmt.Errorf("%w: settlement %s is already reversed", ErrConflict, id)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		after, err := ledger.Reverse(&orig.Settlement)
+		if err != nil {
+			return err
+		}
+		claim, _, err := s.claimByID(ctx, tx, orig.Settlement.ClaimID)
+		if err != nil {
+			return err
+		}
+		out = Settled{ID: newID("R"), Reverses: id, Reason: reason, CreatedAt: s.Now().UTC(), Settlement: orig.Settlement, Ledger: after}
+		if err := s.insertSettled(ctx, tx, &out, -1, claim.DischargedOn); err != nil {
+			return err
+		}
+		return s.writeLedger(ctx, tx, orig.Settlement.PersonID, after)
+	})
+	if err != nil {
+		return Settled{}, fmt.Errorf("reverse settlement %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// Settlement returns the stored settlement or reversal with id, or ErrNotFound.
+func (s *Store) Settlement(ctx context.Context, id string) (Settled, error) {
+	return s.settled(ctx, s.db, `settlement_id = ?`, id)
+}
+
+// SettlementForClaim returns the settlement of a claim (not its reversal), or ErrNotFound.
+func (s *Store) SettlementForClaim(ctx context.Context, claimID string) (Settled, error) {
+	return s.settledForClaim(ctx, s.db, claimID)
+}
+
+// Reversal returns the reversal of settlement id, or ErrNotFound if it is not reversed.
+func (s *Store) Reversal(ctx context.Context, id string) (Settled, error) {
+	return s.settled(ctx, s.db, `reverses = ?`, id)
+}
+
+// Ledger returns a person's ledger for a year; a year without claims is a fresh ledger.
+// It returns ErrNotFound for an unknown person.
+func (s *Store) Ledger(ctx context.Context, personID string, year int) (calc.Ledger, error) {
+	if _, err := person(ctx, s.db, personID); err != nil {
+		return calc.Ledger{}, err
+	}
+	l, ok, err := s.readLedger(ctx, s.db, personID, year, "")
+	if err != nil || !ok {
+		return calc.Ledger{Year: year}, err
+	}
+	return l, nil
+}
+
+// Tally sums the stored settlements of claims discharged from from to to inclusive, net
+// of reversals.
+func (s *Store) Tally(ctx context.Context, from, to calc.Date) (calc.Tally, error) {
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT reverses, total, basic, critical, commercial, aid, backstop, out_of_pocket
+		FROM settlements WHERE discharged_on >= ? AND discharged_on <= ?`), from.String(), to.String())
+	if err != nil {
+		return calc.Tally{}, fmt.Errorf("tally: %w", err)
+	}
+	defer rows.Close()
+	var t calc.Tally
+	for rows.Next() {
+		var (
+			reverses sql.NullString
+			v        [7]decimal.Decimal
+		)
+		if err := rows.Scan(&reverses, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
+			return calc.Tally{}, fmt.Errorf("tally: %w", err)
+		}
+		var ms moneyScanner
+		if reverses.Valid {
+			t.Claims--
+		} else {
+			t.Claims++
+		}
+		t.Total += ms.fen(v[0])
+		for l := range calc.NumLines {
+			t.Lines[l] += ms.fen(v[1+int(l)])
+		}
+		t.OutOfPocket += ms.fen(v[6])
+		if ms.err != nil {
+			return calc.Tally{}, fmt.Errorf("tally: %w", ms.err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return calc.Tally{}, fmt.Errorf("tally: %w", err)
+	}
+	return t, nil
+}
+
+// LedgerFromSettlements recomputes a person's ledger for a year from the stored settlements
+// and reversals, to check the kept ledger against.
+func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year int) (calc.Ledger, error) {
+	var rows []struct {
+		Reverses sql.NullString `db:"reverses"`
+		Detail   string         `db:"detail"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT reverses, detail FROM settlements WHERE person_id = ? AND year = ? ORDER BY created_at, settlement_id`), personID, year)
+	if err != nil {
+		return calc.Ledger{}, err
+	}
+	l := calc.Ledger{Year: year}
+	for _, r := range rows {
+		var d detail
+		if err := json.Unmarshal([]byte(r.Detail), &d); err != nil {
+			return calc.Ledger{}, err
+		}
+		if r.Reverses.Valid {
+			if l, err = l.Reverse(&d.Settlement); err != nil {
+				return calc.Ledger{}, err
+			}
+			continue
+		}
+		l = addSettlement(l, &d.Settlement)
+	}
+	return l, nil
+}
+
+// addSettlement adds what a settlement took to a ledger, as calc does when settling.
+func addSettlement(l calc.Ledger, st *calc.Settlement) calc.Ledger {
+	l.Claims++
+	if st.Kind == calc.OutpatientChronic {
+		l.BasicChronic += st.Lines[calc.Basic].Amount
+	} else {
+		l.BasicInpatient += st.Lines[calc.Basic].Amount
+	}
+	l.CriticalBurden += st.Lines[calc.Critical].Base
+	l.CriticalPaid += st.Lines[calc.Critical].Amount
+	l.CommercialPaid += st.Lines[calc.Commercial].Amount
+	l.AidPaid += st.Lines[calc.Aid].Amount
+	l.BackstopPaid += st.Lines[calc.Backstop].Amount
+	l.OutOfPocket += st.OutOfPocket
+	l.Total += st.Total
+	return l
+}
+
+func newID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// policyAt returns the published policy in force on d, or calc.ErrNoPolicy.
+func (s *Store) policyAt(ctx context.Context, q sqlx.QueryerContext, d calc.Date) (*calc.Policy, error) {
+	ps, err := s.policies(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p := ps.At(d)
+	if p == nil {
+		return nil, fmt.Errorf("%w on %s", calc.ErrNoPolicy, d)
+	}
+	return p, nil
+}
+
+const ledgerColumns = `year, claims, basic_inpatient, basic_chronic, critical_burden, critical_paid, commercial_paid, aid_paid, backstop_paid, out_of_pocket, total`
+
+// lockLedger returns the person-year ledger, creating its row if need be, locked until the
+// transaction ends.
+func (s *Store) lockLedger(ctx context.Context, tx *sqlx.Tx, personID string, year int) (calc.Ledger, error) {
+	zero := dec(0)
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO ledgers (person_id, `+ledgerColumns+`) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (person_id, year) DO NOTHING`), personID, year, zero, zero, zero, zero, zero, zero, zero, zero, zero)
+	if err != nil {
+		return calc.Ledger{}, fmt.Errorf("lock ledger %s %d: %w", personID, year, err)
+	}
+	l, _, err := s.readLedger(ctx, tx, personID, year, s.dialect.forUpdate)
+	return l, err
+}
+
+func (s *Store) readLedger(ctx context.Context, q sqlx.ExtContext, personID string, year int, suffix string) (calc.Ledger, bool, error) {
+	var (
+		l calc.Ledger
+		v [9]decimal.Decimal
+	)
+	row := q.QueryRowxContext(ctx, q.Rebind(`SELECT `+ledgerColumns+` FROM ledgers WHERE person_id = ? AND year = ?`+suffix), personID, year)
+	err := row.Scan(&l.Year, &l.Claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
+	if errors.Is(err, sql.ErrNoRows) {
+		return calc.Ledger{}, false, nil
+	}
+	if err != nil {
+		return calc.Ledger{}, false, fmt.Errorf("read ledger %s %d: %w", personID, year, err)
+	}
+	var ms moneyScanner
+	for i, m := range []*calc.Money{&l.BasicInpatient, &l.BasicChronic, &l.CriticalBurden, &l.CriticalPaid,
+		&l.CommercialPaid, &l.AidPaid, &l.BackstopPaid, &l.OutOfPocket, &l.Total} {
+		*m = ms.fen(v[i])
+	}
+	if ms.err != nil {
+		return calc.Ledger{}, false, fmt.Errorf("read ledger %s %d: %w", personID, year, ms.err)
+	}
+	return l, true, nil
+}
+
+func (s *Store) writeLedger(ctx context.Context, tx *sqlx.Tx, personID string, l calc.Ledger) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE ledgers SET claims = ?, basic_inpatient = ?, basic_chronic = ?,
+		critical_burden = ?, critical_paid = ?, commercial_paid = ?, aid_paid = ?, backstop_paid = ?,
+		out_of_pocket = ?, total = ? WHERE person_id = ? AND year = ?`),
+		l.Claims, dec(l.BasicInpatient), dec(l.BasicChronic), dec(l.CriticalBurden), dec(l.CriticalPaid),
+		dec(l.CommercialPaid), dec(l.AidPaid), dec(l.BackstopPaid), dec(l.OutOfPocket), dec(l.Total), personID, l.Year)
+	if err != nil {
+		return fmt.Errorf("write ledger %s %d: %w", personID, l.Year, err)
+	}
+	return nil
+}
+
+func (s *Store) insertClaim(ctx context.Context, tx *sqlx.Tx, c calc.Claim) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO claims (person_id, claim_id, provider_id, level, kind, admitted_on, discharged_on, total, in_policy, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), c.PersonID, c.ID, c.ProviderID, c.Level.String(), c.Kind.String(),
+		c.AdmittedOn.String(), c.DischargedOn.String(), dec(c.Total), dec(c.InPolicy), s.now())
+	if err != nil {
+		return fmt.Errorf("store claim: %w", err)
+	}
+	return nil
+}
+
+// insertSettled stores a settlement (sign 1) or a reversal (sign -1, amounts negated so
+// that sums over the table are net of reversals).
+func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *Settled, sign calc.Money, discharged calc.Date) error {
+	d, err := json.Marshal(detail{Settlement: st.Settlement, Ledger: st.Ledger})
+	if err != nil {
+		return err
+	}
+	x := &st.Settlement
+	var reverses any
+	if st.Reverses != "" {
+		reverses = st.Reverses
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO settlements (person_id, settlement_id, claim_id, reverses, year, discharged_on,
+		policy_version, kind, total, basic, critical, commercial, aid, backstop, out_of_pocket, burden, detail, reason, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		x.PersonID, st.ID, x.ClaimID, reverses, x.Year, discharged.String(), x.PolicyVersion, x.Kind.String(),
+		dec(sign*x.Total), dec(sign*x.Lines[calc.Basic].Amount), dec(sign*x.Lines[calc.Critical].Amount),
+		dec(sign*x.Lines[calc.Commercial].Amount), dec(sign*x.Lines[calc.Aid].Amount), dec(sign*x.Lines[calc.Backstop].Amount),
+		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("store settlement: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) settledForClaim(ctx context.Context, q sqlx.ExtContext, claimID string) (Settled, error) {
+	return s.settled(ctx, q, `claim_id = ? AND reverses IS NULL`, claimID)
+}
+
+func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, arg any) (Settled, error) {
+	var row struct {
+		ID        string         `db:"settlement_id"`
+		Reverses  sql.NullString `db:"reverses"`
+		Reason    string         `db:"reason"`
+		CreatedAt string         `db:"created_at"`
+		Detail    string         `db:"detail"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT settlement_id, reverses, reason, created_at, detail FROM settlements WHERE `+where), arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Settled{}, fmt.Errorf("settlement %v: %w", arg, ErrNotFound)
+	}
+	if err != nil {
+		return Settled{}, fmt.Errorf("read settlement %v: %w", arg, err)
+	}
+	var d detail
+	if err := json.Unmarshal([]byte(row.Detail), &d); err != nil {
+		return Settled{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
+	}
+	created, err := time.Parse(time.RFC3339Nano, row.CreatedAt)
+	if err != nil {
+		return Settled{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
+	}
+	return Settled{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: d.Settlement, Ledger: d.Ledger}, nil
+}
+
+// claimByID returns the stored claim with id.
+func (s *Store) claimByID(ctx context.Context, q sqlx.ExtContext, id string) (calc.Claim, bool, error) {
+	var row struct {
+		PersonID     string          `db:"person_id"`
+		ClaimID      string          `db:"claim_id"`
+		ProviderID   string          `db:"provider_id"`
+		Level        string          `db:"level"`
+		Kind         string          `db:"kind"`
+		AdmittedOn   string          `db:"admitted_on"`
+		DischargedOn string          `db:"discharged_on"`
+		Total        decimal.Decimal `db:"total"`
+		InPolicy     decimal.Decimal `db:"in_policy"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT person_id, claim_id, provider_id, level, kind, admitted_on, discharged_on, total, in_policy FROM claims WHERE claim_id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return calc.Claim{}, false, nil
+	}
+	if err != nil {
+		return calc.Claim{}, false, fmt.Errorf("read claim %s: %w", id, err)
+	}
+	c := calc.Claim{ID: row.ClaimID, PersonID: row.PersonID, ProviderID: row.ProviderID}
+	var errs [6]error
+	c.Level, errs[0] = calc.ParseLevel(row.Level)
+	c.Kind, errs[1] = calc.ParseKind(row.Kind)
+	c.AdmittedOn, errs[2] = calc.ParseDate(row.AdmittedOn)
+	c.DischargedOn, errs[3] = calc.ParseDate(row.DischargedOn)
+	c.Total, errs[4] = fen(row.Total)
+	c.InPolicy, errs[5] = fen(row.InPolicy)
+	if err := errors.Join(errs[:]...); err != nil {
+		return calc.Claim{}, false, fmt.Errorf("read claim %s: %w", id, err)
+	}
+	return c, true, nil
+}
+
+// claimDiff names the fields in which two claims with the same id differ.
+func claimDiff(a, b calc.Claim) []string {
+	var d []string
+	for _, f := range []struct {
+		name string
+		same bool
+	}{
+		{"person_id", a.PersonID == b.PersonID}, {"provider_id", a.ProviderID == b.ProviderID},
+		{"level", a.Level == b.Level}, {"kind", a.Kind == b.Kind},
+		{"admitted_on", a.AdmittedOn == b.AdmittedOn}, {"discharged_on", a.DischargedOn == b.DischargedOn},
+		{"total", a.Total == b.Total}, {"in_policy", a.InPolicy == b.InPolicy},
+	} {
+		if !f.same {
+			d = append(d, f.name)
+		}
+	}
+	return d
+}

@@ -1,0 +1,356 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/replay"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/jmoiron/sqlx"
+)
+
+// forEachDB runs test against a fresh, migrated SQLite database, and against a fresh
+// schema of PostgreSQL when HPCALC_TEST_DATABASE_URL is set (.ci/run sets it).
+func forEachDB(t *testing.T, test func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		s := openSQLite(t)
+		test(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := os.Getenv("HPCALC_TEST_DATABASE_URL")
+		if url == "" {
+			t.Skip("HPCALC_TEST_DATABASE_URL is not set: PostgreSQL NOT TESTED")
+		}
+		test(t, openPostgres(t, url))
+	})
+}
+
+func openSQLite(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hpcalc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openPostgres opens a store in a schema of its own, dropped when the test ends.
+func openPostgres(t *testing.T, url string) *store.Store {
+	t.Helper()
+	admin, err := sqlx.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema in %s: %v", url, err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	s, err := store.Open(context.Background(), url+sep+"search_path="+schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// loadShipped publishes the shipped policy and stores the shipped persons and providers.
+func loadShipped(t *testing.T, s *store.Store) *fixtures.Data {
+	t.Helper()
+	ctx := context.Background()
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishPolicy(ctx, d.Policies.Policies()[0], doc); err != nil {
+		t.Fatal(err)
+	}
+	var persons []calc.Person
+	for _, p := range d.Persons {
+		persons = append(persons, p)
+	}
+	var providers []calc.Provider
+	for _, p := range d.Providers {
+		providers = append(providers, p)
+	}
+	if err := s.UpsertPersons(ctx, persons); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpsertProviders(ctx, providers); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestMigrateTwice(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		applied, err := s.Migrate(context.Background())
+		if err != nil || len(applied) != 0 {
+			t.Errorf("second Migrate applied %v, %v; want nothing", applied, err)
+		}
+	})
+}
+
+// TestSettleShippedClaims settles every shipped claim in discharge order and checks the
+// tally against the published figures and each settlement against the engine's replay.
+func TestSettleShippedClaims(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		want, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range replay.Order(d.Claims.Claims) {
+			got, created, err := s.Settle(ctx, d.Claims.Claims[i])
+			if err != nil || !created {
+				t.Fatalf("claim %s: %v (created %v)", d.Claims.Claims[i].ID, err, created)
+			}
+			if got.Settlement != want.Settlements[i] {
+				t.Fatalf("claim %s: stored %+v, replay %+v", d.Claims.Claims[i].ID, got.Settlement, want.Settlements[i])
+			}
+		}
+		tally, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tally != want.Tally {
+			t.Errorf("tally %+v, want %+v", tally, want.Tally)
+		}
+		pub := fixtures.Published2018
+		if tally.Total != pub.Total || tally.Lines[calc.Backstop] != pub.Lines[calc.Backstop] || tally.Lines[calc.Critical] != pub.Lines[calc.Critical] {
+			t.Errorf("tally %+v does not give the published figures", tally)
+		}
+	})
+}
+
+func testClaim(id, person string, total calc.Money) calc.Claim {
+	d := calc.NewDate(2018, 6, 1)
+	return calc.Claim{ID: id, PersonID: person, ProviderID: "PRV01", Level: calc.Provincial, Kind: calc.Inpatient,
+		AdmittedOn: d - 5, DischargedOn: d, Total: total, InPolicy: total * 8 / 10}
+}
+
+func TestSettleIdempotentAndConflicts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		loadShipped(t, s)
+		c := testClaim("X1", "P00001", 20000*calc.Yuan)
+		first, created, err := s.Settle(ctx, c)
+		if err != nil || !created {
+			t.Fatalf("first: %v, created %v", err, created)
+		}
+		again, created, err := s.Settle(ctx, c)
+		if err != nil || created || again.ID != first.ID || again.Settlement != first.Settlement {
+			t.Fatalf("again: %+v, created %v, %v; want the stored settlement", again.ID, created, err)
+		}
+		changed := c
+		changed.Total += 100
+		changed.Kind = calc.OutpatientChronic
+		_, _, err = s.Settle(ctx, changed)
+		var ce *store.ConflictError
+		if !errors.As(err, &ce) || !errors.Is(err, store.ErrConflict) || strings.Join(ce.Fields, ",") != "kind,total" {
+			t.Fatalf("changed body: %v, want a conflict naming kind and total", err)
+		}
+		l, err := s.Ledger(ctx, "P00001", 2018)
+		if err != nil || l != first.Ledger || l.Claims != 1 {
+			t.Errorf("ledger %+v, %v; want the first settlement's %+v", l, err, first.Ledger)
+		}
+	})
+}
+
+func TestSettleRefusesAndStoresNothing(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		loadShipped(t, s)
+		bad := testClaim("B1", "P00001", 100*calc.Yuan)
+		bad.InPolicy = bad.Total + 1
+		late := testClaim("B2", "P00001", 100*calc.Yuan)
+		late.DischargedOn = calc.NewDate(2019, 1, 5)
+		for _, tt := range []struct {
+			claim calc.Claim
+			want  error
+		}{
+			{testClaim("B0", "NOBODY", 100*calc.Yuan), store.ErrNotFound},
+			{bad, calc.ErrInvalid},
+			{late, calc.ErrNoPolicy},
+		} {
+			if _, _, err := s.Settle(ctx, tt.claim); !errors.Is(err, tt.want) {
+				t.Errorf("claim %s: %v, want %v", tt.claim.ID, err, tt.want)
+			}
+			if _, err := s.SettlementForClaim(ctx, tt.claim.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("claim %s: something was stored (%v)", tt.claim.ID, err)
+			}
+		}
+		if l, err := s.Ledger(ctx, "P00001", 2018); err != nil || l.Claims != 0 {
+			t.Errorf("ledger after refusals: %+v, %v", l, err)
+		}
+	})
+}
+
+func TestReverse(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		loadShipped(t, s)
+		a, _, err := s.Settle(ctx, testClaim("R1", "P00002", 40000*calc.Yuan))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := s.Settle(ctx, testClaim("R2", "P00002", 30000*calc.Yuan))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev, err := s.Reverse(ctx, a.ID, "bill corrected")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rev.Reverses != a.ID || rev.Reason != "bill corrected" {
+			t.Errorf("reversal %+v", rev)
+		}
+		want, err := b.Ledger.Reverse(&a.Settlement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := s.Ledger(ctx, "P00002", 2018); err != nil || l != want || rev.Ledger != want {
+			t.Errorf("ledger after reversal %+v, %v; want %+v", l, err, want)
+		}
+		if _, err := s.Reverse(ctx, a.ID, "again"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("second reversal: %v, want ErrConflict", err)
+		}
+		if _, err := s.Reverse(ctx, rev.ID, "undo"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("reversing a reversal: %v, want ErrConflict", err)
+		}
+		if _, err := s.Reverse(ctx, "S-missing", "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("reversing nothing: %v, want ErrNotFound", err)
+		}
+		tally, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil || tally.Claims != 1 || tally.Total != b.Settlement.Total {
+			t.Errorf("tally net of the reversal: %+v, %v", tally, err)
+		}
+		derived, err := s.LedgerFromSettlements(ctx, "P00002", 2018)
+		if err != nil || derived != want {
+			t.Errorf("ledger from settlements %+v, %v; want %+v", derived, err, want)
+		}
+	})
+}
+
+func TestPublishPolicyConflicts(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		p := d.Policies.Policies()[0]
+		if err := s.PublishPolicy(ctx, p, []byte("x")); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("same version again: %v, want ErrConflict", err)
+		}
+		q := p.Clone()
+		q.Version = "overlapping"
+		if err := s.PublishPolicy(ctx, q, []byte("x")); !errors.Is(err, store.ErrConflict) || !errors.Is(err, calc.ErrOverlap) {
+			t.Errorf("overlapping period: %v, want ErrConflict and ErrOverlap", err)
+		}
+	})
+}
+
+// TestConcurrentSettlement: 32 clients settle 2,000 claims of 20 persons at once, each
+// claim sent twice. Every claim gets exactly one settlement, every ledger equals the sum of
+// its person's settlements, and no cap is exceeded.
+func TestConcurrentSettlement(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		const persons, claims, clients = 20, 2000, 32
+		var jobs []calc.Claim
+		for i := range claims {
+			c := testClaim(fmt.Sprintf("K%04d", i), fmt.Sprintf("P%05d", 1+i%persons), calc.Money(1000+i*37)*calc.Yuan)
+			c.DischargedOn = calc.NewDate(2018, 1, 1) + calc.Date(i%300)
+			c.AdmittedOn = c.DischargedOn - 2
+			jobs = append(jobs, c, c)
+		}
+		work := make(chan calc.Claim)
+		var (
+			mu      sync.Mutex
+			created = map[string]string{}
+			errs    []error
+			wg      sync.WaitGroup
+		)
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := range work {
+					st, isNew, err := s.Settle(ctx, c)
+					mu.Lock()
+					if err != nil {
+						errs = append(errs, err)
+					} else if isNew {
+						if prev, dup := created[c.ID]; dup {
+							errs = append(errs, fmt.Errorf("claim %s settled twice: %s and %s", c.ID, prev, st.ID))
+						}
+						created[c.ID] = st.ID
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for _, c := range jobs {
+			work <- c
+		}
+		close(work)
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("%d errors, first: %v", len(errs), errs[0])
+		}
+		if len(created) != claims {
+			t.Fatalf("%d claims settled, want %d", len(created), claims)
+		}
+		policy := d.Policies.Policies()[0]
+		for i := 1; i <= persons; i++ {
+			id := fmt.Sprintf("P%05d", i)
+			kept, err := s.Ledger(ctx, id, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			derived, err := s.LedgerFromSettlements(ctx, id, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept != derived || kept.Claims != claims/persons {
+				t.Errorf("%s: kept ledger %+v, from settlements %+v", id, kept, derived)
+			}
+			p := d.Persons[id]
+			if kept.BasicPaid() > policy.Basic.AnnualCap || kept.CommercialPaid > policy.Commercial.AnnualCap ||
+				kept.AidPaid > policy.Aid.AnnualCap[p.Aid] || kept.CriticalPaid > policy.Critical.AnnualCap {
+				t.Errorf("%s: a cap is exceeded: %+v", id, kept)
+			}
+		}
+	})
+}
