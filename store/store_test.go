@@ -354,3 +354,26 @@ func TestConcurrentSettlement(t *testing.T) {
 		}
 	})
 }
+
+func TestTokens(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		loadShipped(t, s)
+		plain, err := s.CreateToken(ctx, store.Token{Role: store.RoleClinic, Providers: []string{"TWN01", "CTY01"}, Note: "desk 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Authenticate(ctx, plain)
+		if err != nil || got.Role != store.RoleClinic || strings.Join(got.Providers, ",") != "TWN01,CTY01" || got.Note != "desk 1" {
+			t.Errorf("Authenticate = %+v, %v", got, err)
+		}
+		if _, err := s.Authenticate(ctx, plain+"x"); !errors.Is(err, store.ErrBadToken) {
+			t.Errorf("wrong token: %v, want ErrBadToken", err)
+		}
+		for _, bad := range []store.Token{{Role: "root"}, {Role: store.RoleClinic}, {Role: store.RoleClinic, Providers: []string{"NOPE"}}} {
+			if _, err := s.CreateToken(ctx, bad); err == nil {
+				t.Errorf("CreateToken(%+v) accepted", bad)
+			}
+		}
+	})
+}
