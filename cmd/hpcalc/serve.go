@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hpcalc/hpcalc/api"
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/store"
+)
+
+const serveHelp = `
+Serve runs the settlement API: township health centres settle patients at discharge,
+auditors and finance staff read reports. With no flags it keeps its data in ./hpcalc.db
+(an embedded SQLite database, created and migrated at start) and listens on
+127.0.0.1:8080. --database-url postgres://... (or DATABASE_URL) uses PostgreSQL instead.
+
+--load-fixtures loads the shipped 2018 policy, persons and providers into an empty
+database and prints an admin token. SIGTERM or SIGINT stops the server after the requests
+in flight finish.`
+
+// storeFlags are the flags of every command that opens the database.
+type storeFlags struct{ databaseURL string }
+
+func (f *storeFlags) register(fs interface {
+	StringVar(p *string, name, value, usage string)
+}) {
+	fs.StringVar(&f.databaseURL, "database-url", envOr("DATABASE_URL", "hpcalc.db"),
+		"PostgreSQL URL (postgres://...) or SQLite file path; env DATABASE_URL")
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// openStore opens and migrates the database.
+func (f *storeFlags) open(ctx context.Context, stderr io.Writer) (*store.Store, error) {
+	s, err := store.Open(ctx, f.databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	for _, m := range applied {
+		fmt.Fprintf(stderr, "hpcalc: applied migration %s\n", m)
+	}
+	return s, nil
+}
+
+type serveConfig struct {
+	store        storeFlags
+	addr         string
+	logFormat    string
+	loadFixtures bool
+}
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", serveHelp, stdout, stderr)
+	var cfg serveConfig
+	cfg.store.register(fs)
+	fs.StringVar(&cfg.addr, "addr", envOr("HPCALC_ADDR", "127.0.0.1:8080"), "address to listen on; env HPCALC_ADDR")
+	fs.StringVar(&cfg.logFormat, "log-format", envOr("HPCALC_LOG_FORMAT", "text"), "log format: text or json; env HPCALC_LOG_FORMAT")
+	fs.BoolVar(&cfg.loadFixtures, "load-fixtures", false, "load the shipped policy, persons and providers into an empty database and print an admin token")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return serve(ctx, cfg, stdout, stderr, nil)
+}
+
+// serve runs the API until ctx is cancelled, then shuts down gracefully. ready, if not
+// nil, is called with the address once the server listens.
+func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready func(addr string)) error {
+	var handler slog.Handler
+	switch cfg.logFormat {
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	case "text":
+		handler = slog.NewTextHandler(stderr, nil)
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", cfg.logFormat)
+	}
+	logger := slog.New(handler)
+
+	s, err := cfg.store.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if cfg.loadFixtures {
+		token, err := loadFixtures(ctx, s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Loaded the shipped policy, persons and providers.\nAdmin token (shown once): %s\n", token)
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.New(api.Config{Store: s, Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "database", s.Dialect())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadFixtures loads the shipped policy, persons and providers into an empty database
+// and returns a new admin token.
+func loadFixtures(ctx context.Context, s *store.Store) (string, error) {
+	existing, err := s.Policies(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(existing.Policies()) > 0 {
+		return "", errors.New("--load-fixtures: the database already has policies; it loads only into an empty database")
+	}
+	d, err := fixtures.Load()
+	if err != nil {
+		return "", err
+	}
+	doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range d.Policies.Policies() {
+		if err := s.PublishPolicy(ctx, p, doc); err != nil {
+			return "", err
+		}
+	}
+	persons := make([]calc.Person, 0, len(d.Persons))
+	for _, p := range d.Persons {
+		persons = append(persons, p)
+	}
+	if err := s.UpsertPersons(ctx, persons); err != nil {
+		return "", err
+	}
+	providers := make([]calc.Provider, 0, len(d.Providers))
+	for _, p := range d.Providers {
+		providers = append(providers, p)
+	}
+	if err := s.UpsertProviders(ctx, providers); err != nil {
+		return "", err
+	}
+	return s.CreateToken(ctx, store.Token{Role: store.RoleAdmin, Note: "created by --load-fixtures"})
+}
