@@ -14,7 +14,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -178,4 +180,33 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// ScratchPostgres creates an empty schema in the PostgreSQL database at url and returns a
+// URL whose connections use it, and a function that drops it. Tests and load runs use it
+// to work on a database of their own without touching anything else there.
+func ScratchPostgres(ctx context.Context, url string) (string, func(), error) {
+	admin, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return "", nil, err
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	schema := "scratch_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create scratch schema: %w", err)
+	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema, drop, nil
 }

@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
-	"github.com/jmoiron/sqlx"
 )
 
 // forEachDB runs test against a fresh, migrated SQLite database, and against a fresh
@@ -52,25 +49,12 @@ func openSQLite(t *testing.T) *store.Store {
 // openPostgres opens a store in a schema of its own, dropped when the test ends.
 func openPostgres(t *testing.T, url string) *store.Store {
 	t.Helper()
-	admin, err := sqlx.Open("postgres", url)
+	scratch, drop, err := store.ScratchPostgres(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema in %s: %v", url, err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	s, err := store.Open(context.Background(), url+sep+"search_path="+schema)
+	t.Cleanup(drop)
+	s, err := store.Open(context.Background(), scratch)
 	if err != nil {
 		t.Fatal(err)
 	}
