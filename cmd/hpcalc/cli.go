@@ -20,6 +20,7 @@ var commands = []command{
 	{"serve", "run the settlement API (SQLite ./hpcalc.db by default, or PostgreSQL)", runServe},
 	{"migrate", "apply the database schema's pending migrations", runMigrate},
 	{"token", "create an API token: hpcalc token create --role ROLE [--provider ID]", runToken},
+	{"loadtest", "measure quotes and settlements per second on loopback against an empty handler", runLoadtest},
 }
 
 // errUsage marks an error whose message has been printed with the usage already.

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/labstack/echo/v4"
+)
+
+const loadtestHelp = `
+Loadtest measures the API on loopback. It starts, inside this process, an empty echo
+handler as the baseline and an hpcalc server on a scratch database (SQLite in a temporary
+directory, or a scratch schema of the PostgreSQL database named by --database-url) with the
+shipped fixtures loaded, then sends from --clients concurrent clients, each phase bounded
+by --duration and --requests: empty requests, quotes (POST /v1/quotes) and durable
+settlements (POST /v1/settlements). It prints requests per second and p50/p99 latency of
+each, and the quote rate as a share of the empty handler's (the target is at least 50%).`
+
+type loadConfig struct {
+	databaseURL string
+	duration    time.Duration
+	requests    int
+	clients     int
+}
+
+func runLoadtest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("loadtest", loadtestHelp, stdout, stderr)
+	var cfg loadConfig
+	fs.StringVar(&cfg.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL to test on a scratch schema of; empty for SQLite; env DATABASE_URL")
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "longest time for each phase")
+	fs.IntVar(&cfg.requests, "requests", 20000, "most requests in each phase")
+	fs.IntVar(&cfg.clients, "clients", 16, "concurrent clients")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if cfg.clients < 1 || cfg.requests < 1 || cfg.duration <= 0 {
+		return errors.New("--clients, --requests and --duration must be positive")
+	}
+	results, err := loadtest(context.Background(), cfg, stderr)
+	if err != nil {
+		return err
+	}
+	printLoad(stdout, cfg, results)
+	return nil
+}
+
+// loadResult is one phase's measurement.
+type loadResult struct {
+	name      string
+	requests  int
+	errors    int
+	elapsed   time.Duration
+	p50, p99  time.Duration
+	perSecond float64
+}
+
+func loadtest(ctx context.Context, cfg loadConfig, stderr io.Writer) ([]loadResult, error) {
+	// The baseline: an empty echo handler on loopback.
+	empty := echo.New()
+	empty.HideBanner, empty.HidePort = true, true
+	empty.POST("/empty", func(c echo.Context) error {
+		_, _ = io.Copy(io.Discard, c.Request().Body)
+		return c.NoContent(http.StatusNoContent)
+	})
+	emptyAddr, stopEmpty, err := listen(empty)
+	if err != nil {
+		return nil, err
+	}
+	defer stopEmpty()
+
+	// The server under test, on a scratch database.
+	sc := serveConfig{addr: "127.0.0.1:0", logFormat: "text", loadFixtures: true}
+	if cfg.databaseURL != "" {
+		url, drop, err := store.ScratchPostgres(ctx, cfg.databaseURL)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		sc.store.databaseURL = url
+	} else {
+		dir, err := os.MkdirTemp("", "hpcalc-loadtest-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		sc.store.databaseURL = filepath.Join(dir, "hpcalc.db")
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	var out bytes.Buffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(srvCtx, sc, &out, io.Discard, func(a string) { ready <- a }) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		stopSrv()
+		return nil, fmt.Errorf("start the server: %w", err)
+	}
+	defer func() { stopSrv(); <-done }()
+	_, token, _ := strings.Cut(strings.TrimSpace(out.String()), "Admin token (shown once): ")
+
+	data, err := fixtures.Load()
+	if err != nil {
+		return nil, err
+	}
+	bodies := make([][]byte, len(data.Claims.Claims))
+	for i, c := range data.Claims.Claims {
+		bodies[i] = claimJSON(c, c.ID)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients, MaxConnsPerHost: cfg.clients}}
+	var seq atomic.Int64
+	phases := []struct {
+		name string
+		req  func(n int) (*http.Request, error)
+	}{
+		{"empty echo handler", func(n int) (*http.Request, error) {
+			return http.NewRequest(http.MethodPost, "http://"+emptyAddr+"/empty", bytes.NewReader(bodies[n%len(bodies)]))
+		}},
+		{"quote", func(n int) (*http.Request, error) {
+			return authed(http.NewRequest(http.MethodPost, "http://"+addr+"/v1/quotes", bytes.NewReader(bodies[n%len(bodies)])))(token)
+		}},
+		{"settlement (durable)", func(n int) (*http.Request, error) {
+			c := data.Claims.Claims[n%len(data.Claims.Claims)]
+			body := claimJSON(c, fmt.Sprintf("L%d-%s", seq.Add(1), c.ID))
+			return authed(http.NewRequest(http.MethodPost, "http://"+addr+"/v1/settlements", bytes.NewReader(body)))(token)
+		}},
+	}
+	var results []loadResult
+	for _, ph := range phases {
+		fmt.Fprintf(stderr, "loadtest: %s...\n", ph.name)
+		r, err := runPhase(ctx, client, cfg, ph.req)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ph.name, err)
+		}
+		r.name = ph.name
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+func authed(req *http.Request, err error) func(token string) (*http.Request, error) {
+	return func(token string) (*http.Request, error) {
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		return req, nil
+	}
+}
+
+// claimJSON is the API's claim body for c under another id.
+func claimJSON(c calc.Claim, id string) []byte {
+	b, _ := json.Marshal(map[string]string{
+		"claim_id": id, "person_id": c.PersonID, "provider_id": c.ProviderID, "kind": c.Kind.String(),
+		"admitted_on": c.AdmittedOn.String(), "discharged_on": c.DischargedOn.String(),
+		"total": c.Total.String(), "in_policy": c.InPolicy.String(),
+	})
+	return b
+}
+
+func listen(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// runPhase sends requests from cfg.clients goroutines until cfg.requests are sent or
+// cfg.duration has passed.
+func runPhase(ctx context.Context, client *http.Client, cfg loadConfig, newReq func(n int) (*http.Request, error)) (loadResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
+	defer cancel()
+	var (
+		next      atomic.Int64
+		failed    atomic.Int64
+		mu        sync.Mutex
+		latencies []time.Duration
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for range cfg.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				n := int(next.Add(1)) - 1
+				if n >= cfg.requests {
+					break
+				}
+				req, err := newReq(n)
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpErr(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req.WithContext(ctx))
+				if err != nil {
+					if ctx.Err() == nil {
+						failed.Add(1)
+					}
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 300 {
+					failed.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return loadResult{}, firstErr
+	}
+	r := loadResult{requests: len(latencies), errors: int(failed.Load()), elapsed: elapsed}
+	if len(latencies) == 0 {
+		return r, errors.New("no request succeeded")
+	}
+	slices.Sort(latencies)
+	r.p50 = latencies[len(latencies)/2]
+	r.p99 = latencies[len(latencies)*99/100]
+	r.perSecond = float64(len(latencies)) / elapsed.Seconds()
+	return r, nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func printLoad(w io.Writer, cfg loadConfig, results []loadResult) {
+	db := "SQLite"
+	if cfg.databaseURL != "" {
+		db = "PostgreSQL"
+	}
+	fmt.Fprintf(w, "Load on loopback, %d clients, each phase at most %s or %d requests, database %s\n\n", cfg.clients, cfg.duration, cfg.requests, db)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\trequests\terrors\tper second\tp50\tp99\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t\n", r.name, r.requests, r.errors, r.perSecond,
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+	}
+	tw.Flush()
+	if len(results) >= 2 && results[0].perSecond > 0 {
+		fmt.Fprintf(w, "\nquotes reach %.0f%% of the empty handler's rate (target: at least 50%%)\n", 100*results[1].perSecond/results[0].perSecond)
+	}
+}
