@@ -3,11 +3,15 @@
 // metrics and the OpenAPI document. Handlers decode input into calc values, call store,
 // and encode the result; they hold no state of their own.
 //
+// The routes and the roles that may call each are one table, routeTable in routes.go;
+// ROUTES.md is that table for people, and Routes returns it for programs.
+//
 // api must never import cmd.
 package api
 
 import (
 	"log/slog"
+	"strings"
 
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
@@ -19,10 +23,48 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// New returns the API's routes.
+// server holds what the handlers share. It keeps no state of a request between requests:
+// metrics are the only thing it accumulates.
+type server struct {
+	store   *store.Store
+	log     *slog.Logger
+	metrics *metrics
+	openapi []byte
+	// routeOf maps echo's path of a route ("/v1/settlements/:id") to the table's
+	// ("/v1/settlements/{id}"), which logs and metrics use.
+	routeOf map[string]string
+}
+
+// New returns the API's routes. Every error a handler returns is answered by one
+// HTTPErrorHandler as an RFC 9457 problem; every request is logged with its request id
+// and counted in the metrics.
 func New(cfg Config) *echo.Echo {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &server{store: cfg.Store, log: logger, metrics: newMetrics(), routeOf: map[string]string{}}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe)
+	for _, r := range routeTable {
+		p := echoPath(r.path)
+		s.routeOf[p] = r.path
+		e.Add(r.method, p, s.authorize(r, r.handle))
+	}
+	s.openapi = openAPIDocument()
 	return e
+}
+
+// echoPath turns the table's /v1/settlements/{id} into echo's /v1/settlements/:id.
+func echoPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}") {
+			parts[i] = ":" + part[1:len(part)-1]
+		}
+	}
+	return strings.Join(parts, "/")
 }

@@ -191,6 +191,18 @@ func (s *Store) SettlementForClaim(ctx context.Context, claimID string) (Settled
 	return s.settledForClaim(ctx, s.db, claimID)
 }
 
+// Claim returns the stored claim with id as it was submitted, or ErrNotFound.
+func (s *Store) Claim(ctx context.Context, id string) (calc.Claim, error) {
+	c, ok, err := s.claimByID(ctx, s.db, id)
+	if err != nil {
+		return calc.Claim{}, err
+	}
+	if !ok {
+		return calc.Claim{}, fmt.Errorf("claim %s: %w", id, ErrNotFound)
+	}
+	return c, nil
+}
+
 // Reversal returns the reversal of settlement id, or ErrNotFound if it is not reversed.
 func (s *Store) Reversal(ctx context.Context, id string) (Settled, error) {
 	return s.settled(ctx, s.db, `reverses = ?`, id)

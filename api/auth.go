@@ -1,0 +1,64 @@
+package api
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/labstack/echo/v4"
+)
+
+// authorize wraps the handler of route r: a route with roles needs a bearer token of one
+// of them (401 without a known token, 403 for another role). The token is kept in the
+// context for mayActFor.
+func (s *server) authorize(r route, h func(*server, echo.Context) error) echo.HandlerFunc {
+	if r.roles == nil {
+		return func(c echo.Context) error { return h(s, c) }
+	}
+	allowed := strings.Join(r.roles, ", ")
+	return func(c echo.Context) error {
+		plain, ok := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
+		if !ok {
+			return fail(kindUnauth, "send the header Authorization: Bearer <token>")
+		}
+		tok, err := s.store.Authenticate(c.Request().Context(), plain)
+		if errors.Is(err, store.ErrBadToken) {
+			return fail(kindUnauth, "the bearer token is not known")
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(r.roles, tok.Role) {
+			return fail(kindForbidden, "a "+tok.Role+" token may not call "+r.method+" "+r.path+"; it takes a token of: "+allowed)
+		}
+		c.Set(ctxToken, tok)
+		return h(s, c)
+	}
+}
+
+// bearer returns the token of an Authorization header "Bearer <token>".
+func bearer(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// token is the token authorize accepted for the request.
+func token(c echo.Context) store.Token {
+	t, _ := c.Get(ctxToken).(store.Token)
+	return t
+}
+
+// mayActFor returns a 403 problem when a clinic token acts for a provider that is not
+// one of its own, and nil otherwise: other roles act for every provider.
+func mayActFor(c echo.Context, providerID string) error {
+	t := token(c)
+	if t.Role != clinic || slices.Contains(t.Providers, providerID) {
+		return nil
+	}
+	return fail(kindForbidden, "this clinic token acts only for claims of its provider(s) "+strings.Join(t.Providers, ", "))
+}

@@ -1,0 +1,409 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/labstack/echo/v4"
+)
+
+// maxBody is the largest request body read: 1 MiB. A larger one is refused with 413.
+const maxBody = 1 << 20
+
+// readBody reads the request body, refusing one over maxBody (413).
+func readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	if req.ContentLength > maxBody {
+		return nil, fail(kindTooLarge, fmt.Sprintf("the body is %d bytes; at most %d are accepted", req.ContentLength, maxBody))
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Response().Writer, req.Body, maxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
+	}
+	if err != nil {
+		return nil, fail(kindBadRequest, "the body could not be read")
+	}
+	return b, nil
+}
+
+// mediaType is the request's content type without parameters, "" if none is given.
+func mediaType(c echo.Context) string {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "invalid"
+	}
+	return mt
+}
+
+func isJSON(mt string) bool {
+	return mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// requireJSON refuses a body whose declared type is not JSON (415). No Content-Type is
+// taken for JSON.
+func requireJSON(c echo.Context) error {
+	if mt := mediaType(c); !isJSON(mt) {
+		return fail(kindMediaType, "send the body as application/json, not "+mt)
+	}
+	return nil
+}
+
+// decodeObject decodes a body holding one JSON object into its members, keeping each
+// member's raw value for the caller to decode and judge. A member that appears twice is
+// a field error (which value was meant is not for the server to guess); anything but a
+// single object is a 400.
+func decodeObject(body []byte) (map[string]json.RawMessage, *fields, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, nil, fail(kindBadRequest, "the body must be a JSON object, not "+tokenKind(tok))
+	}
+	var (
+		obj = map[string]json.RawMessage{}
+		f   fields
+	)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, malformed(err)
+		}
+		name, _ := tok.(string) // inside an object the decoder gives only string keys
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, malformed(err)
+		}
+		if _, dup := obj[name]; dup && !f.bad[name] {
+			f.add(name, "appears more than once in the object")
+		}
+		obj[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, fail(kindBadRequest, "the body holds more than one JSON value")
+	}
+	return obj, &f, nil
+}
+
+func tokenKind(tok json.Token) string {
+	switch tok.(type) {
+	case nil:
+		return "null"
+	case json.Delim:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// malformed is the 400 of a body encoding/json could not decode.
+func malformed(err error) error {
+	var (
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return fail(kindBadRequest, "the body is empty; it must be JSON")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fail(kindBadRequest, "the body is not valid JSON: it ends too soon")
+	case errors.As(err, &se):
+		return fail(kindBadRequest, fmt.Sprintf("the body is not valid JSON: %v (at byte %d)", se, se.Offset))
+	case errors.As(err, &te) && te.Field == "":
+		return fail(kindBadRequest, "the body must be a JSON "+wantShape(te.Type.Kind().String())+", not a JSON "+te.Value)
+	}
+	return fail(kindBadRequest, "the body is not valid JSON")
+}
+
+func wantShape(goKind string) string {
+	switch goKind {
+	case "map", "struct":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return goKind
+}
+
+// fields collects field errors, each field at most once.
+type fields struct {
+	errs []fieldError
+	bad  map[string]bool
+}
+
+func (f *fields) add(field, rule string) {
+	if f.bad == nil {
+		f.bad = map[string]bool{}
+	}
+	f.errs = append(f.errs, fieldError{Field: field, Rule: rule})
+	f.bad[field] = true
+}
+
+func (f *fields) addf(field, format string, args ...any) { f.add(field, fmt.Sprintf(format, args...)) }
+
+func (f *fields) err(what string) error {
+	if len(f.errs) == 0 {
+		return nil
+	}
+	return fail(kindInvalid, what+" is invalid", f.errs...)
+}
+
+// str reads member name of obj as a JSON string, recording a field error if it is absent,
+// null or not a string. how, if not empty, says what the string should look like.
+func (f *fields) str(obj map[string]json.RawMessage, name, how string) (string, bool) {
+	raw, ok := obj[name]
+	if !ok || string(raw) == "null" {
+		f.add(name, "is required")
+		return "", false
+	}
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		rule := "must be a JSON string"
+		if how != "" {
+			rule += " " + how
+		}
+		f.add(name, rule+", not "+jsonKind(raw))
+		return "", false
+	}
+	return s, true
+}
+
+func jsonKind(raw json.RawMessage) string {
+	switch {
+	case len(raw) == 0:
+		return "nothing"
+	case raw[0] == '{':
+		return "an object"
+	case raw[0] == '[':
+		return "an array"
+	case raw[0] == 't' || raw[0] == 'f':
+		return "a boolean"
+	case raw[0] == '"':
+		return "a string"
+	}
+	return "a number"
+}
+
+// id reads an identifier: 1 to 64 printable characters without spaces.
+func (f *fields) id(obj map[string]json.RawMessage, name string) (string, bool) {
+	s, ok := f.str(obj, name, "")
+	if !ok {
+		return "", false
+	}
+	if rule := idRule(s); rule != "" {
+		f.add(name, rule)
+		return "", false
+	}
+	return s, true
+}
+
+// maxID is the longest identifier accepted.
+const maxID = 64
+
+// idRule is the rule an identifier breaks, or "".
+func idRule(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case utf8.RuneCountInString(s) > maxID:
+		return fmt.Sprintf("must be at most %d characters", maxID)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
+		return "must not contain spaces or control characters"
+	}
+	return ""
+}
+
+// moneyHow is what a money field must look like.
+const moneyHow = `of yuan with at most two decimals such as "1234.50" (money is never sent as a JSON number, so that no float touches it)`
+
+// money reads an amount of yuan sent as a JSON string: not negative, at most two
+// decimals, at most calc.MaxAmount.
+func (f *fields) money(obj map[string]json.RawMessage, name string) (calc.Money, bool) {
+	s, ok := f.str(obj, name, moneyHow)
+	if !ok {
+		return 0, false
+	}
+	m, err := calc.ParseMoney(s)
+	switch {
+	case errors.Is(err, calc.ErrPrecision):
+		f.addf(name, "%q has more than two decimals", s)
+	case errors.Is(err, calc.ErrRange):
+		f.addf(name, "%q is over the limit of %s", s, calc.MaxAmount)
+	case err != nil:
+		f.addf(name, "%q is not an amount of yuan such as \"1234.50\"", s)
+	case m < 0:
+		f.addf(name, "%s must not be negative", s)
+	case m > calc.MaxAmount:
+		f.addf(name, "%s is over the limit of %s", s, calc.MaxAmount)
+	default:
+		return m, true
+	}
+	return 0, false
+}
+
+// date reads an ISO 8601 calendar date.
+func (f *fields) date(obj map[string]json.RawMessage, name string) (calc.Date, bool) {
+	s, ok := f.str(obj, name, `such as "2018-03-07"`)
+	if !ok {
+		return 0, false
+	}
+	d, err := calc.ParseDate(s)
+	if err != nil {
+		f.addf(name, "%q is not a date as YYYY-MM-DD", s)
+		return 0, false
+	}
+	return d, true
+}
+
+// unknown records a field error for every member of obj not in known, in name order.
+func (f *fields) unknown(obj map[string]json.RawMessage, known []string, hints map[string]string) {
+	var names []string
+	for name := range obj {
+		if !slices.Contains(known, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		rule := "unknown field (the fields are " + strings.Join(known, ", ") + ")"
+		if h, ok := hints[name]; ok {
+			rule = h
+		}
+		f.add(name, rule)
+	}
+}
+
+// claimFields are the members of a claim body: a claims.csv row without level.
+var claimFields = []string{"claim_id", "person_id", "provider_id", "kind", "admitted_on", "discharged_on", "total", "in_policy"}
+
+var claimHints = map[string]string{
+	"level": "unknown field: the level comes from the provider's record; leave it out",
+}
+
+// claimRules are the fields calc.Claim.Validate's rules read besides the field they
+// name: such a rule is not reported when one of these fields is already wrong.
+var claimRules = map[string][]string{
+	"in_policy":     {"total"},
+	"discharged_on": {"admitted_on"},
+}
+
+// decodeClaim decodes a claim body. Every field is decoded on its own, so that each bad
+// one is named with its rule; then calc's rules run on what could be read. It returns
+// the claim (Level unset: it comes from the provider), the field errors, and an error
+// for a body that is not a JSON object (400).
+func decodeClaim(body []byte) (calc.Claim, *fields, error) {
+	obj, f, err := decodeObject(body)
+	if err != nil {
+		return calc.Claim{}, nil, err
+	}
+	var (
+		c  calc.Claim
+		ok = map[string]bool{}
+	)
+	f.unknown(obj, claimFields, claimHints)
+	c.ID, ok["claim_id"] = f.id(obj, "claim_id")
+	c.PersonID, ok["person_id"] = f.id(obj, "person_id")
+	c.ProviderID, ok["provider_id"] = f.id(obj, "provider_id")
+	if s, good := f.str(obj, "kind", ""); good {
+		k, err := calc.ParseKind(s)
+		if err != nil {
+			f.addf("kind", "%q is not a kind of claim (want one of %s)", s, strings.Join(kindNames(), ", "))
+		}
+		c.Kind, ok["kind"] = k, err == nil
+	}
+	c.AdmittedOn, ok["admitted_on"] = f.date(obj, "admitted_on")
+	c.DischargedOn, ok["discharged_on"] = f.date(obj, "discharged_on")
+	c.Total, ok["total"] = f.money(obj, "total")
+	c.InPolicy, ok["in_policy"] = f.money(obj, "in_policy")
+
+	var ve *calc.ValidationError
+	if err := c.Validate(); errors.As(err, &ve) {
+	rules:
+		for _, fe := range ve.Fields {
+			if !ok[fe.Field] {
+				continue
+			}
+			for _, dep := range claimRules[fe.Field] {
+				if !ok[dep] {
+					continue rules
+				}
+			}
+			f.add(fe.Field, fe.Rule)
+		}
+	}
+	return c, f, nil
+}
+
+func kindNames() []string {
+	var names []string
+	for _, k := range calc.Kinds() {
+		names = append(names, k.String())
+	}
+	return names
+}
+
+// decodeStrict decodes a JSON body into v, refusing unknown fields; it returns a 400 for
+// a body that is not JSON and a 422 naming the field for an unknown field or a value of
+// the wrong type. prefix goes before field names, e.g. "[3].".
+func decodeStrict(body []byte, v any, prefix string) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return fail(kindBadRequest, "the body holds more than one JSON value")
+		}
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if n, uerr := strconv.Unquote(name); uerr == nil {
+			name = n
+		}
+		return fail(kindInvalid, "the body has an unknown field", fieldError{Field: prefix + name, Rule: "unknown field"})
+	}
+	if errors.As(err, &te) && te.Field != "" {
+		return fail(kindInvalid, "a field has the wrong type", fieldError{Field: prefix + te.Field,
+			Rule: "must be a JSON " + jsonType(te.Type.Kind().String()) + ", not a JSON " + te.Value})
+	}
+	return malformed(err)
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "ptr":
+		return "value"
+	}
+	return "number"
+}

@@ -1,0 +1,304 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+// obj is a JSON object of the OpenAPI document.
+type obj = map[string]any
+
+// openAPIDocument is the OpenAPI 3 document of the API, made from routeTable so that
+// the two cannot drift apart.
+func openAPIDocument() []byte {
+	paths := obj{}
+	for _, r := range routeTable {
+		item, _ := paths[r.path].(obj)
+		if item == nil {
+			item = obj{}
+			paths[r.path] = item
+		}
+		item[strings.ToLower(r.method)] = operation(r)
+	}
+	doc := obj{
+		"openapi": "3.0.3",
+		"info": obj{
+			"title":   "hpcalc",
+			"version": "1",
+			"description": "Settlement of claims through the five safety lines of health poverty alleviation " +
+				"(健康扶贫五道保障线), exact to the fen. Money is a JSON string of yuan with two decimals " +
+				"(\"1234.50\"), never a JSON number. Errors are RFC 9457 application/problem+json.",
+		},
+		"paths": paths,
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer",
+				"description": "An API token (hpcalc token create); its role decides what it may call."}},
+			"schemas":   schemas(),
+			"responses": problemResponses(),
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err) // the document is made of maps, strings and numbers only
+	}
+	return append(b, '\n')
+}
+
+func operation(r route) obj {
+	op := obj{
+		"operationId": operationID(r),
+		"summary":     r.summary,
+	}
+	desc := "No token needed."
+	if r.roles != nil {
+		desc = "Roles: " + strings.Join(r.roles, ", ") + "."
+		for _, role := range r.roles {
+			if role == clinic {
+				desc += " A clinic token acts only for claims of its own providers (403 otherwise)."
+			}
+		}
+		op["security"] = []obj{{"bearer": []string{}}}
+		op["x-roles"] = r.roles
+	} else {
+		op["security"] = []obj{}
+	}
+	for _, n := range r.notes {
+		desc += " " + n
+	}
+	op["description"] = desc
+
+	var params []obj
+	for _, part := range strings.Split(r.path, "/") {
+		if strings.HasPrefix(part, "{") {
+			name := strings.Trim(part, "{}")
+			params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
+		}
+	}
+	for _, q := range r.query {
+		schema := obj{"type": "string"}
+		if q.format == "int32" {
+			schema = obj{"type": "integer", "format": "int32"}
+		} else if q.format != "" {
+			schema["format"] = q.format
+		}
+		if q.name == "format" {
+			schema["enum"] = []string{"json", "csv"}
+		}
+		params = append(params, obj{"name": q.name, "in": "query", "required": q.required, "description": q.description, "schema": schema})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+
+	switch {
+	case r.bodyYAML:
+		op["requestBody"] = obj{"required": true, "description": "A policy document as fixtures/policies/*.yaml.", "content": obj{
+			"application/yaml": obj{"schema": obj{"type": "string"}},
+			"application/json": obj{"schema": obj{"type": "object"}},
+		}}
+	case r.body != "":
+		content := obj{"application/json": obj{"schema": ref(r.body)}}
+		if r.bodyCSV {
+			content["text/csv"] = obj{"schema": obj{"type": "string"}}
+		}
+		op["requestBody"] = obj{"required": true, "content": content}
+	}
+
+	responses := obj{}
+	ok := obj{"description": http.StatusText(r.ok)}
+	switch {
+	case r.okSchema != "":
+		content := obj{"application/json": obj{"schema": ref(r.okSchema)}}
+		if r.okCSV {
+			content["text/csv"] = obj{"schema": obj{"type": "string"}}
+		}
+		ok["content"] = content
+	case r.path == "/metrics":
+		ok["content"] = obj{"text/plain": obj{"schema": obj{"type": "string"}}}
+	case r.path == "/openapi.json":
+		ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
+	case r.path == "/v1/policies/{version}":
+		ok["content"] = obj{"application/yaml": obj{"schema": obj{"type": "string"}}, "application/json": obj{"schema": obj{"type": "object"}}}
+	}
+	responses[strconv.Itoa(r.ok)] = ok
+	if r.alsoOK != 0 {
+		responses[strconv.Itoa(r.alsoOK)] = obj{"description": http.StatusText(r.alsoOK), "content": ok["content"]}
+	}
+	statuses := append([]int{}, r.problems...)
+	if r.roles != nil {
+		statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable)
+	}
+	if r.path == "/readyz" {
+		statuses = append(statuses, http.StatusServiceUnavailable)
+	}
+	statuses = append(statuses, http.StatusInternalServerError)
+	for _, st := range statuses {
+		responses[strconv.Itoa(st)] = obj{"$ref": "#/components/responses/" + strconv.Itoa(st)}
+	}
+	op["responses"] = responses
+	return op
+}
+
+// operationID is e.g. postV1SettlementsIdReversal.
+func operationID(r route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(r.method))
+	for _, part := range strings.FieldsFunc(r.path, func(c rune) bool { return c == '/' || c == '{' || c == '}' || c == '_' || c == '.' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func problemResponses() obj {
+	out := obj{}
+	for _, k := range kinds {
+		out[strconv.Itoa(k.status)] = obj{
+			"description": k.title + " (type " + k.typeURI() + ")",
+			"content":     obj{"application/problem+json": obj{"schema": ref("Problem")}},
+		}
+	}
+	return out
+}
+
+func str(desc string) obj { return obj{"type": "string", "description": desc} }
+
+func moneyField(desc string) obj {
+	return obj{"type": "string", "pattern": `^-?[0-9]+\.[0-9]{2}$`, "example": "1234.50", "description": desc}
+}
+
+func rateField(desc string) obj {
+	return obj{"type": "string", "example": "0.85", "description": "a decimal fraction; " + desc}
+}
+
+func object(required []string, props obj) obj {
+	o := obj{"type": "object", "properties": props, "additionalProperties": false}
+	if required != nil {
+		o["required"] = required
+	}
+	return o
+}
+
+func names[T interface{ String() string }](list []T) []string {
+	var out []string
+	for _, v := range list {
+		out = append(out, v.String())
+	}
+	return out
+}
+
+func schemas() obj {
+	moneyIn := obj{"type": "string", "example": "1234.50",
+		"description": "yuan with at most two decimals, as a JSON string (never a number); 0 to 100,000,000.00"}
+	dateIn := obj{"type": "string", "format": "date", "example": "2018-03-07"}
+	id := obj{"type": "string", "minLength": 1, "maxLength": maxID, "description": "no spaces or control characters"}
+	ledger := obj{"person_id": str("")}
+	ledgerReq := []string{"year", "claims"}
+	ledger["year"] = obj{"type": "integer"}
+	ledger["claims"] = obj{"type": "integer", "description": "claims settled this year, net of reversals"}
+	for _, f := range []struct{ name, desc string }{
+		{"basic_inpatient", "basic insurance paid on inpatient claims"},
+		{"basic_chronic", "basic insurance paid on outpatient_chronic claims"},
+		{"basic_paid", "both together"},
+		{"critical_burden", "the accumulated critical-illness burden"},
+		{"critical_paid", ""}, {"commercial_paid", ""}, {"aid_paid", ""}, {"backstop_paid", ""},
+		{"out_of_pocket", ""}, {"total", "total cost of the year's claims"},
+	} {
+		ledger[f.name] = moneyField(f.desc)
+		ledgerReq = append(ledgerReq, f.name)
+	}
+	return obj{
+		"Claim": object(claimFields, obj{
+			"claim_id":      id,
+			"person_id":     id,
+			"provider_id":   obj{"type": "string", "description": "the provider; its level is the claim's"},
+			"kind":          obj{"type": "string", "enum": names(calc.Kinds())},
+			"admitted_on":   dateIn,
+			"discharged_on": obj{"type": "string", "format": "date", "description": "on or after admitted_on; picks the policy and the ledger year"},
+			"total":         moneyIn,
+			"in_policy":     obj{"type": "string", "example": "1000.00", "description": "the in-policy part of total, at most total; money as for total"},
+		}),
+		"Settlement": object([]string{"type", "claim_id", "person_id", "kind", "level", "aid_category", "year", "policy_version",
+			"total", "in_policy", "lines", "out_of_pocket", "ledger_after"}, obj{
+			"type":           obj{"type": "string", "enum": []string{"settlement", "reversal", "quote"}},
+			"settlement_id":  str("absent in a quote"),
+			"reverses":       str("for a reversal: the settlement it reverses"),
+			"reversed_by":    str("for a reversed settlement: its reversal"),
+			"reason":         str("for a reversal: why"),
+			"claim_id":       str(""),
+			"person_id":      str(""),
+			"provider_id":    str(""),
+			"kind":           obj{"type": "string", "enum": names(calc.Kinds())},
+			"level":          obj{"type": "string", "enum": names(calc.Levels())},
+			"aid_category":   obj{"type": "string", "enum": []string{"none", "dibao", "tekun"}},
+			"year":           obj{"type": "integer", "description": "the ledger year: the discharge year"},
+			"policy_version": str(""),
+			"total":          moneyField(""),
+			"in_policy":      moneyField(""),
+			"lines":          obj{"type": "array", "minItems": 5, "maxItems": 5, "items": ref("Line"), "description": "basic, critical, commercial, aid, backstop, in cascade order; for a reversal, what is given back"},
+			"out_of_pocket":  moneyField("what the patient pays"),
+			"ledger_after":   ref("Ledger"),
+			"created_at":     obj{"type": "string", "format": "date-time"},
+		}),
+		"Line": object([]string{"name", "applies", "amount", "base", "deductible", "computed", "cap_room", "explanation"}, obj{
+			"name":       obj{"type": "string", "enum": names(calc.Lines())},
+			"applies":    obj{"type": "boolean", "description": "the person is eligible for this line"},
+			"amount":     moneyField("what the line pays"),
+			"base":       moneyField("basic: in-policy cost; critical: this claim's slice of the annual burden; commercial and aid: the in-policy remainder; backstop: the patient's share"),
+			"deductible": moneyField("basic: per bill; critical: annual; backstop: the ceiling the patient pays at most"),
+			"rate":       rateField("absent for critical, whose bands say it"),
+			"bands": obj{"type": "array", "items": ref("Band"),
+				"description": "critical only: the bands the claim's slice fell in"},
+			"base_out":    moneyField("commercial only: the out-of-policy remainder"),
+			"rate_out":    rateField("commercial only: the rate on base_out"),
+			"computed":    moneyField("the amount before the annual cap"),
+			"cap_room":    obj{"type": "string", "nullable": true, "description": "room under the annual cap before this claim; null when the line has no cap or does not apply"},
+			"explanation": str("one line for people, e.g. basic: 85% × (6,000.00 − 200.00) = 4,930.00"),
+		}),
+		"Band": object([]string{"from", "to", "rate"}, obj{
+			"from": moneyField("burden range start"), "to": moneyField("burden range end (exclusive)"), "rate": rateField(""),
+		}),
+		"Ledger":          object(ledgerReq, ledger),
+		"ReversalRequest": object([]string{"reason"}, obj{"reason": obj{"type": "string", "minLength": 1, "maxLength": maxReason}}),
+		"Person": object([]string{"person_id", "household_id", "registered_poor"}, obj{
+			"person_id": id, "household_id": id, "registered_poor": obj{"type": "boolean"},
+			"aid_category": obj{"type": "string", "enum": []string{"", "none", "dibao", "tekun"}},
+		}),
+		"Persons": obj{"type": "array", "items": ref("Person"),
+			"description": "or, as text/csv, persons.csv: person_id,household_id,registered_poor,aid_category (more columns ignored)"},
+		"Provider": object([]string{"provider_id", "level"}, obj{
+			"provider_id": id, "name": obj{"type": "string"}, "level": obj{"type": "string", "enum": names(calc.Levels())},
+		}),
+		"Providers": obj{"type": "array", "items": ref("Provider"),
+			"description": "or, as text/csv, providers.csv: provider_id,name,level"},
+		"UpsertResult":  object([]string{"upserted"}, obj{"upserted": obj{"type": "integer"}}),
+		"PolicyVersion": object([]string{"version", "from", "to"}, obj{"version": str(""), "from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"}}),
+		"PolicyList":    object([]string{"policies"}, obj{"policies": obj{"type": "array", "items": ref("PolicyVersion")}}),
+		"Tally": object([]string{"from", "to", "claims", "total", "total_wan", "lines", "out_of_pocket", "out_of_pocket_wan"}, obj{
+			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"claims": obj{"type": "integer", "description": "settlements less reversals"},
+			"total":  moneyField(""), "total_wan": str("万元 with two decimals"),
+			"lines":         obj{"type": "array", "items": ref("TallyLine")},
+			"out_of_pocket": moneyField(""), "out_of_pocket_wan": str("万元"),
+		}),
+		"TallyLine": object([]string{"name", "amount", "wan"}, obj{
+			"name": obj{"type": "string", "enum": names(calc.Lines())}, "amount": moneyField(""), "wan": str("万元"),
+		}),
+		"Status": object([]string{"status"}, obj{"status": str("")}),
+		"Problem": object([]string{"type", "title", "status"}, obj{
+			"type": str("urn:hpcalc:problem:..."), "title": str(""), "status": obj{"type": "integer"},
+			"detail":     str(""),
+			"errors":     obj{"type": "array", "items": ref("FieldError")},
+			"request_id": str("the X-Request-ID of the request, under which the server logs it"),
+		}),
+		"FieldError": object([]string{"field", "rule"}, obj{
+			"field": str("the field, e.g. total or [3].person_id"), "rule": str("the rule it breaks"),
+			"line": obj{"type": "integer", "description": "in a CSV or policy body"}, "column": obj{"type": "integer"},
+		}),
+	}
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/labstack/echo/v4"
+)
+
+// personJSON is a person in a PUT /v1/persons body.
+type personJSON struct {
+	PersonID       string `json:"person_id"`
+	HouseholdID    string `json:"household_id"`
+	RegisteredPoor *bool  `json:"registered_poor"`
+	AidCategory    string `json:"aid_category"` // dibao, tekun, or "" / none
+}
+
+// providerJSON is a provider in a PUT /v1/providers body.
+type providerJSON struct {
+	ProviderID string `json:"provider_id"`
+	Name       string `json:"name"`
+	Level      string `json:"level"`
+}
+
+// upsertResult reports a bulk upsert.
+type upsertResult struct {
+	Upserted int `json:"upserted"`
+}
+
+// maxFieldErrors is the most field errors a list body reports.
+const maxFieldErrors = 100
+
+// putPersons answers PUT /v1/persons: a JSON array of persons or a persons.csv file
+// (Content-Type text/csv), all upserted in one transaction or none.
+func (s *server) putPersons(c echo.Context) error {
+	persons, err := readList(c, "persons", csvdata.ReadPersons, func(p personJSON, at string, f *fields, seen map[string]bool) calc.Person {
+		out := calc.Person{ID: p.PersonID, HouseholdID: p.HouseholdID}
+		f.uniqueID(at+"person_id", p.PersonID, seen)
+		if rule := idRule(p.HouseholdID); rule != "" {
+			f.add(at+"household_id", rule)
+		}
+		if p.RegisteredPoor == nil {
+			f.add(at+"registered_poor", "is required: true or false")
+		} else {
+			out.RegisteredPoor = *p.RegisteredPoor
+		}
+		aid, err := calc.ParseAidCategory(p.AidCategory)
+		if err != nil {
+			f.addf(at+"aid_category", "%q is not an aid category (want dibao, tekun, or none)", p.AidCategory)
+		}
+		out.Aid = aid
+		return out
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.UpsertPersons(c.Request().Context(), persons); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, upsertResult{Upserted: len(persons)})
+}
+
+// putProviders answers PUT /v1/providers: a JSON array of providers or a providers.csv
+// file (Content-Type text/csv), all upserted in one transaction or none.
+func (s *server) putProviders(c echo.Context) error {
+	providers, err := readList(c, "providers", csvdata.ReadProviders, func(p providerJSON, at string, f *fields, seen map[string]bool) calc.Provider {
+		out := calc.Provider{ID: p.ProviderID, Name: p.Name}
+		f.uniqueID(at+"provider_id", p.ProviderID, seen)
+		level, err := calc.ParseLevel(p.Level)
+		if err != nil {
+			f.addf(at+"level", "%q is not a provider level (want one of %s)", p.Level, levelNames())
+		}
+		out.Level = level
+		return out
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.store.UpsertProviders(c.Request().Context(), providers); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, upsertResult{Upserted: len(providers)})
+}
+
+func levelNames() string {
+	var b bytes.Buffer
+	for i, l := range calc.Levels() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(l.String())
+	}
+	return b.String()
+}
+
+// uniqueID checks an identifier that must not repeat within one body.
+func (f *fields) uniqueID(field, id string, seen map[string]bool) {
+	switch rule := idRule(id); {
+	case rule != "":
+		f.add(field, rule)
+	case seen[id]:
+		f.add(field, "duplicate "+id+" in this body")
+	default:
+		seen[id] = true
+	}
+}
+
+// readList reads the body of a bulk upsert: CSV read by readCSV when the content type is
+// text/csv, else a JSON array whose elements are J, each decoded strictly and converted
+// by convert, which records field errors under the prefix it is given ("[3].").
+func readList[T, J any](c echo.Context, what string, readCSV func(string, io.Reader) ([]T, error),
+	convert func(j J, at string, f *fields, seen map[string]bool) T) ([]T, error) {
+	mt := mediaType(c)
+	if mt != "text/csv" && !isJSON(mt) {
+		return nil, fail(kindMediaType, "send "+what+" as application/json (an array) or text/csv, not "+mt)
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	if mt == "text/csv" {
+		list, err := readCSV("body", bytes.NewReader(body))
+		return list, invalidInput(err)
+	}
+	var raws []json.RawMessage
+	if err := decodeStrict(body, &raws, ""); err != nil {
+		return nil, err
+	}
+	var (
+		f    fields
+		out  = make([]T, 0, len(raws))
+		seen = map[string]bool{}
+		more int
+	)
+	for i, raw := range raws {
+		if len(f.errs) >= maxFieldErrors {
+			more = len(raws) - i
+			break
+		}
+		at := fmt.Sprintf("[%d].", i)
+		var j J
+		if err := decodeStrict(raw, &j, at); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.kind != kindInvalid {
+				return nil, err
+			}
+			f.errs = append(f.errs, ae.fields...)
+			continue
+		}
+		out = append(out, convert(j, at, &f, seen))
+	}
+	if len(f.errs) > 0 {
+		detail := what + " are invalid; nothing was stored"
+		if more > 0 {
+			detail += "; " + strconv.Itoa(more) + " more elements were not checked"
+		}
+		return nil, fail(kindInvalid, detail, f.errs...)
+	}
+	return out, nil
+}
+
+// getLedger answers GET /v1/persons/{id}/ledger?year=2018.
+func (s *server) getLedger(c echo.Context) error {
+	year, err := yearParam(c.QueryParam("year"))
+	if err != nil {
+		return err
+	}
+	id := c.Param("id")
+	l, err := s.store.Ledger(c.Request().Context(), id, year)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, ledgerOut(id, l))
+}
+
+func yearParam(s string) (int, error) {
+	if s == "" {
+		return 0, fail(kindBadRequest, "the query parameter year is required", fieldError{Field: "year", Rule: "is required, e.g. year=2018"})
+	}
+	y, err := strconv.Atoi(s)
+	if err != nil || y < 1900 || y > 9999 {
+		return 0, fail(kindBadRequest, "bad query parameter", fieldError{Field: "year", Rule: fmt.Sprintf("%q is not a calendar year such as 2018", s)})
+	}
+	return y, nil
+}

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/labstack/echo/v4"
+)
+
+// tallyJSON is the tally report: totals in yuan and in 万元 (wan).
+type tallyJSON struct {
+	From           string          `json:"from"`
+	To             string          `json:"to"`
+	Claims         int             `json:"claims"`
+	Total          money           `json:"total"`
+	TotalWan       string          `json:"total_wan"`
+	Lines          []tallyLineJSON `json:"lines"`
+	OutOfPocket    money           `json:"out_of_pocket"`
+	OutOfPocketWan string          `json:"out_of_pocket_wan"`
+}
+
+type tallyLineJSON struct {
+	Name   string `json:"name"`
+	Amount money  `json:"amount"`
+	Wan    string `json:"wan"`
+}
+
+// tally answers GET /v1/reports/tally?from=&to=: the totals of settlements of claims
+// discharged in the period, net of reversals, as JSON or (?format=csv or Accept:
+// text/csv) CSV.
+func (s *server) tally(c echo.Context) error {
+	var f fields
+	from := dateParam(c, &f, "from")
+	to := dateParam(c, &f, "to")
+	if len(f.errs) == 0 && to < from {
+		f.addf("to", "%s is before from %s", to, from)
+	}
+	asCSV := false
+	switch format := c.QueryParam("format"); format {
+	case "csv":
+		asCSV = true
+	case "json":
+	case "":
+		asCSV = prefersCSV(c.Request().Header.Get(echo.HeaderAccept))
+	default:
+		f.addf("format", "%q is not json or csv", format)
+	}
+	if len(f.errs) > 0 {
+		return fail(kindBadRequest, "bad query parameters", f.errs...)
+	}
+	t, err := s.store.Tally(c.Request().Context(), from, to)
+	if err != nil {
+		return err
+	}
+	if asCSV {
+		return writeTallyCSV(c, from, to, t)
+	}
+	out := tallyJSON{From: from.String(), To: to.String(), Claims: t.Claims,
+		Total: money(t.Total), TotalWan: t.Total.Wan(), OutOfPocket: money(t.OutOfPocket), OutOfPocketWan: t.OutOfPocket.Wan()}
+	for _, l := range calc.Lines() {
+		out.Lines = append(out.Lines, tallyLineJSON{Name: l.String(), Amount: money(t.Lines[l]), Wan: t.Lines[l].Wan()})
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+func dateParam(c echo.Context, f *fields, name string) calc.Date {
+	s := c.QueryParam(name)
+	if s == "" {
+		f.add(name, "is required, a date as YYYY-MM-DD")
+		return 0
+	}
+	d, err := calc.ParseDate(s)
+	if err != nil {
+		f.addf(name, "%q is not a date as YYYY-MM-DD", s)
+	}
+	return d
+}
+
+// prefersCSV reports whether an Accept header asks for text/csv over JSON: text/csv is
+// listed and application/json is not listed with a higher or equal quality.
+func prefersCSV(accept string) bool {
+	if accept == "" {
+		return false
+	}
+	q := map[string]float64{}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		weight := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
+				if w, err := strconv.ParseFloat(v, 64); err == nil {
+					weight = w
+				}
+			}
+		}
+		q[mt] = weight
+	}
+	csvQ, ok := q["text/csv"]
+	if !ok || csvQ <= 0 {
+		return false
+	}
+	jsonQ, ok := q["application/json"]
+	return !ok || jsonQ < csvQ
+}
+
+// writeTallyCSV writes the tally as CSV: item, yuan, wan (万元).
+func writeTallyCSV(c echo.Context, from, to calc.Date, t calc.Tally) error {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	rows := [][]string{{"item", "yuan", "wan"}, {"total", t.Total.String(), t.Total.Wan()}}
+	for _, l := range calc.Lines() {
+		rows = append(rows, []string{l.String(), t.Lines[l].String(), t.Lines[l].Wan()})
+	}
+	rows = append(rows, []string{"out_of_pocket", t.OutOfPocket.String(), t.OutOfPocket.Wan()})
+	if err := w.WriteAll(rows); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Disposition", `attachment; filename="tally-`+from.String()+`-`+to.String()+`.csv"`)
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+}

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/labstack/echo/v4"
+)
+
+// Roles, as store names them.
+const (
+	clinic  = store.RoleClinic
+	auditor = store.RoleAuditor
+	finance = store.RoleFinance
+	admin   = store.RoleAdmin
+)
+
+// route is one route of the API: who may call it, what it does, and what the OpenAPI
+// document says of it.
+type route struct {
+	method string
+	path   string   // as OpenAPI writes it: /v1/settlements/{id}
+	roles  []string // the roles that may call it; nil: no token needed
+	// summary is one line for ROUTES.md and the OpenAPI document.
+	summary string
+	handle  func(*server, echo.Context) error
+
+	// For the OpenAPI document.
+	query    []param  // query parameters
+	body     string   // request body schema (a name in components.schemas), "" for none
+	bodyCSV  bool     // the body may also be text/csv
+	bodyYAML bool     // the body is a policy document, YAML or JSON
+	ok       int      // status of success
+	alsoOK   int      // another status of success, 0 if none
+	okSchema string   // response schema, "" for none
+	okCSV    bool     // the response may also be text/csv
+	problems []int    // problem statuses beyond those every route may answer
+	notes    []string // extra sentences for the OpenAPI description
+}
+
+// param is a query parameter.
+type param struct {
+	name, description, format string
+	required                  bool
+}
+
+// routeTable is every route of the API and the roles that may call it: the one place
+// that says who may do what. A clinic token may call a route listing clinic only for
+// claims of its own providers (403 otherwise). ROUTES.md is this table for people
+// (RoutesMarkdown writes it); TestRoutesMarkdown keeps the two equal.
+var routeTable = []route{
+	{method: http.MethodPost, path: "/v1/settlements", roles: []string{clinic, admin},
+		summary: "Settle a claim at discharge (idempotent by claim_id)", handle: (*server).settle,
+		body: "Claim", ok: http.StatusCreated, alsoOK: http.StatusOK, okSchema: "Settlement", problems: []int{400, 409, 413, 415, 422},
+		notes: []string{"201 with the new settlement; 200 with the stored one when the same claim_id is sent again with the same values; 409 naming the fields that differ when sent with other values."}},
+	{method: http.MethodPost, path: "/v1/quotes", roles: []string{clinic, admin},
+		summary: "Compute what a claim would settle to now; stores nothing", handle: (*server).quote,
+		body: "Claim", ok: http.StatusOK, okSchema: "Settlement", problems: []int{400, 413, 415, 422}},
+	{method: http.MethodGet, path: "/v1/settlements/{id}", roles: []string{clinic, auditor, admin},
+		summary: "A settlement or reversal by its id", handle: (*server).getSettlement,
+		ok: http.StatusOK, okSchema: "Settlement", problems: []int{404}},
+	{method: http.MethodGet, path: "/v1/claims/{claim_id}/settlement", roles: []string{clinic, auditor, admin},
+		summary: "The settlement of a claim", handle: (*server).getClaimSettlement,
+		ok: http.StatusOK, okSchema: "Settlement", problems: []int{404}},
+	{method: http.MethodPost, path: "/v1/settlements/{id}/reversal", roles: []string{clinic, admin},
+		summary: "Reverse a settlement (once), with a reason", handle: (*server).reverse,
+		body: "ReversalRequest", ok: http.StatusCreated, okSchema: "Settlement", problems: []int{400, 404, 409, 413, 415, 422}},
+	{method: http.MethodGet, path: "/v1/persons/{id}/ledger", roles: []string{auditor, admin},
+		summary: "A person's annual ledger", handle: (*server).getLedger,
+		query: []param{{name: "year", description: "calendar year, e.g. 2018", format: "int32", required: true}},
+		ok:    http.StatusOK, okSchema: "Ledger", problems: []int{400, 404}},
+	{method: http.MethodPut, path: "/v1/persons", roles: []string{admin},
+		summary: "Insert or replace persons (JSON array or persons.csv)", handle: (*server).putPersons,
+		body: "Persons", bodyCSV: true, ok: http.StatusOK, okSchema: "UpsertResult", problems: []int{400, 413, 415, 422}},
+	{method: http.MethodPut, path: "/v1/providers", roles: []string{admin},
+		summary: "Insert or replace providers (JSON array or providers.csv)", handle: (*server).putProviders,
+		body: "Providers", bodyCSV: true, ok: http.StatusOK, okSchema: "UpsertResult", problems: []int{400, 413, 415, 422}},
+	{method: http.MethodGet, path: "/v1/policies", roles: []string{auditor, finance, admin},
+		summary: "Published policy versions and their periods", handle: (*server).listPolicies,
+		ok: http.StatusOK, okSchema: "PolicyList"},
+	{method: http.MethodGet, path: "/v1/policies/{version}", roles: []string{auditor, finance, admin},
+		summary: "A published policy document, as published", handle: (*server).getPolicy,
+		ok: http.StatusOK, problems: []int{404}},
+	{method: http.MethodPost, path: "/v1/policies", roles: []string{admin},
+		summary: "Publish a policy version (YAML or JSON)", handle: (*server).publishPolicy,
+		bodyYAML: true, ok: http.StatusCreated, okSchema: "PolicyVersion", problems: []int{409, 413, 415, 422},
+		notes: []string{"409 if the version exists or its period overlaps a published one."}},
+	{method: http.MethodGet, path: "/v1/reports/tally", roles: []string{auditor, finance, admin},
+		summary: "Totals per line net of reversals, in yuan and 万元 (JSON or CSV)", handle: (*server).tally,
+		query: []param{
+			{name: "from", description: "first discharge day, YYYY-MM-DD", format: "date", required: true},
+			{name: "to", description: "last discharge day, YYYY-MM-DD", format: "date", required: true},
+			{name: "format", description: "json (default) or csv; Accept: text/csv also selects CSV"},
+		},
+		ok: http.StatusOK, okSchema: "Tally", okCSV: true, problems: []int{400, 406}},
+	{method: http.MethodGet, path: "/healthz", summary: "The process is up", handle: (*server).healthz,
+		ok: http.StatusOK, okSchema: "Status"},
+	{method: http.MethodGet, path: "/readyz", summary: "The database answers (503 if not)", handle: (*server).readyz,
+		ok: http.StatusOK, okSchema: "Status"},
+	{method: http.MethodGet, path: "/metrics", summary: "Prometheus metrics (text format)", handle: (*server).serveMetrics,
+		ok: http.StatusOK},
+	{method: http.MethodGet, path: "/openapi.json", summary: "This API's OpenAPI 3 document", handle: (*server).serveOpenAPI,
+		ok: http.StatusOK},
+}
+
+// Route is one route of the API and the roles that may call it.
+type Route struct {
+	Method  string
+	Path    string   // as OpenAPI writes it: /v1/settlements/{id}
+	Roles   []string // nil for a route that needs no token
+	Summary string
+}
+
+// Routes returns every route of the API. A clinic token may call a route that lists
+// store.RoleClinic only for claims of its own providers.
+func Routes() []Route {
+	out := make([]Route, len(routeTable))
+	for i, r := range routeTable {
+		out[i] = Route{Method: r.method, Path: r.path, Roles: slices.Clone(r.roles), Summary: r.summary}
+	}
+	return out
+}
+
+// RoutesMarkdown returns ROUTES.md: the routes and their roles as a Markdown table.
+func RoutesMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# API routes and roles\n\n")
+	b.WriteString("Generated from `routeTable` in `api/routes.go` by `api.RoutesMarkdown`; ")
+	b.WriteString("`go test ./api -run TestRoutesMarkdown -update` rewrites it.\n\n")
+	b.WriteString("| method | path | roles | what |\n| --- | --- | --- | --- |\n")
+	for _, r := range routeTable {
+		roles := "none (no token)"
+		if r.roles != nil {
+			roles = strings.Join(r.roles, ", ")
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", r.method, r.path, roles, r.summary)
+	}
+	b.WriteString(`
+Every route but the four without a token needs ` + "`Authorization: Bearer <token>`" + `: none or an
+unknown token is 401, a role not listed is 403. A clinic token acts only for its providers:
+it settles, quotes, reverses and reads only claims whose ` + "`provider_id`" + ` is one of them (403
+otherwise). Roles: clinic (settle at discharge), auditor (reads everything), finance
+(reports and policies), admin (everything, and the only one to publish policies and
+upsert persons and providers).
+
+Errors are RFC 9457 ` + "`application/problem+json`" + `: ` + "`{type, title, status, detail, errors: [{field, rule}], request_id}`" + `.
+400 a malformed request (not JSON, a bad query parameter); 413 a body over 1 MiB; 415 a
+content type the route does not take; 422 well-formed input that breaks a rule, every field
+and rule listed, including a claim's unknown person or provider (they are fields of the
+claim, not the resource asked for); 404 the resource in the path does not exist; 409 a
+claim_id already settled with other values (the differing fields listed), a second
+reversal, a policy version that exists or overlaps; 503 the database does not answer; 500
+anything else, whose details go to the log under the request id, never to the client.
+Nothing is stored on any error.
+`)
+	return b.String()
+}

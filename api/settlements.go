@@ -1,0 +1,238 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/labstack/echo/v4"
+)
+
+// settle answers POST /v1/settlements: 201 with a new settlement, 200 with the stored one
+// when the same claim is sent again, 409 when its claim_id was settled with other values.
+func (s *server) settle(c echo.Context) error {
+	outcome, err := s.settleClaim(c)
+	if outcome == "" {
+		switch status := statusOf(err); {
+		case status == http.StatusConflict:
+			outcome = outcomeConflict
+		case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge ||
+			status == http.StatusUnsupportedMediaType || status == http.StatusUnprocessableEntity:
+			outcome = outcomeInvalid
+		}
+	}
+	if outcome != "" {
+		s.metrics.settlement(outcome)
+	}
+	return err
+}
+
+func (s *server) settleClaim(c echo.Context) (outcome string, err error) {
+	claim, err := s.claimFor(c)
+	if err != nil {
+		return "", err
+	}
+	ctx := c.Request().Context()
+	st, isNew, err := s.store.Settle(ctx, claim)
+	if err != nil {
+		return "", claimStoreError(err, claim)
+	}
+	out := settledOut(&st, claim.ProviderID)
+	if isNew {
+		return outcomeCreated, created(c, "/v1/settlements/"+st.ID, out)
+	}
+	if out.ReversedBy, err = s.reversedBy(c, st.ID); err != nil {
+		return "", err
+	}
+	return outcomeReplayed, writeJSON(c, http.StatusOK, out)
+}
+
+// statusOf is the status an error will be answered with, as far as the handler knows
+// it; 0 if it does not.
+func statusOf(err error) int {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.kind.status
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict
+	}
+	return 0
+}
+
+// quote answers POST /v1/quotes: what the claim would settle to now, stored nowhere.
+func (s *server) quote(c echo.Context) error {
+	claim, err := s.claimFor(c)
+	if err != nil {
+		return err
+	}
+	st, ledger, err := s.store.Quote(c.Request().Context(), claim)
+	if err != nil {
+		return claimStoreError(err, claim)
+	}
+	return writeJSON(c, http.StatusOK, settlementOut("quote", &st, ledger, claim.ProviderID))
+}
+
+// claimFor decodes the claim of a settle or quote request and checks what the API
+// knows of it: that a clinic token acts for its provider (403), that the provider exists
+// (its level is the claim's), and, when anything is wrong, whether the person exists, so
+// that every problem is reported at once (422).
+func (s *server) claimFor(c echo.Context) (calc.Claim, error) {
+	if err := requireJSON(c); err != nil {
+		return calc.Claim{}, err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return calc.Claim{}, err
+	}
+	claim, f, err := decodeClaim(body)
+	if err != nil {
+		return calc.Claim{}, err
+	}
+	ctx := c.Request().Context()
+	if !f.bad["provider_id"] {
+		if err := mayActFor(c, claim.ProviderID); err != nil {
+			return calc.Claim{}, err
+		}
+		p, err := s.store.Provider(ctx, claim.ProviderID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			f.add("provider_id", "unknown provider "+claim.ProviderID)
+		case err != nil:
+			return calc.Claim{}, err
+		default:
+			claim.Level = p.Level
+		}
+	}
+	if len(f.errs) > 0 {
+		if !f.bad["person_id"] {
+			_, err := s.store.Person(ctx, claim.PersonID)
+			if errors.Is(err, store.ErrNotFound) {
+				f.add("person_id", "unknown person "+claim.PersonID)
+			} else if err != nil {
+				return calc.Claim{}, err
+			}
+		}
+		return calc.Claim{}, f.err("the claim")
+	}
+	return claim, nil
+}
+
+// claimStoreError turns store's refusals of a claim into field errors (422): an unknown
+// person and a discharge day no policy covers are faults of the claim's fields, not
+// missing resources.
+func claimStoreError(err error, claim calc.Claim) error {
+	var ve *calc.ValidationError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fail(kindInvalid, "the claim is invalid", fieldError{Field: "person_id", Rule: "unknown person " + claim.PersonID})
+	case errors.Is(err, calc.ErrNoPolicy):
+		return fail(kindInvalid, "the claim is invalid", fieldError{Field: "discharged_on",
+			Rule: "no published policy is in force on " + claim.DischargedOn.String()})
+	case errors.As(err, &ve):
+		return invalidInput(ve)
+	}
+	return err
+}
+
+// reversedBy is the id of the reversal of settlement id, "" if it is not reversed.
+func (s *server) reversedBy(c echo.Context, id string) (string, error) {
+	r, err := s.store.Reversal(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+// stored reads a settlement and its claim's provider, and checks that a clinic token
+// may see it.
+func (s *server) stored(c echo.Context, st store.Settled, err error) (settlementJSON, error) {
+	if err != nil {
+		return settlementJSON{}, err
+	}
+	claim, err := s.store.Claim(c.Request().Context(), st.Settlement.ClaimID)
+	if err != nil {
+		return settlementJSON{}, err
+	}
+	if err := mayActFor(c, claim.ProviderID); err != nil {
+		return settlementJSON{}, err
+	}
+	out := settledOut(&st, claim.ProviderID)
+	if st.Reverses == "" {
+		if out.ReversedBy, err = s.reversedBy(c, st.ID); err != nil {
+			return settlementJSON{}, err
+		}
+	}
+	return out, nil
+}
+
+// getSettlement answers GET /v1/settlements/{id}.
+func (s *server) getSettlement(c echo.Context) error {
+	st, err := s.store.Settlement(c.Request().Context(), c.Param("id"))
+	out, err := s.stored(c, st, err)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// getClaimSettlement answers GET /v1/claims/{claim_id}/settlement.
+func (s *server) getClaimSettlement(c echo.Context) error {
+	st, err := s.store.SettlementForClaim(c.Request().Context(), c.Param("claim_id"))
+	out, err := s.stored(c, st, err)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// maxReason is the longest reason for a reversal, in characters.
+const maxReason = 500
+
+// reverse answers POST /v1/settlements/{id}/reversal with {"reason": "..."}.
+func (s *server) reverse(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	st, err := s.store.Settlement(ctx, id)
+	if _, err := s.stored(c, st, err); err != nil {
+		return err
+	}
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	obj, f, err := decodeObject(body)
+	if err != nil {
+		return err
+	}
+	f.unknown(obj, []string{"reason"}, nil)
+	reason, ok := f.str(obj, "reason", "")
+	switch {
+	case !ok:
+	case strings.TrimSpace(reason) == "":
+		f.add("reason", "must not be empty: say why the settlement is reversed")
+	case utf8.RuneCountInString(reason) > maxReason:
+		f.addf("reason", "must be at most %d characters", maxReason)
+	}
+	if err := f.err("the reversal"); err != nil {
+		return err
+	}
+	rev, err := s.store.Reverse(ctx, id, reason)
+	if err != nil {
+		return err
+	}
+	claim, err := s.store.Claim(ctx, rev.Settlement.ClaimID)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/settlements/"+rev.ID, settledOut(&rev, claim.ProviderID))
+}
