@@ -74,7 +74,11 @@ func (s *Store) Provider(ctx context.Context, id string) (calc.Provider, error) 
 		Name  string `db:"name"`
 		Level string `db:"level"`
 	}
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT provider_id, name, level FROM providers WHERE provider_id = ?`), id)
+	st, err := s.prepared(ctx, `SELECT provider_id, name, level FROM providers WHERE provider_id = ?`)
+	if err != nil {
+		return calc.Provider{}, fmt.Errorf("read provider %s: %w", id, err)
+	}
+	err = st.GetContext(ctx, &row, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return calc.Provider{}, fmt.Errorf("provider %s: %w", id, ErrNotFound)
 	}

@@ -119,23 +119,54 @@ func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error)
 // Quote computes what Settle would store for c now, storing nothing. It returns Settle's
 // errors, but never ErrConflict.
 func (s *Store) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
-	p, err := person(ctx, s.db, c.PersonID)
-	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
-	}
-	policy, err := s.policyAt(ctx, s.db, c.DischargedOn)
-	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
-	}
-	ledger, err := s.Ledger(ctx, c.PersonID, c.DischargedOn.Year())
-	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
-	}
-	st, after, err := calc.Settle(policy, p, ledger, c)
+	st, after, err := s.quote(ctx, c)
 	if err != nil {
 		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
 	}
 	return st, after, nil
+}
+
+func (s *Store) quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
+	policy, err := s.policyAt(ctx, s.db, c.DischargedOn)
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, err
+	}
+	// The person and their ledger for the year in one query: a quote is on the hot path.
+	var (
+		p       calc.Person
+		aid     string
+		claims  sql.NullInt64
+		v       [9]decimal.NullDecimal
+		year    = c.DischargedOn.Year()
+		columns = `l.claims, l.basic_inpatient, l.basic_chronic, l.critical_burden, l.critical_paid, l.commercial_paid, l.aid_paid, l.backstop_paid, l.out_of_pocket, l.total`
+	)
+	stmt, err := s.prepared(ctx, `SELECT p.person_id, p.household_id, p.registered_poor, p.aid_category, `+columns+`
+		FROM persons p LEFT JOIN ledgers l ON l.person_id = p.person_id AND l.year = ? WHERE p.person_id = ?`)
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, err
+	}
+	err = stmt.QueryRowxContext(ctx, year, c.PersonID).Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid, &claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
+	if errors.Is(err, sql.ErrNoRows) {
+		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("person %s: %w", c.PersonID, ErrNotFound)
+	}
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, err
+	}
+	if p.Aid, err = calc.ParseAidCategory(aid); err != nil {
+		return calc.Settlement{}, calc.Ledger{}, err
+	}
+	ledger := calc.Ledger{Year: year, Claims: int(claims.Int64)}
+	var ms moneyScanner
+	for i, m := range []*calc.Money{&ledger.BasicInpatient, &ledger.BasicChronic, &ledger.CriticalBurden, &ledger.CriticalPaid,
+		&ledger.CommercialPaid, &ledger.AidPaid, &ledger.BackstopPaid, &ledger.OutOfPocket, &ledger.Total} {
+		if v[i].Valid {
+			*m = ms.fen(v[i].Decimal)
+		}
+	}
+	if ms.err != nil {
+		return calc.Settlement{}, calc.Ledger{}, ms.err
+	}
+	return calc.Settle(policy, p, ledger, c)
 }
 
 // Reverse voids settlement id: it gives back to the ledger exactly what the settlement
@@ -314,12 +345,21 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// policyAt returns the published policy in force on d, or calc.ErrNoPolicy.
+// policyAt returns the published policy in force on d, or calc.ErrNoPolicy. Published
+// versions never change and never overlap, so a version found in force on d stays the
+// answer for d: the set read last is kept, and read again only when it covers no policy
+// for d (another replica may have published one since).
 func (s *Store) policyAt(ctx context.Context, q sqlx.QueryerContext, d calc.Date) (*calc.Policy, error) {
+	if ps, ok := s.policySet.Load().(*calc.PolicySet); ok {
+		if p := ps.At(d); p != nil {
+			return p, nil
+		}
+	}
 	ps, err := s.policies(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	s.policySet.Store(ps)
 	p := ps.At(d)
 	if p == nil {
 		return nil, fmt.Errorf("%w on %s", calc.ErrNoPolicy, d)

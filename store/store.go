@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -54,9 +55,12 @@ var (
 // Store is a database of policies, persons, providers, claims, settlements, ledgers and
 // API tokens.
 type Store struct {
-	db      *sqlx.DB
-	dialect dialect
-	parsed  sync.Map // policy version → *calc.Policy
+	db        *sqlx.DB
+	dialect   dialect
+	parsed    sync.Map     // policy version → *calc.Policy
+	policySet atomic.Value // *calc.PolicySet last read
+	tokens    sync.Map     // token hash → cachedToken
+	stmts     sync.Map     // query → *sqlx.Stmt, for the queries of every request
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -100,7 +104,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sqlx.Stmt).Close(); return true })
+	return s.db.Close()
+}
 
 // Dialect names the database: "postgres" or "sqlite".
 func (s *Store) Dialect() string { return s.dialect.name }
@@ -167,6 +174,23 @@ func stripComments(stmt string) string {
 		}
 	}
 	return b.String()
+}
+
+// prepared returns query prepared once, for the queries every request makes: SQLite
+// spends more time parsing such a query than running it.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.db.PreparexContext(ctx, s.db.Rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // inTx runs fn in a transaction, committing if it returns nil and rolling back otherwise.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Roles of API tokens.
@@ -62,14 +63,36 @@ func (s *Store) CreateToken(ctx context.Context, t Token) (string, error) {
 	return plain, nil
 }
 
-// Authenticate returns what a token grants, or ErrBadToken.
+// tokenTTL is how long Authenticate trusts what it read of a token. Tokens cannot be
+// changed or revoked yet; when they can, revocation takes effect within this time.
+const tokenTTL = 30 * time.Second
+
+type cachedToken struct {
+	token Token
+	until time.Time
+}
+
+// Authenticate returns what a token grants, or ErrBadToken. Known tokens are remembered
+// for tokenTTL, to spare the database a query per request.
 func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
+	hash := hashToken(plain)
+	if c, ok := s.tokens.Load(hash); ok && s.Now().Before(c.(cachedToken).until) {
+		return c.(cachedToken).token, nil
+	}
+	t, err := s.authenticate(ctx, hash)
+	if err == nil {
+		s.tokens.Store(hash, cachedToken{token: t, until: s.Now().Add(tokenTTL)})
+	}
+	return t, err
+}
+
+func (s *Store) authenticate(ctx context.Context, hash string) (Token, error) {
 	var row struct {
 		Role      string `db:"role"`
 		Providers string `db:"providers"`
 		Note      string `db:"note"`
 	}
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT role, providers, note FROM api_tokens WHERE token_hash = ?`), hashToken(plain))
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT role, providers, note FROM api_tokens WHERE token_hash = ?`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, ErrBadToken
 	}
