@@ -35,6 +35,16 @@ func TestRoutesMarkdown(t *testing.T) {
 	if string(file) != got {
 		t.Errorf("ROUTES.md is not the route table; run go test ./api -run TestRoutesMarkdown -update\n%s", got)
 	}
+	// The README carries the same table of routes and roles.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := got[strings.Index(got, "| method"):]
+	table = table[:strings.Index(table, "\n\n")]
+	if !strings.Contains(string(readme), table) {
+		t.Errorf("README.md lacks the current route table; copy it from api/ROUTES.md:\n%s", table)
+	}
 }
 
 // TestOpenAPIComplete checks that every route echo serves is in the OpenAPI document and

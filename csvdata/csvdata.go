@@ -10,6 +10,7 @@
 package csvdata
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -76,7 +77,13 @@ type table struct {
 var errTooMany = errors.New("too many problems")
 
 func newTable(file string, r io.Reader, required []string) (*table, error) {
-	cr := csv.NewReader(r)
+	// Spreadsheets may write a UTF-8 byte-order mark before the header. It is dropped
+	// before the CSV reader sees it, so that a quoted first header cell stays valid CSV.
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	t := &table{file: file, r: cr, cols: map[string]int{}, errs: &Error{File: file}}
 	header, err := cr.Read()
@@ -84,20 +91,22 @@ func newTable(file string, r io.Reader, required []string) (*table, error) {
 		return nil, &Error{File: file, Problems: []Problem{{Line: 1, Rule: "the file is empty; want a header line: " + strings.Join(required, ",")}}}
 	}
 	if err != nil {
-		return nil, t.readError(err)
+		return nil, t.readError(err, 0)
 	}
+	line, _ := cr.FieldPos(0) // blank lines before the header are skipped
 	t.header = append([]string(nil), header...)
 	for i, h := range t.header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) // spreadsheets may write a byte-order mark
+		h = strings.TrimSpace(h)
 		t.header[i] = h
-		if _, dup := t.cols[h]; dup && h != "" {
-			t.errs.Problems = append(t.errs.Problems, Problem{Line: 1, Column: i + 1, Field: h, Rule: "column appears twice in the header"})
+		if first, dup := t.cols[h]; dup && h != "" {
+			_ = t.add(Problem{Line: line, Column: i + 1, Field: h, Rule: fmt.Sprintf("column appears twice in the header (first as column %d)", first+1)})
+			continue
 		}
 		t.cols[h] = i
 	}
 	for _, name := range required {
 		if _, ok := t.cols[name]; !ok {
-			t.errs.Problems = append(t.errs.Problems, Problem{Line: 1, Field: name,
+			_ = t.add(Problem{Line: line, Field: name,
 				Rule: "required column is missing from the header (want " + strings.Join(required, ",") + ")"})
 		}
 	}
@@ -107,12 +116,19 @@ func newTable(file string, r io.Reader, required []string) (*table, error) {
 	return t, nil
 }
 
-func (t *table) readError(err error) error {
+// readError turns an error of the CSV reader into a *Error for the whole row; fields is
+// the number of fields the reader found in the row, if it found the row.
+func (t *table) readError(err error, fields int) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		rule := pe.Err.Error()
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			rule = fmt.Sprintf("row has a different number of fields than the header (%d)", len(t.header))
+		switch {
+		case errors.Is(pe.Err, csv.ErrFieldCount):
+			rule = fmt.Sprintf("row has %d fields but the header has %d (a value with a comma in it must be in double quotes)", fields, len(t.header))
+		case errors.Is(pe.Err, csv.ErrBareQuote):
+			rule = `a double quote (") is inside a value that does not start with one: put the whole value in double quotes and write each " inside it as ""`
+		case errors.Is(pe.Err, csv.ErrQuote):
+			rule = `a value in double quotes is not closed properly: its closing double quote (") is missing or is followed by more text before the next comma`
 		}
 		return &Error{File: t.file, Problems: []Problem{{Line: pe.StartLine, Column: 0, Rule: rule}}}
 	}
@@ -126,15 +142,16 @@ func (t *table) next() (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		if len(t.errs.Problems) > 0 {
+		rerr := t.readError(err, len(rec))
+		var e *Error
+		if len(t.errs.Problems) > 0 && errors.As(rerr, &e) {
 			// Report what was found so far along with the parse error.
-			var e *Error
-			if errors.As(t.readError(err), &e) {
-				t.errs.Problems = append(t.errs.Problems, e.Problems...)
-				return false, t.errs
+			for _, p := range e.Problems {
+				_ = t.add(p)
 			}
+			return false, t.errs
 		}
-		return false, t.readError(err)
+		return false, rerr
 	}
 	t.rec = rec
 	return true, nil
@@ -153,18 +170,24 @@ func (t *table) get(name string) string {
 	return strings.TrimSpace(t.rec[i])
 }
 
-// fail records a problem in column name of the current row; it returns errTooMany once
-// MaxErrors problems are recorded.
+// fail records a problem in column name of the current row; it returns errTooMany when
+// MaxErrors problems are already recorded.
 func (t *table) fail(name, format string, args ...any) error {
 	col := 0
 	if i, ok := t.cols[name]; ok {
 		col = i + 1
 	}
-	t.errs.Problems = append(t.errs.Problems, Problem{Line: t.line(), Column: col, Field: name, Rule: fmt.Sprintf(format, args...)})
+	return t.add(Problem{Line: t.line(), Column: col, Field: name, Rule: fmt.Sprintf(format, args...)})
+}
+
+// add records p. When MaxErrors problems are already recorded it drops p, marks the file
+// truncated and returns errTooMany: reading must stop.
+func (t *table) add(p Problem) error {
 	if len(t.errs.Problems) >= MaxErrors {
 		t.errs.Truncated = true
 		return errTooMany
 	}
+	t.errs.Problems = append(t.errs.Problems, p)
 	return nil
 }
 
@@ -184,10 +207,12 @@ func (t *table) money(name string) (calc.Money, error) {
 		return 0, t.fail(name, "is required")
 	case errors.Is(err, calc.ErrPrecision):
 		return 0, t.fail(name, "%q has more than two decimals", s)
+	case errors.Is(err, calc.ErrRange) && strings.HasPrefix(s, "-"):
+		return 0, t.fail(name, "%s is negative", s)
 	case errors.Is(err, calc.ErrRange):
 		return 0, t.fail(name, "%q is over the limit of %s", s, calc.MaxAmount)
 	case err != nil:
-		return 0, t.fail(name, "%q is not an amount of yuan such as 1234.50", s)
+		return 0, t.fail(name, "%q is not an amount of yuan: write digits with at most one decimal point and no thousands separators, such as 1234.50", s)
 	case m < 0:
 		return 0, t.fail(name, "%s is negative", s)
 	case m > calc.MaxAmount:
@@ -203,9 +228,23 @@ func (t *table) date(name string) (calc.Date, bool, error) {
 	}
 	d, err := calc.ParseDate(s)
 	if err != nil {
-		return 0, false, t.fail(name, "%q is not a date as YYYY-MM-DD", s)
+		return 0, false, t.fail(name, "%q is not a calendar date written YYYY-MM-DD, such as 2018-03-07", s)
 	}
 	return d, true, nil
+}
+
+// name reads a required column holding one of a fixed set of names, such as a level.
+func name[T any](t *table, column string, parse func(string) (T, error)) (T, bool, error) {
+	var zero T
+	s := t.get(column)
+	if s == "" {
+		return zero, false, t.fail(column, "is required")
+	}
+	v, err := parse(s)
+	if err != nil {
+		return zero, false, t.fail(column, "%v", err)
+	}
+	return v, true, nil
 }
 
 func (t *table) id(name string) (string, error) {
@@ -253,7 +292,10 @@ func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
 			errs[1] = t.fail("household_id", "is required")
 		}
 		poor, ok := parseBool(t.get("registered_poor"))
-		if !ok {
+		switch {
+		case t.get("registered_poor") == "":
+			errs[2] = t.fail("registered_poor", "is required: true or false")
+		case !ok:
 			errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
 		}
 		p.RegisteredPoor = poor
@@ -322,11 +364,7 @@ func ReadProviders(file string, r io.Reader) ([]Provider, error) {
 		p := Provider{Name: t.get("name")}
 		var errs [2]error
 		p.ID, errs[0] = t.uniqueID("provider_id", "provider", seen)
-		level, err := calc.ParseLevel(t.get("level"))
-		if err != nil {
-			errs[1] = t.fail("level", "%v", err)
-		}
-		p.Level = level
+		p.Level, _, errs[1] = name(t, "level", calc.ParseLevel)
 		return p, firstErr(errs[:]...)
 	})
 }
@@ -392,11 +430,9 @@ func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, erro
 	}
 	c.ProviderID, err = t.id("provider_id")
 	check(err)
-	levelOK := true
-	if c.Level, err = calc.ParseLevel(t.get("level")); err != nil {
-		check(t.fail("level", "%v", err))
-		levelOK = false
-	}
+	var levelOK bool
+	c.Level, levelOK, err = name(t, "level", calc.ParseLevel)
+	check(err)
 	if c.ProviderID != "" && checks.Providers != nil {
 		if p, ok := checks.Providers[c.ProviderID]; !ok {
 			check(t.fail("provider_id", "unknown provider %s: not in the providers file", c.ProviderID))
@@ -404,9 +440,8 @@ func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, erro
 			check(t.fail("level", "level %s differs from provider %s's level %s", c.Level, p.ID, p.Level))
 		}
 	}
-	if c.Kind, err = calc.ParseKind(t.get("kind")); err != nil {
-		check(t.fail("kind", "%v", err))
-	}
+	c.Kind, _, err = name(t, "kind", calc.ParseKind)
+	check(err)
 	var admittedOK, dischargedOK bool
 	c.AdmittedOn, admittedOK, err = t.date("admitted_on")
 	check(err)
