@@ -10,6 +10,7 @@ import (
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
 )
 
 // sample makes a request to a route that succeeds for a role allowed to call it, about
@@ -86,7 +87,7 @@ func samples() map[string]sample {
 // unknown one each route is 401, with a role it does not list 403, with each role it
 // lists a success; and a clinic token is refused (403) a claim of a provider not its own.
 func TestAuthTable(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		all := samples()
 		seen := map[string]bool{}
@@ -169,7 +170,7 @@ func TestAuthTable(t *testing.T) {
 
 // TestAuthHeader checks the forms of the Authorization header.
 func TestAuthHeader(t *testing.T) {
-	v := newEnv(t, openSQLite(t))
+	v := newEnv(t, storetest.SQLite(t))
 	tok := v.tokens[asAuditor]
 	for _, tt := range []struct {
 		header string

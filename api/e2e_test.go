@@ -8,13 +8,14 @@ import (
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
 )
 
 // TestEndToEnd loads the fixtures through the API, settles every shipped claim through
 // POST /v1/settlements in discharge order, and checks each response against the
 // engine's replay and the 2018 tally against the published figures.
 func TestEndToEnd(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		d, err := fixtures.Load()
 		if err != nil {

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,55 +19,6 @@ import (
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
-
-// forEachDB runs test against a fresh, migrated SQLite database, and against a fresh
-// schema of PostgreSQL when HPCALC_TEST_DATABASE_URL is set (.ci/run sets it). It is
-// store_test.go's.
-func forEachDB(t *testing.T, test func(t *testing.T, s *store.Store)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		test(t, openSQLite(t))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("HPCALC_TEST_DATABASE_URL")
-		if url == "" {
-			t.Skip("HPCALC_TEST_DATABASE_URL is not set: PostgreSQL NOT TESTED")
-		}
-		test(t, openPostgres(t, url))
-	})
-}
-
-func openSQLite(t testing.TB) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hpcalc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// openPostgres opens a store in a schema of its own, dropped when the test ends.
-func openPostgres(t testing.TB, url string) *store.Store {
-	t.Helper()
-	scratch, drop, err := store.ScratchPostgres(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	s, err := store.Open(context.Background(), scratch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // env is an API on a store, with a token of each role.
 type env struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite ROUTES.md")
@@ -50,7 +51,7 @@ func TestRoutesMarkdown(t *testing.T) {
 // TestOpenAPIComplete checks that every route echo serves is in the OpenAPI document and
 // every operation of the document is a route.
 func TestOpenAPIComplete(t *testing.T) {
-	v := newEnv(t, openSQLite(t))
+	v := newEnv(t, storetest.SQLite(t))
 	rec := v.do(http.MethodGet, "/openapi.json", "", "", nil)
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
@@ -103,7 +104,7 @@ func TestOpenAPIComplete(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	v := newEnv(t, openSQLite(t))
+	v := newEnv(t, storetest.SQLite(t))
 	c := testClaim("M1", "P00001", ownClinic, 5000*calc.Yuan)
 	want(t, v.postJSON("/v1/settlements", asClinic, claimBody(c)), http.StatusCreated, nil)
 	want(t, v.postJSON("/v1/settlements", asClinic, claimBody(c)), http.StatusOK, nil)
@@ -146,7 +147,7 @@ func TestMetrics(t *testing.T) {
 // TestUnavailable closes the database under the API: /readyz and every route that needs
 // the database answer 503; /healthz still answers 200.
 func TestUnavailable(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		want(t, v.do(http.MethodGet, "/readyz", "", "", nil), http.StatusOK, nil)
 		s.Close()
@@ -205,7 +206,7 @@ func TestInternalError(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
-	v := newEnv(t, openSQLite(t))
+	v := newEnv(t, storetest.SQLite(t))
 	rec := v.do(http.MethodGet, "/healthz", "", "", nil, "X-Request-ID", "abc-123")
 	if got := rec.Header().Get("X-Request-ID"); got != "abc-123" {
 		t.Errorf("X-Request-ID %q, want the client's abc-123", got)

@@ -12,11 +12,12 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
 	"go.yaml.in/yaml/v3"
 )
 
 func TestSettleIdempotentAndConflicts(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		c := testClaim("I1", "P00001", ownClinic, 20000*calc.Yuan)
 		var first, again settlement
@@ -69,7 +70,7 @@ func TestSettleIdempotentAndConflicts(t *testing.T) {
 }
 
 func TestQuoteStoresNothing(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		c := testClaim("Q1", "P00004", ownClinic, 35000*calc.Yuan)
 		var q, st settlement
@@ -137,7 +138,7 @@ func TestBadClaims(t *testing.T) {
 		{name: "over 1 MiB without Content-Length", raw: huge, chunked: true, status: 413},
 		{name: "not JSON", contentType: "text/plain", status: 415},
 	}
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		for i, tt := range tests {
 			for _, path := range []string{"/v1/settlements", "/v1/quotes"} {
@@ -220,7 +221,7 @@ func cmpOr(a, b string) string {
 }
 
 func TestReversal(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		c := testClaim("R1", "P00002", ownClinic, 40000*calc.Yuan)
 		var st, rev, got settlement
@@ -284,7 +285,7 @@ func TestReversal(t *testing.T) {
 }
 
 func TestReferenceData(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		ctx := context.Background()
 		for _, tt := range []struct {
@@ -343,7 +344,7 @@ func TestReferenceData(t *testing.T) {
 }
 
 func TestPolicies(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
 		var list struct {
 			Policies []struct{ Version, From, To string }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,56 +12,8 @@ import (
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
 )
-
-// forEachDB runs test against a fresh, migrated SQLite database, and against a fresh
-// schema of PostgreSQL when HPCALC_TEST_DATABASE_URL is set (.ci/run sets it).
-func forEachDB(t *testing.T, test func(t *testing.T, s *store.Store)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		s := openSQLite(t)
-		test(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("HPCALC_TEST_DATABASE_URL")
-		if url == "" {
-			t.Skip("HPCALC_TEST_DATABASE_URL is not set: PostgreSQL NOT TESTED")
-		}
-		test(t, openPostgres(t, url))
-	})
-}
-
-func openSQLite(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "hpcalc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// openPostgres opens a store in a schema of its own, dropped when the test ends.
-func openPostgres(t *testing.T, url string) *store.Store {
-	t.Helper()
-	scratch, drop, err := store.ScratchPostgres(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	s, err := store.Open(context.Background(), scratch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // loadShipped publishes the shipped policy and stores the shipped persons and providers.
 func loadShipped(t *testing.T, s *store.Store) *fixtures.Data {
@@ -98,7 +48,7 @@ func loadShipped(t *testing.T, s *store.Store) *fixtures.Data {
 }
 
 func TestMigrateTwice(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		applied, err := s.Migrate(context.Background())
 		if err != nil || len(applied) != 0 {
 			t.Errorf("second Migrate applied %v, %v; want nothing", applied, err)
@@ -109,7 +59,7 @@ func TestMigrateTwice(t *testing.T) {
 // TestSettleShippedClaims settles every shipped claim in discharge order and checks the
 // tally against the published figures and each settlement against the engine's replay.
 func TestSettleShippedClaims(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := loadShipped(t, s)
 		want, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
@@ -146,7 +96,7 @@ func testClaim(id, person string, total calc.Money) calc.Claim {
 }
 
 func TestSettleIdempotentAndConflicts(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		loadShipped(t, s)
 		c := testClaim("X1", "P00001", 20000*calc.Yuan)
@@ -174,7 +124,7 @@ func TestSettleIdempotentAndConflicts(t *testing.T) {
 }
 
 func TestSettleRefusesAndStoresNothing(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		loadShipped(t, s)
 		bad := testClaim("B1", "P00001", 100*calc.Yuan)
@@ -203,7 +153,7 @@ func TestSettleRefusesAndStoresNothing(t *testing.T) {
 }
 
 func TestReverse(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		loadShipped(t, s)
 		a, _, err := s.Settle(ctx, testClaim("R1", "P00002", 40000*calc.Yuan))
@@ -249,7 +199,7 @@ func TestReverse(t *testing.T) {
 }
 
 func TestPublishPolicyConflicts(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := loadShipped(t, s)
 		p := d.Policies.Policies()[0]
@@ -268,7 +218,7 @@ func TestPublishPolicyConflicts(t *testing.T) {
 // claim sent twice. Every claim gets exactly one settlement, every ledger equals the sum of
 // its person's settlements, and no cap is exceeded.
 func TestConcurrentSettlement(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := loadShipped(t, s)
 		const persons, claims, clients = 20, 2000, 32
@@ -340,7 +290,7 @@ func TestConcurrentSettlement(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *store.Store) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		loadShipped(t, s)
 		plain, err := s.CreateToken(ctx, store.Token{Role: store.RoleClinic, Providers: []string{"TWN01", "CTY01"}, Note: "desk 1"})

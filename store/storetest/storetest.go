@@ -1,0 +1,60 @@
+// Package storetest opens fresh, migrated stores for tests: SQLite always, PostgreSQL when
+// HPCALC_TEST_DATABASE_URL is set (.ci/run sets it). It is imported by tests only.
+package storetest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/store"
+)
+
+// EnvURL names the environment variable with the PostgreSQL URL tests use.
+const EnvURL = "HPCALC_TEST_DATABASE_URL"
+
+// ForEachDB runs test as a subtest "sqlite" on a fresh SQLite database and a subtest
+// "postgres" on a fresh schema of PostgreSQL, which says loudly when it is skipped.
+func ForEachDB(t *testing.T, test func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { test(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		url := os.Getenv(EnvURL)
+		if url == "" {
+			t.Skip(EnvURL + " is not set: PostgreSQL NOT TESTED")
+		}
+		test(t, Postgres(t, url))
+	})
+}
+
+// SQLite opens a migrated store on a new SQLite file, closed when the test ends.
+func SQLite(tb testing.TB) *store.Store {
+	tb.Helper()
+	return migrated(tb, filepath.Join(tb.TempDir(), "hpcalc.db"))
+}
+
+// Postgres opens a migrated store on a schema of its own in the database at url, dropped
+// when the test ends.
+func Postgres(tb testing.TB, url string) *store.Store {
+	tb.Helper()
+	scratch, drop, err := store.ScratchPostgres(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(drop)
+	return migrated(tb, scratch)
+}
+
+func migrated(tb testing.TB, url string) *store.Store {
+	tb.Helper()
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
