@@ -1,0 +1,201 @@
+// Package batch is the bulk engine for audit replays and what-if runs: it holds a period's
+// claims in a compact, column-oriented form grouped by person and sorted by discharge
+// date, and settles them under a set of policy versions with fresh ledgers, persons in
+// parallel on every core.
+//
+// batch does no I/O; it must never import store, api or cmd.
+package batch
+
+import (
+	"cmp"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+// Set is a period's claims by person. Person p's claims are rows Start[p] to Start[p+1]-1,
+// in settlement order (discharge date, then claim id). Columns are indexed by row.
+type Set struct {
+	Persons []calc.Person
+	Start   []int32 // len(Persons)+1 offsets into the columns
+
+	ID         []string
+	Provider   []string
+	Level      []calc.Level
+	Kind       []calc.Kind
+	Admitted   []calc.Date
+	Discharged []calc.Date
+	Total      []calc.Money
+	InPolicy   []calc.Money
+	Input      []int32 // the row's index in the claims given to NewSet
+}
+
+// Len is the number of claims.
+func (s *Set) Len() int { return len(s.ID) }
+
+// NewSet groups claims by person and orders each person's claims for settlement. It
+// returns an error naming the first claim of an unknown person.
+func NewSet(persons map[string]calc.Person, claims []calc.Claim) (*Set, error) {
+	order := make([]int32, len(claims))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ca, cb := &claims[a], &claims[b]
+		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
+	})
+	n := len(claims)
+	s := &Set{
+		ID: make([]string, n), Provider: make([]string, n), Level: make([]calc.Level, n), Kind: make([]calc.Kind, n),
+		Admitted: make([]calc.Date, n), Discharged: make([]calc.Date, n), Total: make([]calc.Money, n),
+		InPolicy: make([]calc.Money, n), Input: order,
+	}
+	for row, i := range order {
+		c := &claims[i]
+		if row == 0 || c.PersonID != claims[order[row-1]].PersonID {
+			p, ok := persons[c.PersonID]
+			if !ok {
+				return nil, fmt.Errorf("claim %s: unknown person %s", c.ID, c.PersonID)
+			}
+			s.Persons = append(s.Persons, p)
+			s.Start = append(s.Start, int32(row))
+		}
+		s.ID[row], s.Provider[row], s.Level[row], s.Kind[row] = c.ID, c.ProviderID, c.Level, c.Kind
+		s.Admitted[row], s.Discharged[row], s.Total[row], s.InPolicy[row] = c.AdmittedOn, c.DischargedOn, c.Total, c.InPolicy
+	}
+	s.Start = append(s.Start, int32(n))
+	return s, nil
+}
+
+// Claim returns row r as a claim.
+func (s *Set) Claim(p, r int) calc.Claim {
+	return calc.Claim{ID: s.ID[r], PersonID: s.Persons[p].ID, ProviderID: s.Provider[r], Level: s.Level[r], Kind: s.Kind[r],
+		AdmittedOn: s.Admitted[r], DischargedOn: s.Discharged[r], Total: s.Total[r], InPolicy: s.InPolicy[r]}
+}
+
+// Totals are a run's sums, overall and by provider level, claim kind and aid category.
+type Totals struct {
+	All     calc.Tally
+	ByLevel [calc.NumLevels]calc.Tally
+	ByKind  [calc.NumKinds]calc.Tally
+	ByAid   [calc.NumAidCategories]calc.Tally
+}
+
+// cells are a worker's sums by level, kind and aid category together: one addition per
+// settlement, spread over the groupings when the workers' sums are merged.
+type cells [calc.NumLevels][calc.NumKinds][calc.NumAidCategories]calc.Tally
+
+func (t *Totals) merge(c *cells) {
+	for l := range c {
+		for k := range c[l] {
+			for a := range c[l][k] {
+				x := c[l][k][a]
+				t.All.Merge(x)
+				t.ByLevel[l].Merge(x)
+				t.ByKind[k].Merge(x)
+				t.ByAid[a].Merge(x)
+			}
+		}
+	}
+}
+
+// Result is a run: its totals, and per person what the five lines paid and what the
+// person paid.
+type Result struct {
+	Totals
+	Public      []calc.Money // by person: the five lines together
+	OutOfPocket []calc.Money // by person
+}
+
+// Options of a run.
+type Options struct {
+	Workers int // goroutines; 0 means one per core
+	// Each, if not nil, is called for every settlement with the person and row; calls
+	// come from several goroutines at once, and s is reused after the call.
+	Each func(p, r int, s *calc.Settlement)
+}
+
+// Run settles every claim of set under policies, each under the version in force on its
+// discharge day, with a fresh ledger per person per calendar year. It returns an error
+// naming the first claim that cannot be settled; persons are settled in parallel, so
+// which claim is "first" may vary between runs when several fail.
+func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	persons := len(set.Persons)
+	res := &Result{Public: make([]calc.Money, persons), OutOfPocket: make([]calc.Money, persons)}
+	// Persons are handed out in chunks, so that a worker with heavy persons does not hold
+	// up the others.
+	const chunk = 1024
+	var (
+		next  = make(chan int, workers)
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	go func() {
+		for lo := 0; lo < persons; lo += chunk {
+			next <- lo
+		}
+		close(next)
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var (
+				t      cells
+				s      calc.Settlement
+				policy *calc.Policy
+			)
+			for lo := range next {
+				for p := lo; p < min(lo+chunk, persons); p++ {
+					person := &set.Persons[p]
+					var ledger calc.Ledger
+					for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
+						if ledger.Claims > 0 && ledger.Year != set.Discharged[r].Year() {
+							ledger = calc.Ledger{}
+						}
+						if policy == nil || !policy.Covers(set.Discharged[r]) {
+							if policy = policies.At(set.Discharged[r]); policy == nil {
+								mu.Lock()
+								first = cmp.Or(first, fmt.Errorf("claim %s: %w on %s", set.ID[r], calc.ErrNoPolicy, set.Discharged[r]))
+								mu.Unlock()
+								return
+							}
+						}
+						c := set.Claim(p, r)
+						if err := calc.SettleInto(&s, policy, person, &ledger, &c); err != nil {
+							mu.Lock()
+							first = cmp.Or(first, err)
+							mu.Unlock()
+							return
+						}
+						t[s.Level][s.Kind][s.Aid].Add(&s)
+						res.OutOfPocket[p] += s.OutOfPocket
+						res.Public[p] += s.Total - s.OutOfPocket
+						if opt.Each != nil {
+							opt.Each(p, r, &s)
+						}
+					}
+				}
+			}
+			mu.Lock()
+			res.Totals.merge(&t)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		// Drain the feeder so that its goroutine ends.
+		for range next {
+		}
+		return nil, first
+	}
+	return res, nil
+}

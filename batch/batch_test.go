@@ -1,0 +1,205 @@
+package batch_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/hpcalc/hpcalc/replay"
+)
+
+func shipped(t testing.TB) *fixtures.Data {
+	t.Helper()
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestRunMatchesReplay: the bulk engine settles each shipped claim exactly as replay does,
+// whatever the number of workers, and its totals give the published figures.
+func TestRunMatchesReplay(t *testing.T) {
+	d := shipped(t)
+	want, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := batch.NewSet(d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2, 7} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			var mu sync.Mutex
+			seen := 0
+			res, err := batch.Run(set, d.Policies, batch.Options{Workers: workers, Each: func(p, r int, s *calc.Settlement) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen++
+				if *s != want.Settlements[set.Input[r]] {
+					t.Errorf("claim %s: %+v, replay %+v", set.ID[r], *s, want.Settlements[set.Input[r]])
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen != set.Len() || res.All != want.Tally {
+				t.Errorf("%d settlements, tally %+v; want %d, %+v", seen, res.All, set.Len(), want.Tally)
+			}
+			var byLevel calc.Tally
+			for _, l := range res.ByLevel {
+				byLevel.Merge(l)
+			}
+			if byLevel != res.All || res.All.Lines[calc.Backstop] != fixtures.Published2018.Lines[calc.Backstop] {
+				t.Errorf("by level %+v, all %+v", byLevel, res.All)
+			}
+		})
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	d := shipped(t)
+	claims := append([]calc.Claim(nil), d.Claims.Claims...)
+	claims[3].DischargedOn = calc.NewDate(2019, 2, 1)
+	set, err := batch.NewSet(d.Persons, claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := batch.Run(set, d.Policies, batch.Options{}); !errors.Is(err, calc.ErrNoPolicy) {
+		t.Errorf("claim out of every period: %v, want ErrNoPolicy", err)
+	}
+	claims[3].PersonID = "NOBODY"
+	if _, err := batch.NewSet(d.Persons, claims); err == nil {
+		t.Error("unknown person accepted")
+	}
+}
+
+// TestWhatIfEqualsReplay: raising the commercial in-policy rate from 30% to 50% raises
+// commercial and lowers aid and the backstop, and every figure equals a direct replay
+// under the merged policy, to the fen.
+func TestWhatIfEqualsReplay(t *testing.T) {
+	d := shipped(t)
+	doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, _, err := policyfile.Merge(doc, "raise.yaml", []byte("commercial:\n  in_policy_rate: 0.50\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario, err := calc.NewPolicySet(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := batch.NewSet(d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := batch.RunWhatIf(set, d.Policies, scenario, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := replay.Run(scenario, d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Scenario.All != direct.Tally {
+		t.Errorf("what-if scenario %+v, direct replay %+v", w.Scenario.All, direct.Tally)
+	}
+	b, s := w.Base.All, w.Scenario.All
+	if !(s.Lines[calc.Commercial] > b.Lines[calc.Commercial] && s.Lines[calc.Aid] < b.Lines[calc.Aid] && s.Lines[calc.Backstop] < b.Lines[calc.Backstop]) {
+		t.Errorf("commercial %s→%s, aid %s→%s, backstop %s→%s", b.Lines[calc.Commercial], s.Lines[calc.Commercial],
+			b.Lines[calc.Aid], s.Lines[calc.Aid], b.Lines[calc.Backstop], s.Lines[calc.Backstop])
+	}
+	var households, pub calc.Money
+	for _, h := range w.Households {
+		households += h.PublicDelta()
+	}
+	pub = (s.Total - s.OutOfPocket) - (b.Total - b.OutOfPocket)
+	if households != pub {
+		t.Errorf("household changes add to %s, public change %s", households, pub)
+	}
+	payMore := 0
+	perPerson := map[string]calc.Money{}
+	for i, st := range direct.Settlements {
+		perPerson[d.Claims.Claims[i].PersonID] += st.OutOfPocket
+	}
+	for p := range set.Persons {
+		if perPerson[set.Persons[p].ID] > w.Base.OutOfPocket[p] {
+			payMore++
+		}
+	}
+	if payMore != w.PayMore {
+		t.Errorf("%d pay more, direct count %d", w.PayMore, payMore)
+	}
+}
+
+// bulkSet builds claims of persons, as the scale of a province: most bills small, a few
+// large, several per person.
+func bulkSet(tb testing.TB, persons, claims int) *batch.Set {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(4, 2018))
+	ps := make(map[string]calc.Person, persons)
+	ids := make([]string, persons)
+	for i := range persons {
+		ids[i] = fmt.Sprintf("P%07d", i)
+		ps[ids[i]] = calc.Person{ID: ids[i], HouseholdID: fmt.Sprintf("H%06d", i/4), RegisteredPoor: true, Aid: calc.AidCategory(r.IntN(3))}
+	}
+	cs := make([]calc.Claim, claims)
+	for i := range cs {
+		d := calc.NewDate(2018, 1, 1) + calc.Date(r.IntN(334))
+		total := calc.Money(50_00 + r.IntN(8_000_00))
+		if r.IntN(20) == 0 {
+			total *= 10
+		}
+		cs[i] = calc.Claim{ID: fmt.Sprintf("C%08d", i), PersonID: ids[r.IntN(persons)], ProviderID: "X",
+			Level: calc.Level(r.IntN(int(calc.NumLevels))), Kind: calc.Kind(r.IntN(2)),
+			AdmittedOn: d - 3, DischargedOn: d, Total: total, InPolicy: total * calc.Money(65+r.IntN(36)) / 100}
+	}
+	set, err := batch.NewSet(ps, cs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return set
+}
+
+// BenchmarkWhatIf runs a what-if (a baseline and a scenario run) over 1,000,000
+// in-memory claims of 400,000 persons on 1 worker and on one per core, and reports the
+// heap in use after the run.
+func BenchmarkWhatIf(b *testing.B) {
+	d := shipped(b)
+	doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	changed, _, err := policyfile.Merge(doc, "raise.yaml", []byte("commercial:\n  in_policy_rate: 0.50\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	scenario, err := calc.NewPolicySet(changed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := bulkSet(b, 400_000, 1_000_000)
+	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := batch.RunWhatIf(set, d.Policies, scenario, batch.Options{Workers: workers}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(2*set.Len())*float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.Sys)/(1<<20), "MiB-sys")
+		})
+	}
+}

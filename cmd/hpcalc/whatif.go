@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
+)
+
+const whatifHelp = `
+Whatif shows what a policy change would have cost. It settles the claims twice — under the
+base policy and under the base with the change applied — and prints both totals per line,
+the difference, the difference by --group-by (level, kind, aid or household), the
+households whose claims would cost the public purse most more and most less, and how many
+patients would pay more.
+
+The change is a partial policy document in YAML or JSON that overrides any parameters of
+the base, e.g.
+
+    commercial:
+      in_policy_rate: 0.50
+
+It is validated like a policy file. With no data flags the shipped 2018 claims are used.`
+
+func runWhatif(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("whatif", whatifHelp, stdout, stderr)
+	changeFile := fs.String("change", "", "the change: a partial policy `FILE` (YAML or JSON); required")
+	var policyFiles repeated
+	fs.Var(&policyFiles, "policy", "base policy `FILE`; repeat for several versions, the change applies to each (default: the shipped policy)")
+	personsFile := fs.String("persons", "", "persons CSV `FILE` (default: the shipped persons)")
+	claimsFile := fs.String("claims", "", "claims CSV `FILE` (default: the shipped claims)")
+	groupBy := fs.String("group-by", "level", "group the differences by `KEY`: level, kind, aid or household")
+	top := fs.Int("top", 5, "how many households to list with the largest change each way")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *changeFile == "" {
+		fmt.Fprintln(stderr, "hpcalc whatif: --change FILE is required")
+		fs.Usage()
+		return errUsage
+	}
+	if !slices.Contains([]string{"level", "kind", "aid", "household"}, *groupBy) {
+		return fmt.Errorf("--group-by %q: want level, kind, aid or household", *groupBy)
+	}
+	change, err := os.ReadFile(*changeFile)
+	if err != nil {
+		return err
+	}
+	in, err := loadReplayInput(policyFiles, *personsFile, "", *claimsFile)
+	if err != nil {
+		return err
+	}
+	// The change applies to each base version's document.
+	docs := map[string][]byte{}
+	if len(policyFiles) == 0 {
+		raw, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+		if err != nil {
+			return err
+		}
+		docs[in.policies.Policies()[0].Version] = raw
+	}
+	for _, path := range policyFiles {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		p, err := policyfile.Parse(path, raw)
+		if err != nil {
+			return err
+		}
+		docs[p.Version] = raw
+	}
+	var changed []*calc.Policy
+	for _, base := range in.policies.Policies() {
+		p, _, err := policyfile.Merge(docs[base.Version], *changeFile, change)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, p)
+	}
+	scenario, err := calc.NewPolicySet(changed...)
+	if err != nil {
+		return fmt.Errorf("the changed policies: %w", err)
+	}
+	set, err := batch.NewSet(in.persons, in.claims.Claims)
+	if err != nil {
+		return err
+	}
+	w, err := batch.RunWhatIf(set, in.policies, scenario, batch.Options{})
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	writeWhatIf(&out, *changeFile, in, set, w, *groupBy, *top)
+	_, err = stdout.Write(out.Bytes())
+	return err
+}
+
+func public(t *calc.Tally) calc.Money { return t.Total - t.OutOfPocket }
+
+func writeWhatIf(w io.Writer, change string, in *replayInput, set *batch.Set, r *batch.WhatIf, groupBy string, top int) {
+	fmt.Fprintf(w, "What if %s applied to %s: %d claims of %d persons\n\n", change, in.policyDesc, set.Len(), len(set.Persons))
+	fmt.Fprintf(w, "%-16s %16s %16s %14s\n", "", "baseline", "scenario", "change")
+	b, s := &r.Base.All, &r.Scenario.All
+	for _, l := range calc.Lines() {
+		fmt.Fprintf(w, "%-16s %16s %16s %14s\n", fmt.Sprintf("%d %s", int(l)+1, l), b.Lines[l].Grouped(), s.Lines[l].Grouped(), signed(s.Lines[l]-b.Lines[l]))
+	}
+	fmt.Fprintf(w, "%-16s %16s %16s %14s\n", "public (1-5)", public(b).Grouped(), public(s).Grouped(), signed(public(s)-public(b)))
+	fmt.Fprintf(w, "%-16s %16s %16s %14s\n", "out-of-pocket", b.OutOfPocket.Grouped(), s.OutOfPocket.Grouped(), signed(s.OutOfPocket-b.OutOfPocket))
+
+	fmt.Fprintf(w, "\nChange in public cost and out-of-pocket by %s:\n", groupBy)
+	group := func(name string, bt, st *calc.Tally) {
+		fmt.Fprintf(w, "  %-16s public %14s  out-of-pocket %14s\n", name, signed(public(st)-public(bt)), signed(st.OutOfPocket-bt.OutOfPocket))
+	}
+	switch groupBy {
+	case "level":
+		for _, l := range calc.Levels() {
+			group(l.String(), &r.Base.ByLevel[l], &r.Scenario.ByLevel[l])
+		}
+	case "kind":
+		for _, k := range calc.Kinds() {
+			group(k.String(), &r.Base.ByKind[k], &r.Scenario.ByKind[k])
+		}
+	case "aid":
+		for a := range calc.NumAidCategories {
+			group(a.String(), &r.Base.ByAid[a], &r.Scenario.ByAid[a])
+		}
+	case "household":
+		for i := range r.Households {
+			h := &r.Households[i]
+			fmt.Fprintf(w, "  %-16s public %14s  out-of-pocket %14s\n", h.ID, signed(h.PublicDelta()), signed(h.OOPDelta()))
+		}
+	}
+	if n := min(top, len(r.Households)); n > 0 && groupBy != "household" {
+		list := func(title string, hs []batch.HouseholdChange, keep func(calc.Money) bool) {
+			fmt.Fprintf(w, "\n%s:\n", title)
+			shown := 0
+			for _, h := range hs {
+				if shown < n && keep(h.PublicDelta()) {
+					fmt.Fprintf(w, "  %-16s public %14s  out-of-pocket %14s\n", h.ID, signed(h.PublicDelta()), signed(h.OOPDelta()))
+					shown++
+				}
+			}
+			if shown == 0 {
+				fmt.Fprintln(w, "  none")
+			}
+		}
+		list("Households whose claims would cost the public most more", r.Households, func(d calc.Money) bool { return d > 0 })
+		reversed := slices.Clone(r.Households)
+		slices.Reverse(reversed)
+		list("Households whose claims would cost the public most less", reversed, func(d calc.Money) bool { return d < 0 })
+	}
+	fmt.Fprintf(w, "\n%d patients would pay more out of pocket, %d less.\n", r.PayMore, r.PayLess)
+}
+
+// signed formats a change with its sign.
+func signed(m calc.Money) string {
+	if m > 0 {
+		return "+" + m.Grouped()
+	}
+	return m.Grouped()
+}
