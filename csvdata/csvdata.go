@@ -37,7 +37,7 @@ type Problem struct {
 type Error struct {
 	File      string
 	Problems  []Problem
-	Truncated bool // reading stopped at MaxErrors problems
+	Truncated bool // there were more than MaxErrors problems: reading stopped, the rest are not listed
 }
 
 func (e *Error) Error() string {
