@@ -1,0 +1,179 @@
+package batch
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+// StoredClaim is a settled claim as stored, with what was paid on it.
+type StoredClaim struct {
+	Claim         calc.Claim
+	SettlementID  string
+	PolicyVersion string
+	SettledAt     time.Time
+	Paid          [calc.NumLines]calc.Money
+	OutOfPocket   calc.Money
+	Reversed      bool // the settlement has been reversed
+}
+
+// The likely causes of a difference between what was paid and what a replay gives.
+const (
+	CauseOtherVersion = "another policy version was in force at settlement"
+	CauseReversal     = "an earlier claim of the same person was reversed"
+	CauseOutOfOrder   = "the claim was settled out of discharge order"
+	CauseUnexplained  = "unexplained"
+)
+
+// Difference is a claim whose replay differs from what was paid.
+type Difference struct {
+	ClaimID, PersonID              string
+	StoredVersion, ReplayedVersion string
+	Stored, Replayed               [calc.NumLines]calc.Money
+	StoredOutOfPocket, ReplayedOOP calc.Money
+	Causes                         []string
+}
+
+// Delta is what the replay pays on line l less what was paid.
+func (d *Difference) Delta(l calc.Line) calc.Money { return d.Replayed[l] - d.Stored[l] }
+
+// Audit is the outcome of re-settling stored claims from scratch.
+type Audit struct {
+	Claims      int        // claims re-settled (those not reversed)
+	Reversed    int        // reversed claims, left out of the replay
+	Stored      calc.Tally // what was paid on the re-settled claims
+	Replayed    calc.Tally // what the replay pays on them
+	Differences []Difference
+}
+
+// RunAudit re-settles every stored claim that was not reversed, from scratch, under
+// policies (the versions in force on each discharge day, or a single version for every
+// claim when only is not nil), compares each line with what was paid and names the likely
+// cause of every difference.
+func RunAudit(persons map[string]calc.Person, stored []StoredClaim, policies *calc.PolicySet, only *calc.Policy, opt Options) (*Audit, error) {
+	a := &Audit{}
+	var live []int // indexes into stored of the claims replayed
+	claims := make([]calc.Claim, 0, len(stored))
+	for i := range stored {
+		if stored[i].Reversed {
+			a.Reversed++
+			continue
+		}
+		live = append(live, i)
+		claims = append(claims, stored[i].Claim)
+	}
+	if only != nil {
+		// One version for every claim: a copy whose period covers them all.
+		p := only.Clone()
+		p.From, p.To = calc.Date(-1<<30), calc.Date(1<<30)
+		var err error
+		if policies, err = calc.NewPolicySet(p); err != nil {
+			return nil, err
+		}
+	}
+	set, err := NewSet(persons, claims)
+	if err != nil {
+		return nil, err
+	}
+	replayed := make([]calc.Settlement, len(claims))
+	opt.Each = func(_, r int, s *calc.Settlement) { replayed[set.Input[r]] = *s }
+	res, err := Run(set, policies, opt)
+	if err != nil {
+		return nil, err
+	}
+	a.Claims, a.Replayed = len(claims), res.All
+	causes := causesByClaim(stored)
+	for j, i := range live {
+		sc, rs := &stored[i], &replayed[j]
+		addPaid(&a.Stored, sc)
+		same := sc.OutOfPocket == rs.OutOfPocket
+		for l := range calc.NumLines {
+			same = same && sc.Paid[l] == rs.Lines[l].Amount
+		}
+		if same {
+			continue
+		}
+		d := Difference{ClaimID: sc.Claim.ID, PersonID: sc.Claim.PersonID, StoredVersion: sc.PolicyVersion,
+			ReplayedVersion: rs.PolicyVersion, StoredOutOfPocket: sc.OutOfPocket, ReplayedOOP: rs.OutOfPocket}
+		for l := range calc.NumLines {
+			d.Stored[l], d.Replayed[l] = sc.Paid[l], rs.Lines[l].Amount
+		}
+		if sc.PolicyVersion != rs.PolicyVersion {
+			d.Causes = append(d.Causes, CauseOtherVersion)
+		}
+		d.Causes = append(d.Causes, causes[i]...)
+		if len(d.Causes) == 0 {
+			d.Causes = []string{CauseUnexplained}
+		}
+		a.Differences = append(a.Differences, d)
+	}
+	return a, nil
+}
+
+func addPaid(t *calc.Tally, sc *StoredClaim) {
+	t.Claims++
+	t.Total += sc.Claim.Total
+	for l := range calc.NumLines {
+		t.Lines[l] += sc.Paid[l]
+	}
+	t.OutOfPocket += sc.OutOfPocket
+}
+
+// causesByClaim finds, for each stored claim, the causes that lie in its person-year's
+// history: a reversed claim settled before it, and claims of the year settled in another
+// order than their discharge order.
+func causesByClaim(stored []StoredClaim) map[int][]string {
+	type key struct {
+		person string
+		year   int
+	}
+	years := map[key][]int{}
+	for i := range stored {
+		c := &stored[i].Claim
+		k := key{c.PersonID, c.DischargedOn.Year()}
+		years[k] = append(years[k], i)
+	}
+	out := map[int][]string{}
+	for _, idx := range years {
+		// Discharge order, as a replay settles them.
+		slices.SortFunc(idx, func(a, b int) int {
+			ca, cb := &stored[a].Claim, &stored[b].Claim
+			return cmp.Or(cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
+		})
+		for n, i := range idx {
+			sc := &stored[i]
+			if sc.Reversed {
+				continue
+			}
+			for _, j := range idx {
+				other := &stored[j]
+				if j == i {
+					continue
+				}
+				if other.Reversed && other.SettledAt.Before(sc.SettledAt) && !slices.Contains(out[i], CauseReversal) {
+					out[i] = append(out[i], CauseReversal)
+				}
+			}
+			// Out of order: a claim discharged earlier was settled after this one, or one
+			// discharged later was settled before it.
+			for m, j := range idx {
+				if j == i || stored[j].Reversed {
+					continue
+				}
+				earlier := m < n
+				if earlier != stored[j].SettledAt.Before(sc.SettledAt) && !slices.Contains(out[i], CauseOutOfOrder) {
+					out[i] = append(out[i], CauseOutOfOrder)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Summary is a one-line account of an audit.
+func (a *Audit) Summary() string {
+	return fmt.Sprintf("%d claims re-settled (%d reversed left out), %d differ", a.Claims, a.Reversed, len(a.Differences))
+}

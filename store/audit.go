@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/shopspring/decimal"
+)
+
+// StoredClaims streams, in one query, every settled claim discharged from from to to
+// inclusive, with what was paid and whether it was reversed, ordered by person and
+// discharge date.
+func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*batch.StoredClaim) error) error {
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT c.claim_id, c.person_id, c.provider_id, c.level, c.kind, c.admitted_on, c.discharged_on,
+		c.total, c.in_policy, st.settlement_id, st.policy_version, st.created_at, st.basic, st.critical, st.commercial,
+		st.aid, st.backstop, st.out_of_pocket, r.settlement_id
+		FROM claims c JOIN settlements st ON st.claim_id = c.claim_id AND st.reverses IS NULL
+		LEFT JOIN settlements r ON r.reverses = st.settlement_id
+		WHERE c.discharged_on >= ? AND c.discharged_on <= ?
+		ORDER BY c.person_id, c.discharged_on, c.claim_id`), from.String(), to.String())
+	if err != nil {
+		return fmt.Errorf("read stored claims: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sc                                      batch.StoredClaim
+			level, kind, admitted, discharged, when string
+			total, inPolicy                         decimal.Decimal
+			paid                                    [6]decimal.Decimal
+			reversal                                sql.NullString
+		)
+		c := &sc.Claim
+		if err := rows.Scan(&c.ID, &c.PersonID, &c.ProviderID, &level, &kind, &admitted, &discharged, &total, &inPolicy,
+			&sc.SettlementID, &sc.PolicyVersion, &when, &paid[0], &paid[1], &paid[2], &paid[3], &paid[4], &paid[5], &reversal); err != nil {
+			return fmt.Errorf("read stored claims: %w", err)
+		}
+		var errs [5]error
+		c.Level, errs[0] = calc.ParseLevel(level)
+		c.Kind, errs[1] = calc.ParseKind(kind)
+		c.AdmittedOn, errs[2] = calc.ParseDate(admitted)
+		c.DischargedOn, errs[3] = calc.ParseDate(discharged)
+		sc.SettledAt, errs[4] = time.Parse(time.RFC3339Nano, when)
+		var ms moneyScanner
+		c.Total, c.InPolicy = ms.fen(total), ms.fen(inPolicy)
+		for l := range calc.NumLines {
+			sc.Paid[l] = ms.fen(paid[l])
+		}
+		sc.OutOfPocket = ms.fen(paid[5])
+		sc.Reversed = reversal.Valid
+		for _, err := range append(errs[:], ms.err) {
+			if err != nil {
+				return fmt.Errorf("read stored claim %s: %w", c.ID, err)
+			}
+		}
+		if err := each(&sc); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Persons returns every person, by id.
+func (s *Store) Persons(ctx context.Context) (map[string]calc.Person, error) {
+	rows, err := s.db.QueryxContext(ctx, `SELECT person_id, household_id, registered_poor, aid_category FROM persons`)
+	if err != nil {
+		return nil, fmt.Errorf("read persons: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]calc.Person{}
+	for rows.Next() {
+		var (
+			p   calc.Person
+			aid string
+		)
+		if err := rows.Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid); err != nil {
+			return nil, fmt.Errorf("read persons: %w", err)
+		}
+		if p.Aid, err = calc.ParseAidCategory(aid); err != nil {
+			return nil, fmt.Errorf("read person %s: %w", p.ID, err)
+		}
+		out[p.ID] = p
+	}
+	return out, rows.Err()
+}
