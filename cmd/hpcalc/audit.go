@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+const auditHelp = `
+Audit re-settles from scratch every stored claim discharged in a period that was not
+reversed, compares each line with what was paid, and reports the counts, the totals per
+line as paid and as replayed, and every claim whose amounts differ, with the differences
+and their likely cause: another policy version was in force at settlement, an earlier
+claim of the same person was reversed, or the claim was settled out of discharge order.
+
+--policy in-force replays each claim under the version in force on its discharge day;
+--policy VERSION replays every claim under that published version.`
+
+func runAudit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit", auditHelp, stdout, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	from := fs.String("from", "", "first discharge day, YYYY-MM-DD (required)")
+	to := fs.String("to", "", "last discharge day, YYYY-MM-DD (required)")
+	policy := fs.String("policy", "in-force", "in-force, or the published `VERSION` to replay every claim under")
+	format := fs.String("format", "table", "output: table, json or csv (the differing claims)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	fromDay, err := calc.ParseDate(*from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	toDay, err := calc.ParseDate(*to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	if toDay < fromDay {
+		return fmt.Errorf("--to %s is before --from %s", toDay, fromDay)
+	}
+	if *format != "table" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("--format %q: want table, json or csv", *format)
+	}
+	ctx := context.Background()
+	s, err := sf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	policies, err := s.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	var only *calc.Policy
+	if *policy != "in-force" {
+		for _, p := range policies.Policies() {
+			if p.Version == *policy {
+				only = p
+			}
+		}
+		if only == nil {
+			return fmt.Errorf("--policy %q: no such published version", *policy)
+		}
+	}
+	persons, err := s.Persons(ctx)
+	if err != nil {
+		return err
+	}
+	var stored []batch.StoredClaim
+	err = s.StoredClaims(ctx, fromDay, toDay, func(sc *batch.StoredClaim) error {
+		stored = append(stored, *sc)
+		if len(stored)%100_000 == 0 {
+			fmt.Fprintf(stderr, "audit: read %d claims\n", len(stored))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a, err := batch.RunAudit(persons, stored, policies, only, batch.Options{})
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	switch *format {
+	case "json":
+		err = writeAuditJSON(&out, a)
+	case "csv":
+		err = writeAuditCSV(&out, a)
+	default:
+		writeAuditTable(&out, a, fromDay, toDay)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out.Bytes())
+	return err
+}
+
+func writeAuditTable(w io.Writer, a *batch.Audit, from, to calc.Date) {
+	fmt.Fprintf(w, "Audit of claims discharged %s to %s: %s\n\n", from, to, a.Summary())
+	fmt.Fprintf(w, "%-16s %16s %16s %14s\n", "", "paid", "replayed", "difference")
+	row := func(label string, paid, replayed calc.Money) {
+		fmt.Fprintf(w, "%-16s %16s %16s %14s\n", label, paid.Grouped(), replayed.Grouped(), signed(replayed-paid))
+	}
+	row("total cost", a.Stored.Total, a.Replayed.Total)
+	for _, l := range calc.Lines() {
+		row(fmt.Sprintf("%d %s", int(l)+1, l), a.Stored.Lines[l], a.Replayed.Lines[l])
+	}
+	row("out-of-pocket", a.Stored.OutOfPocket, a.Replayed.OutOfPocket)
+	if len(a.Differences) == 0 {
+		fmt.Fprintln(w, "\nEvery claim replays to what was paid.")
+		return
+	}
+	fmt.Fprintf(w, "\nClaims whose replay differs (replayed − paid):\n")
+	for _, d := range a.Differences {
+		var parts []string
+		for _, l := range calc.Lines() {
+			if delta := d.Delta(l); delta != 0 {
+				parts = append(parts, fmt.Sprintf("%s %s", l, signed(delta)))
+			}
+		}
+		fmt.Fprintf(w, "  %s (%s): %s; out-of-pocket %s — %s\n", d.ClaimID, d.PersonID, strings.Join(parts, ", "),
+			signed(d.ReplayedOOP-d.StoredOutOfPocket), strings.Join(d.Causes, "; "))
+	}
+}
+
+func writeAuditCSV(w io.Writer, a *batch.Audit) error {
+	cw := csv.NewWriter(w)
+	header := []string{"claim_id", "person_id", "paid_version", "replayed_version"}
+	for _, l := range calc.Lines() {
+		header = append(header, l.String()+"_paid", l.String()+"_replayed")
+	}
+	header = append(header, "out_of_pocket_paid", "out_of_pocket_replayed", "causes")
+	_ = cw.Write(header)
+	for _, d := range a.Differences {
+		row := []string{d.ClaimID, d.PersonID, d.StoredVersion, d.ReplayedVersion}
+		for _, l := range calc.Lines() {
+			row = append(row, d.Stored[l].String(), d.Replayed[l].String())
+		}
+		row = append(row, d.StoredOutOfPocket.String(), d.ReplayedOOP.String(), strings.Join(d.Causes, "; "))
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+type auditTally struct {
+	Claims      int               `json:"claims"`
+	Total       string            `json:"total"`
+	Lines       map[string]string `json:"lines"`
+	OutOfPocket string            `json:"out_of_pocket"`
+}
+
+func tallyJSON(t calc.Tally) auditTally {
+	out := auditTally{Claims: t.Claims, Total: t.Total.String(), Lines: map[string]string{}, OutOfPocket: t.OutOfPocket.String()}
+	for _, l := range calc.Lines() {
+		out.Lines[l.String()] = t.Lines[l].String()
+	}
+	return out
+}
+
+func writeAuditJSON(w io.Writer, a *batch.Audit) error {
+	type diff struct {
+		ClaimID         string            `json:"claim_id"`
+		PersonID        string            `json:"person_id"`
+		PaidVersion     string            `json:"paid_version"`
+		ReplayedVersion string            `json:"replayed_version"`
+		Delta           map[string]string `json:"delta"`
+		Causes          []string          `json:"causes"`
+	}
+	doc := struct {
+		Claims      int        `json:"claims"`
+		Reversed    int        `json:"reversed"`
+		Paid        auditTally `json:"paid"`
+		Replayed    auditTally `json:"replayed"`
+		Differences []diff     `json:"differences"`
+	}{Claims: a.Claims, Reversed: a.Reversed, Paid: tallyJSON(a.Stored), Replayed: tallyJSON(a.Replayed), Differences: []diff{}}
+	for _, d := range a.Differences {
+		x := diff{ClaimID: d.ClaimID, PersonID: d.PersonID, PaidVersion: d.StoredVersion, ReplayedVersion: d.ReplayedVersion,
+			Delta: map[string]string{"out_of_pocket": (d.ReplayedOOP - d.StoredOutOfPocket).String()}, Causes: d.Causes}
+		for _, l := range calc.Lines() {
+			x.Delta[l.String()] = d.Delta(l).String()
+		}
+		doc.Differences = append(doc.Differences, x)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
