@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
@@ -37,11 +40,15 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	claimsFile := fs.String("claims", "", "claims CSV `FILE` (default: the shipped claims)")
 	groupBy := fs.String("group-by", "level", "group the differences by `KEY`: level, kind, aid or household")
 	top := fs.Int("top", 5, "how many households to list with the largest change each way")
+	sweep := fs.String("sweep", "", "instead of --change, vary one parameter over a range and print each line's cost at each step: `FIELD=FROM:TO:STEP`, e.g. backstop.oop_ceiling=0.05:0.15:0.01")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
+	if *sweep != "" {
+		return runSweep(*sweep, policyFiles, *personsFile, *claimsFile, stdout)
+	}
 	if *changeFile == "" {
-		fmt.Fprintln(stderr, "hpcalc whatif: --change FILE is required")
+		fmt.Fprintln(stderr, "hpcalc whatif: --change FILE or --sweep is required")
 		fs.Usage()
 		return errUsage
 	}
@@ -165,4 +172,88 @@ func signed(m calc.Money) string {
 		return "+" + m.Grouped()
 	}
 	return m.Grouped()
+}
+
+// runSweep runs one what-if per step of a parameter's range and prints the cost of each
+// line at each step, as CSV for plotting.
+func runSweep(spec string, policyFiles []string, personsFile, claimsFile string, stdout io.Writer) error {
+	field, rng, ok := strings.Cut(spec, "=")
+	parts := strings.Split(rng, ":")
+	if !ok || field == "" || len(parts) != 3 {
+		return fmt.Errorf("--sweep %q: want FIELD=FROM:TO:STEP, e.g. backstop.oop_ceiling=0.05:0.15:0.01", spec)
+	}
+	// Steps are exact decimals: parsed as rates (6 places), which covers money with two.
+	var bounds [3]calc.Rate
+	for i, p := range parts {
+		r, err := calc.ParseRate(p)
+		if err != nil {
+			return fmt.Errorf("--sweep %q: %w", spec, err)
+		}
+		bounds[i] = r
+	}
+	from, to, step := bounds[0], bounds[1], bounds[2]
+	if step <= 0 || to < from || (to-from)/step > 1000 {
+		return fmt.Errorf("--sweep %q: want FROM ≤ TO and a positive STEP giving at most 1,000 steps", spec)
+	}
+	in, err := loadReplayInput(policyFiles, personsFile, "", claimsFile)
+	if err != nil {
+		return err
+	}
+	if len(in.policies.Policies()) != 1 {
+		return errors.New("--sweep takes one base policy version")
+	}
+	base, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if len(policyFiles) == 1 {
+		base, err = os.ReadFile(policyFiles[0])
+	}
+	if err != nil {
+		return err
+	}
+	set, err := batch.NewSet(in.persons, in.claims.Claims)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	cw := csv.NewWriter(&out)
+	header := []string{field}
+	for _, l := range calc.Lines() {
+		header = append(header, l.String())
+	}
+	_ = cw.Write(append(header, "public", "out_of_pocket"))
+	for v := from; v <= to; v += step {
+		change := nested(field, v.Decimal())
+		p, _, err := policyfile.Merge(base, "--sweep "+field+"="+v.Decimal(), []byte(change))
+		if err != nil {
+			return err
+		}
+		ps, err := calc.NewPolicySet(p)
+		if err != nil {
+			return err
+		}
+		res, err := batch.Run(set, ps, batch.Options{})
+		if err != nil {
+			return err
+		}
+		row := []string{v.Decimal()}
+		for _, l := range calc.Lines() {
+			row = append(row, res.All.Lines[l].String())
+		}
+		_ = cw.Write(append(row, public(&res.All).String(), res.All.OutOfPocket.String()))
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	_, err = stdout.Write(out.Bytes())
+	return err
+}
+
+// nested turns "backstop.oop_ceiling" and "0.1" into the YAML "backstop: {oop_ceiling: 0.1}".
+func nested(field, value string) string {
+	keys := strings.Split(field, ".")
+	doc := value
+	for i := len(keys) - 1; i >= 0; i-- {
+		doc = "{" + keys[i] + ": " + doc + "}"
+	}
+	return doc
 }

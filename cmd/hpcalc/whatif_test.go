@@ -40,3 +40,23 @@ func TestWhatif(t *testing.T) {
 		t.Errorf("no --change: exit %d, want 2", code)
 	}
 }
+
+func TestWhatifSweep(t *testing.T) {
+	code, out, errOut := runCLI(t, "whatif", "--sweep", "backstop.oop_ceiling=0.05:0.15:0.01")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 12 || lines[0] != "backstop.oop_ceiling,basic,critical,commercial,aid,backstop,public,out_of_pocket" {
+		t.Fatalf("%d lines:\n%s", len(lines), out)
+	}
+	// The step at the shipped ceiling replays to the published backstop.
+	if !strings.HasPrefix(lines[6], "0.1,") || !strings.Contains(lines[6], ",523200.00,") {
+		t.Errorf("step 0.1: %s", lines[6])
+	}
+	for _, bad := range []string{"nofield", "backstop.oop_ceiling=0.2:0.1:0.01", "backstop.oop_ceiling=0:1:0", "backstop.nope=0.1:0.2:0.1"} {
+		if code, _, _ := runCLI(t, "whatif", "--sweep", bad); code != 1 {
+			t.Errorf("--sweep %s: exit %d, want 1", bad, code)
+		}
+	}
+}
