@@ -18,25 +18,32 @@ func (s *Settlement) Explain(l Line) string {
 			b.WriteString(" (outpatient_chronic)")
 		}
 		b.WriteString(": ")
-		if r.Deductible > 0 {
+		switch {
+		case r.Base < r.Deductible:
+			fmt.Fprintf(&b, "in-policy %s is under the deductible %s", r.Base.Grouped(), r.Deductible.Grouped())
+		case r.Deductible > 0:
 			fmt.Fprintf(&b, "%s × (%s − %s)", r.Rate, r.Base.Grouped(), r.Deductible.Grouped())
-			if r.Base < r.Deductible {
-				fmt.Fprintf(&b, ", under the deductible")
-			}
-		} else {
+		default:
 			fmt.Fprintf(&b, "%s × %s", r.Rate, r.Base.Grouped())
 		}
 		fmt.Fprintf(&b, " = %s", r.Computed.Grouped())
 	case Critical:
-		fmt.Fprintf(&b, ": burden %s → %s", s.BurdenBefore.Grouped(), (s.BurdenBefore + r.Base).Grouped())
+		after := s.BurdenBefore + r.Base
+		fmt.Fprintf(&b, ": burden %s → %s", s.BurdenBefore.Grouped(), after.Grouped())
 		if s.NumBands == 0 {
-			if s.BurdenBefore+r.Base <= r.Deductible {
+			switch {
+			case r.Base == 0:
+				b.WriteString(", no in-policy cost left after basic")
+			case after <= r.Deductible:
 				fmt.Fprintf(&b, " stays under the annual deductible %s", r.Deductible.Grouped())
-			} else {
+			default:
 				b.WriteString(" falls in no paying band")
 			}
 			fmt.Fprintf(&b, " = %s", r.Computed.Grouped())
 			break
+		}
+		if s.BurdenBefore < r.Deductible {
+			fmt.Fprintf(&b, " crosses the annual deductible %s", r.Deductible.Grouped())
 		}
 		b.WriteString("; ")
 		for i := range s.NumBands {
