@@ -76,10 +76,13 @@ func samples() map[string]sample {
 			return v.request(http.MethodPost, "/v1/policies", "", "application/yaml", policyYAML(t, fmt.Sprintf("auth-%d", i), 2100+i))
 		},
 		"GET /v1/reports/tally": get("/v1/reports/tally?from=2018-01-01&to=2018-12-31"),
-		"GET /healthz":          get("/healthz"),
-		"GET /readyz":           get("/readyz"),
-		"GET /metrics":          get("/metrics"),
-		"GET /openapi.json":     get("/openapi.json"),
+		"POST /v1/replays": func(t *testing.T, v *env, _ string) *http.Request {
+			return v.request(http.MethodPost, "/v1/replays", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`))
+		},
+		"GET /healthz":      get("/healthz"),
+		"GET /readyz":       get("/readyz"),
+		"GET /metrics":      get("/metrics"),
+		"GET /openapi.json": get("/openapi.json"),
 	}
 }
 

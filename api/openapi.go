@@ -289,6 +289,25 @@ func schemas() obj {
 		"TallyLine": object([]string{"name", "amount", "wan"}, obj{
 			"name": obj{"type": "string", "enum": names(calc.Lines())}, "amount": moneyField(""), "wan": str("万元"),
 		}),
+		"ReplayRequest": object([]string{"from", "to"}, obj{
+			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"policy": str("in-force (default) or a published version to replay every claim under"),
+		}),
+		"AuditTotals": object([]string{"claims", "total", "lines", "out_of_pocket"}, obj{
+			"claims": obj{"type": "integer"}, "total": moneyField(""),
+			"lines":         obj{"type": "object", "additionalProperties": moneyField(""), "description": "by line: basic, critical, commercial, aid, backstop"},
+			"out_of_pocket": moneyField(""),
+		}),
+		"AuditDifference": object([]string{"claim_id", "person_id", "paid_version", "replayed_version", "delta", "causes"}, obj{
+			"claim_id": str(""), "person_id": str(""), "paid_version": str(""), "replayed_version": str(""),
+			"delta":  obj{"type": "object", "additionalProperties": moneyField(""), "description": "replayed − paid, by line and out_of_pocket"},
+			"causes": obj{"type": "array", "items": str("the likely cause")},
+		}),
+		"AuditReport": object([]string{"claims", "reversed", "paid", "replayed", "differences"}, obj{
+			"claims": obj{"type": "integer", "description": "claims re-settled"}, "reversed": obj{"type": "integer", "description": "reversed claims left out"},
+			"paid": ref("AuditTotals"), "replayed": ref("AuditTotals"),
+			"differences": obj{"type": "array", "items": ref("AuditDifference")},
+		}),
 		"Status": object([]string{"status"}, obj{"status": str("")}),
 		"Problem": object([]string{"type", "title", "status"}, obj{
 			"type": str("urn:hpcalc:problem:..."), "title": str(""), "status": obj{"type": "integer"},

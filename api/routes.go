@@ -88,6 +88,10 @@ var routeTable = []route{
 		summary: "Publish a policy version (YAML or JSON)", handle: (*server).publishPolicy,
 		bodyYAML: true, ok: http.StatusCreated, okSchema: "PolicyVersion", problems: []int{409, 413, 415, 422},
 		notes: []string{"409 if the version exists or its period overlaps a published one."}},
+	{method: http.MethodPost, path: "/v1/replays", roles: []string{auditor, admin},
+		summary: "Audit replay: re-settle a period's stored claims from scratch and list every difference and its likely cause", handle: (*server).replay,
+		body: "ReplayRequest", ok: http.StatusOK, okSchema: "AuditReport", problems: []int{400, 413, 415, 422},
+		notes: []string{"Reversed claims are left out. policy is \"in-force\" (each claim under the version in force on its discharge day) or a published version for every claim."}},
 	{method: http.MethodGet, path: "/v1/reports/tally", roles: []string{auditor, finance, admin},
 		summary: "Totals per line net of reversals, in yuan and 万元 (JSON or CSV)", handle: (*server).tally,
 		query: []param{

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -152,46 +153,8 @@ func writeAuditCSV(w io.Writer, a *batch.Audit) error {
 	return cw.Error()
 }
 
-type auditTally struct {
-	Claims      int               `json:"claims"`
-	Total       string            `json:"total"`
-	Lines       map[string]string `json:"lines"`
-	OutOfPocket string            `json:"out_of_pocket"`
-}
-
-func tallyJSON(t calc.Tally) auditTally {
-	out := auditTally{Claims: t.Claims, Total: t.Total.String(), Lines: map[string]string{}, OutOfPocket: t.OutOfPocket.String()}
-	for _, l := range calc.Lines() {
-		out.Lines[l.String()] = t.Lines[l].String()
-	}
-	return out
-}
-
 func writeAuditJSON(w io.Writer, a *batch.Audit) error {
-	type diff struct {
-		ClaimID         string            `json:"claim_id"`
-		PersonID        string            `json:"person_id"`
-		PaidVersion     string            `json:"paid_version"`
-		ReplayedVersion string            `json:"replayed_version"`
-		Delta           map[string]string `json:"delta"`
-		Causes          []string          `json:"causes"`
-	}
-	doc := struct {
-		Claims      int        `json:"claims"`
-		Reversed    int        `json:"reversed"`
-		Paid        auditTally `json:"paid"`
-		Replayed    auditTally `json:"replayed"`
-		Differences []diff     `json:"differences"`
-	}{Claims: a.Claims, Reversed: a.Reversed, Paid: tallyJSON(a.Stored), Replayed: tallyJSON(a.Replayed), Differences: []diff{}}
-	for _, d := range a.Differences {
-		x := diff{ClaimID: d.ClaimID, PersonID: d.PersonID, PaidVersion: d.StoredVersion, ReplayedVersion: d.ReplayedVersion,
-			Delta: map[string]string{"out_of_pocket": (d.ReplayedOOP - d.StoredOutOfPocket).String()}, Causes: d.Causes}
-		for _, l := range calc.Lines() {
-			x.Delta[l.String()] = d.Delta(l).String()
-		}
-		doc.Differences = append(doc.Differences, x)
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return enc.Encode(api.NewAuditReport(a))
 }

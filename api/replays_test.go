@@ -1,0 +1,81 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/replay"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+// TestReplays: an audit replay of the shipped claims, settled in discharge order, finds
+// no difference and gives the published figures; after a reversal, the person's later
+// claims differ, and the cause is named.
+func TestReplays(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		v := newEnv(t, s)
+		d, err := fixtures.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first store.Settled
+		for n, i := range replay.Order(d.Claims.Claims) {
+			st, _, err := s.Settle(context.Background(), d.Claims.Claims[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				first = st
+			}
+		}
+		body := []byte(`{"from":"2018-01-01","to":"2018-12-31","policy":"in-force"}`)
+		var rep struct {
+			Claims   int `json:"claims"`
+			Reversed int `json:"reversed"`
+			Paid     struct {
+				Total string `json:"total"`
+			} `json:"paid"`
+			Replayed struct {
+				Total string            `json:"total"`
+				Lines map[string]string `json:"lines"`
+			} `json:"replayed"`
+			Differences []struct {
+				PersonID string   `json:"person_id"`
+				Causes   []string `json:"causes"`
+			} `json:"differences"`
+		}
+		want(t, v.do(http.MethodPost, "/v1/replays", asAuditor, "application/json", body), http.StatusOK, &rep)
+		pub := fixtures.Published2018
+		if rep.Claims != 559 || len(rep.Differences) != 0 || rep.Replayed.Total != rep.Paid.Total {
+			t.Fatalf("audit of untouched claims: %+v", rep)
+		}
+		if got := rep.Replayed.Lines["backstop"]; got != pub.Lines[calc.Backstop].String() || rep.Replayed.Total != pub.Total.String() {
+			t.Errorf("replayed backstop %s, total %s; want the published figures", got, rep.Replayed.Total)
+		}
+
+		if _, err := s.Reverse(context.Background(), first.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		want(t, v.do(http.MethodPost, "/v1/replays", asAdmin, "application/json", body), http.StatusOK, &rep)
+		if rep.Reversed != 1 || rep.Claims != 558 {
+			t.Errorf("after a reversal: %d claims, %d reversed", rep.Claims, rep.Reversed)
+		}
+		for _, diff := range rep.Differences {
+			if diff.PersonID != first.Settlement.PersonID || len(diff.Causes) != 1 || !strings.Contains(diff.Causes[0], "reversed") {
+				t.Errorf("difference %+v", diff)
+			}
+		}
+
+		for _, bad := range []string{`{"from":"2018-13-01","to":"2018-12-31"}`, `{"from":"2018-02-01","to":"2018-01-01"}`,
+			`{"from":"2018-01-01","to":"2018-12-31","policy":"nope"}`, `{"from":"2018-01-01","to":"2018-12-31","extra":1}`} {
+			if rec := v.do(http.MethodPost, "/v1/replays", asAuditor, "application/json", []byte(bad)); rec.Code != http.StatusUnprocessableEntity {
+				t.Errorf("%s: status %d, want 422: %s", bad, rec.Code, rec.Body)
+			}
+		}
+	})
+}
