@@ -76,6 +76,9 @@ func samples() map[string]sample {
 			return v.request(http.MethodPost, "/v1/policies", "", "application/yaml", policyYAML(t, fmt.Sprintf("auth-%d", i), 2100+i))
 		},
 		"GET /v1/reports/tally": get("/v1/reports/tally?from=2018-01-01&to=2018-12-31"),
+		"POST /v1/whatif": func(t *testing.T, v *env, _ string) *http.Request {
+			return v.request(http.MethodPost, "/v1/whatif", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 0.5}"}`))
+		},
 		"POST /v1/replays": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPost, "/v1/replays", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`))
 		},

@@ -308,6 +308,24 @@ func schemas() obj {
 			"paid": ref("AuditTotals"), "replayed": ref("AuditTotals"),
 			"differences": obj{"type": "array", "items": ref("AuditDifference")},
 		}),
+		"WhatIfRequest": object([]string{"from", "to", "change"}, obj{
+			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"change": str("a partial policy document, YAML or JSON, e.g. \"commercial: {in_policy_rate: 0.50}\""),
+		}),
+		"WhatIfGroup": object([]string{"group", "public_delta", "out_of_pocket_delta"}, obj{
+			"group": str(""), "public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),
+		}),
+		"WhatIfHousehold": object([]string{"household_id", "public_delta", "out_of_pocket_delta"}, obj{
+			"household_id": str(""), "public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),
+		}),
+		"WhatIfReport": object([]string{"claims", "baseline", "scenario"}, obj{
+			"claims": obj{"type": "integer"}, "baseline": ref("AuditTotals"), "scenario": ref("AuditTotals"),
+			"by_level": obj{"type": "array", "items": ref("WhatIfGroup")}, "by_kind": obj{"type": "array", "items": ref("WhatIfGroup")},
+			"by_aid_category":         obj{"type": "array", "items": ref("WhatIfGroup")},
+			"households_largest_rise": obj{"type": "array", "items": ref("WhatIfHousehold")},
+			"households_largest_fall": obj{"type": "array", "items": ref("WhatIfHousehold")},
+			"patients_pay_more":       obj{"type": "integer"}, "patients_pay_less": obj{"type": "integer"},
+		}),
 		"Status": object([]string{"status"}, obj{"status": str("")}),
 		"Problem": object([]string{"type", "title", "status"}, obj{
 			"type": str("urn:hpcalc:problem:..."), "title": str(""), "status": obj{"type": "integer"},

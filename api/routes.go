@@ -92,6 +92,10 @@ var routeTable = []route{
 		summary: "Audit replay: re-settle a period's stored claims from scratch and list every difference and its likely cause", handle: (*server).replay,
 		body: "ReplayRequest", ok: http.StatusOK, okSchema: "AuditReport", problems: []int{400, 413, 415, 422},
 		notes: []string{"Reversed claims are left out. policy is \"in-force\" (each claim under the version in force on its discharge day) or a published version for every claim."}},
+	{method: http.MethodPost, path: "/v1/whatif", roles: []string{finance, admin},
+		summary: "What-if: what a policy change would have cost on a period's stored claims, per line, level, kind, aid category and household", handle: (*server).whatIf,
+		body: "WhatIfRequest", ok: http.StatusOK, okSchema: "WhatIfReport", problems: []int{400, 413, 415, 422},
+		notes: []string{"change is a partial policy document (YAML or JSON, as a string) applied to every published version; it is validated like a policy."}},
 	{method: http.MethodGet, path: "/v1/reports/tally", roles: []string{auditor, finance, admin},
 		summary: "Totals per line net of reversals, in yuan and 万元 (JSON or CSV)", handle: (*server).tally,
 		query: []param{

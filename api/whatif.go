@@ -1,0 +1,148 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/labstack/echo/v4"
+)
+
+type whatIfGroup struct {
+	Group            string `json:"group"`
+	PublicDelta      money  `json:"public_delta"`
+	OutOfPocketDelta money  `json:"out_of_pocket_delta"`
+}
+
+type whatIfHousehold struct {
+	HouseholdID      string `json:"household_id"`
+	PublicDelta      money  `json:"public_delta"`
+	OutOfPocketDelta money  `json:"out_of_pocket_delta"`
+}
+
+// WhatIfReport is a what-if run as JSON.
+type WhatIfReport struct {
+	Claims          int               `json:"claims"`
+	Baseline        auditTotals       `json:"baseline"`
+	Scenario        auditTotals       `json:"scenario"`
+	ByLevel         []whatIfGroup     `json:"by_level"`
+	ByKind          []whatIfGroup     `json:"by_kind"`
+	ByAidCategory   []whatIfGroup     `json:"by_aid_category"`
+	LargestRises    []whatIfHousehold `json:"households_largest_rise"`
+	LargestFalls    []whatIfHousehold `json:"households_largest_fall"`
+	PatientsPayMore int               `json:"patients_pay_more"`
+	PatientsPayLess int               `json:"patients_pay_less"`
+}
+
+func groupOf(name string, b, s *calc.Tally) whatIfGroup {
+	return whatIfGroup{Group: name, PublicDelta: money((s.Total - s.OutOfPocket) - (b.Total - b.OutOfPocket)), OutOfPocketDelta: money(s.OutOfPocket - b.OutOfPocket)}
+}
+
+// whatIf answers POST /v1/whatif {from, to, change}: the stored claims discharged in the
+// period (reversed ones left out) settled under the published policies and under the
+// same policies with change — a partial policy document, YAML or JSON, as a string —
+// applied to each; totals, differences by group, the households with the largest change
+// each way, and how many patients would pay more.
+func (s *server) whatIf(c echo.Context) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		From   string `json:"from"`
+		To     string `json:"to"`
+		Change string `json:"change"`
+	}
+	if err := decodeStrict(body, &req, ""); err != nil {
+		return err
+	}
+	var f fields
+	from, err := calc.ParseDate(req.From)
+	if err != nil {
+		f.add("from", "want a date as YYYY-MM-DD")
+	}
+	to, err := calc.ParseDate(req.To)
+	if err != nil {
+		f.add("to", "want a date as YYYY-MM-DD")
+	}
+	if req.Change == "" {
+		f.add("change", "is required: a partial policy document, e.g. \"commercial: {in_policy_rate: 0.50}\"")
+	}
+	if len(f.errs) > 0 {
+		return f.err("the what-if request")
+	}
+	ctx := c.Request().Context()
+	base, err := s.store.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	var changed []*calc.Policy
+	for _, p := range base.Policies() {
+		doc, err := s.store.PolicyDocument(ctx, p.Version)
+		if err != nil {
+			return err
+		}
+		q, _, err := policyfile.Merge(doc, "change", []byte(req.Change))
+		if err != nil {
+			var fe fields
+			fe.add("change", err.Error())
+			return fe.err("the change")
+		}
+		changed = append(changed, q)
+	}
+	scenario, err := calc.NewPolicySet(changed...)
+	if err != nil {
+		var fe fields
+		fe.add("change", err.Error())
+		return fe.err("the change")
+	}
+	persons, err := s.store.Persons(ctx)
+	if err != nil {
+		return err
+	}
+	var claims []calc.Claim
+	if err := s.store.StoredClaims(ctx, from, to, func(sc *batch.StoredClaim) error {
+		if !sc.Reversed {
+			claims = append(claims, sc.Claim)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	set, err := batch.NewSet(persons, claims)
+	if err != nil {
+		return err
+	}
+	w, err := batch.RunWhatIf(set, base, scenario, batch.Options{})
+	if err != nil {
+		return err
+	}
+	rep := WhatIfReport{Claims: set.Len(), Baseline: totalsOf(w.Base.All), Scenario: totalsOf(w.Scenario.All),
+		PatientsPayMore: w.PayMore, PatientsPayLess: w.PayLess,
+		LargestRises: []whatIfHousehold{}, LargestFalls: []whatIfHousehold{}}
+	for _, l := range calc.Levels() {
+		rep.ByLevel = append(rep.ByLevel, groupOf(l.String(), &w.Base.ByLevel[l], &w.Scenario.ByLevel[l]))
+	}
+	for _, k := range calc.Kinds() {
+		rep.ByKind = append(rep.ByKind, groupOf(k.String(), &w.Base.ByKind[k], &w.Scenario.ByKind[k]))
+	}
+	for a := range calc.NumAidCategories {
+		rep.ByAidCategory = append(rep.ByAidCategory, groupOf(a.String(), &w.Base.ByAid[a], &w.Scenario.ByAid[a]))
+	}
+	const top = 10
+	for i := 0; i < len(w.Households) && len(rep.LargestRises) < top; i++ {
+		if h := &w.Households[i]; h.PublicDelta() > 0 {
+			rep.LargestRises = append(rep.LargestRises, whatIfHousehold{h.ID, money(h.PublicDelta()), money(h.OOPDelta())})
+		}
+	}
+	for i := len(w.Households) - 1; i >= 0 && len(rep.LargestFalls) < top; i-- {
+		if h := &w.Households[i]; h.PublicDelta() < 0 {
+			rep.LargestFalls = append(rep.LargestFalls, whatIfHousehold{h.ID, money(h.PublicDelta()), money(h.OOPDelta())})
+		}
+	}
+	return writeJSON(c, http.StatusOK, rep)
+}

@@ -1,0 +1,79 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/hpcalc/hpcalc/replay"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+// TestWhatIf: raising the commercial in-policy rate to 50% over the stored 2018 claims
+// gives, to the fen, what a direct replay under the merged policy gives.
+func TestWhatIf(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		v := newEnv(t, s)
+		d, err := fixtures.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range replay.Order(d.Claims.Claims) {
+			if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var rep struct {
+			Claims   int `json:"claims"`
+			Baseline struct {
+				Lines map[string]string `json:"lines"`
+			} `json:"baseline"`
+			Scenario struct {
+				Total       string            `json:"total"`
+				Lines       map[string]string `json:"lines"`
+				OutOfPocket string            `json:"out_of_pocket"`
+			} `json:"scenario"`
+			PayLess int `json:"patients_pay_less"`
+		}
+		body := []byte(`{"from":"2018-01-01","to":"2018-12-31","change":"commercial:\n  in_policy_rate: 0.50\n"}`)
+		want(t, v.do(http.MethodPost, "/v1/whatif", asFinance, "application/json", body), http.StatusOK, &rep)
+
+		doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged, _, err := policyfile.Merge(doc, "x", []byte("commercial: {in_policy_rate: 0.50}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := calc.NewPolicySet(merged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct, err := replay.Run(ps, d.Persons, d.Claims.Claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Claims != 559 || rep.Scenario.Total != direct.Tally.Total.String() || rep.Scenario.OutOfPocket != direct.Tally.OutOfPocket.String() {
+			t.Errorf("scenario %+v, direct %+v", rep.Scenario, direct.Tally)
+		}
+		for _, l := range calc.Lines() {
+			if rep.Scenario.Lines[l.String()] != direct.Tally.Lines[l].String() {
+				t.Errorf("%s: what-if %s, direct replay %s", l, rep.Scenario.Lines[l.String()], direct.Tally.Lines[l])
+			}
+		}
+		if rep.Baseline.Lines["commercial"] != "194600.00" || rep.PayLess == 0 {
+			t.Errorf("baseline commercial %s, %d pay less", rep.Baseline.Lines["commercial"], rep.PayLess)
+		}
+		for _, bad := range []string{`{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 1.5}"}`,
+			`{"from":"2018-01-01","to":"2018-12-31"}`, `{"from":"x","to":"2018-12-31","change":"a: 1"}`} {
+			if rec := v.do(http.MethodPost, "/v1/whatif", asFinance, "application/json", []byte(bad)); rec.Code != http.StatusUnprocessableEntity {
+				t.Errorf("%s: status %d, want 422: %s", bad, rec.Code, rec.Body)
+			}
+		}
+	})
+}
