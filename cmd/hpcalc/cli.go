@@ -23,6 +23,7 @@ var commands = []command{
 	{"migrate", "apply the database schema's pending migrations", runMigrate},
 	{"token", "create an API token: hpcalc token create --role ROLE [--provider ID]", runToken},
 	{"loadtest", "measure quotes and settlements per second on loopback against an empty handler", runLoadtest},
+	{"fixtures", "write a synthetic data set of any size: hpcalc fixtures scale --persons N --dir DIR", runFixtures},
 }
 
 // errUsage marks an error whose message has been printed with the usage already.
