@@ -158,6 +158,11 @@ func SettleInto(s *Settlement, p *Policy, person *Person, ledger *Ledger, c *Cla
 	if c.PersonID != person.ID {
 		return fmt.Errorf("settle claim %s: %w: claim is for %s, person is %s", c.ID, ErrWrongPerson, c.PersonID, person.ID)
 	}
+	if len(p.Critical.Bands) > MaxBands {
+		// Only a policy that skipped Validate gets here; refuse it rather than index past
+		// the settlement's band record.
+		return fmt.Errorf("settle claim %s: policy %s: %w: %d critical-illness bands, at most %d", c.ID, p.Version, ErrInvalid, len(p.Critical.Bands), MaxBands)
+	}
 	if !p.Covers(c.DischargedOn) {
 		return fmt.Errorf("settle claim %s: %w: policy %s runs %s to %s, discharge is %s",
 			c.ID, ErrNoPolicy, p.Version, p.From, p.To, c.DischargedOn)

@@ -1081,3 +1081,17 @@ func TestExplain(t *testing.T) {
 		})
 	}
 }
+
+// TestSettleRefusesUnvalidatedPolicy: a policy that skipped Validate with too many bands
+// is refused with an error, not a panic.
+func TestSettleRefusesUnvalidatedPolicy(t *testing.T) {
+	p := pingxiang2018(t)
+	for i := range calc.MaxBands {
+		p.Critical.Bands = append(p.Critical.Bands, calc.Band{From: calc.Money(200_000_00 + i), Rate: calc.RateOne})
+	}
+	c := calc.Claim{ID: "C1", PersonID: "P1", Level: calc.Provincial, AdmittedOn: mustDate(t, "2018-03-01"),
+		DischargedOn: mustDate(t, "2018-03-02"), Total: calc.MaxAmount, InPolicy: calc.MaxAmount}
+	if _, _, err := calc.Settle(p, calc.Person{ID: "P1", RegisteredPoor: true}, calc.Ledger{}, c); !errors.Is(err, calc.ErrInvalid) {
+		t.Errorf("Settle with %d bands: %v, want ErrInvalid", len(p.Critical.Bands), err)
+	}
+}
