@@ -1,0 +1,108 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+// TestConcurrentSettlementsOverHTTP: 32 clients settle 2,000 claims of 20 persons through
+// POST /v1/settlements at once, each claim sent twice. Every claim is settled exactly once
+// (201 once, 200 for the copy), every ledger equals the sum of its person's stored
+// settlements, and no cap is exceeded.
+func TestConcurrentSettlementsOverHTTP(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		v := newEnv(t, s)
+		const persons, claims, clients = 20, 2000, 32
+		type job struct {
+			id   string
+			body []byte
+		}
+		var jobs []job
+		for i := range claims {
+			day := calc.NewDate(2018, 1, 1) + calc.Date(i%330)
+			body, _ := json.Marshal(map[string]string{
+				"claim_id": fmt.Sprintf("H%04d", i), "person_id": fmt.Sprintf("P%05d", 1+i%persons), "provider_id": "PRV01",
+				"kind": "inpatient", "admitted_on": (day - 2).String(), "discharged_on": day.String(),
+				"total": calc.Money(100_000 + 3_700*i).String(), "in_policy": calc.Money(80_000 + 2_900*i).String(),
+			})
+			j := job{fmt.Sprintf("H%04d", i), body}
+			jobs = append(jobs, j, j)
+		}
+		var (
+			mu      sync.Mutex
+			created = map[string]int{}
+			bad     []string
+			wg      sync.WaitGroup
+			work    = make(chan job)
+		)
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range work {
+					rec := v.serve(v.request(http.MethodPost, "/v1/settlements", asAdmin, "application/json", j.body))
+					mu.Lock()
+					switch rec.Code {
+					case http.StatusCreated:
+						created[j.id]++
+					case http.StatusOK:
+					default:
+						bad = append(bad, fmt.Sprintf("%s: %d %s", j.id, rec.Code, rec.Body))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for _, j := range jobs {
+			work <- j
+		}
+		close(work)
+		wg.Wait()
+		if len(bad) > 0 {
+			t.Fatalf("%d failures, first: %s", len(bad), bad[0])
+		}
+		if len(created) != claims {
+			t.Fatalf("%d claims created, want %d", len(created), claims)
+		}
+		for id, n := range created {
+			if n != 1 {
+				t.Fatalf("claim %s created %d times", id, n)
+			}
+		}
+		ctx := context.Background()
+		policies, err := s.Policies(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := policies.Policies()[0]
+		for i := 1; i <= persons; i++ {
+			id := fmt.Sprintf("P%05d", i)
+			kept, err := s.Ledger(ctx, id, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			derived, err := s.LedgerFromSettlements(ctx, id, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			person, err := s.Person(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept != derived || kept.Claims != claims/persons {
+				t.Errorf("%s: kept %+v, from settlements %+v", id, kept, derived)
+			}
+			if kept.BasicPaid() > p.Basic.AnnualCap || kept.CommercialPaid > p.Commercial.AnnualCap || kept.AidPaid > p.Aid.AnnualCap[person.Aid] {
+				t.Errorf("%s: a cap is exceeded: %+v", id, kept)
+			}
+		}
+	})
+}
