@@ -78,8 +78,21 @@ func RunAudit(persons map[string]calc.Person, stored []StoredClaim, policies *ca
 	if err != nil {
 		return nil, err
 	}
-	replayed := make([]calc.Settlement, len(claims))
-	opt.Each = func(_, r int, s *calc.Settlement) { replayed[set.Input[r]] = *s }
+	// Only what the comparison needs is kept of each replayed settlement: a million full
+	// settlements would be most of a gigabyte.
+	type amounts struct {
+		lines   [calc.NumLines]calc.Money
+		oop     calc.Money
+		version string
+	}
+	replayed := make([]amounts, len(claims))
+	opt.Each = func(_, r int, s *calc.Settlement) {
+		a := &replayed[set.Input[r]]
+		for l := range calc.NumLines {
+			a.lines[l] = s.Lines[l].Amount
+		}
+		a.oop, a.version = s.OutOfPocket, s.PolicyVersion
+	}
 	res, err := Run(set, policies, opt)
 	if err != nil {
 		return nil, err
@@ -89,19 +102,13 @@ func RunAudit(persons map[string]calc.Person, stored []StoredClaim, policies *ca
 	for j, i := range live {
 		sc, rs := &stored[i], &replayed[j]
 		addPaid(&a.Stored, sc)
-		same := sc.OutOfPocket == rs.OutOfPocket
-		for l := range calc.NumLines {
-			same = same && sc.Paid[l] == rs.Lines[l].Amount
-		}
-		if same {
+		if sc.OutOfPocket == rs.oop && sc.Paid == rs.lines {
 			continue
 		}
 		d := Difference{ClaimID: sc.Claim.ID, PersonID: sc.Claim.PersonID, StoredVersion: sc.PolicyVersion,
-			ReplayedVersion: rs.PolicyVersion, StoredOutOfPocket: sc.OutOfPocket, ReplayedOOP: rs.OutOfPocket}
-		for l := range calc.NumLines {
-			d.Stored[l], d.Replayed[l] = sc.Paid[l], rs.Lines[l].Amount
-		}
-		if sc.PolicyVersion != rs.PolicyVersion {
+			ReplayedVersion: rs.version, StoredOutOfPocket: sc.OutOfPocket, ReplayedOOP: rs.oop,
+			Stored: sc.Paid, Replayed: rs.lines}
+		if sc.PolicyVersion != rs.version {
 			d.Causes = append(d.Causes, CauseOtherVersion)
 		}
 		d.Causes = append(d.Causes, causes[i]...)

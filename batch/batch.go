@@ -43,10 +43,14 @@ func NewSet(persons map[string]calc.Person, claims []calc.Claim) (*Set, error) {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
+	settlementOrder := func(a, b int32) int {
 		ca, cb := &claims[a], &claims[b]
 		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
-	})
+	}
+	// Claims read from a database usually come in this order already.
+	if !slices.IsSortedFunc(order, settlementOrder) {
+		slices.SortFunc(order, settlementOrder)
+	}
 	n := len(claims)
 	s := &Set{
 		ID: make([]string, n), Provider: make([]string, n), Level: make([]calc.Level, n), Kind: make([]calc.Kind, n),

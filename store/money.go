@@ -30,3 +30,15 @@ func (ms *moneyScanner) fen(d decimal.Decimal) calc.Money {
 	}
 	return m
 }
+
+// textMoney parses money read as text ("1234.50", as both databases return NUMERIC and
+// TEXT) exactly, failing on the first bad one.
+type textMoney struct{ err error }
+
+func (tm *textMoney) fen(s string) calc.Money {
+	m, err := calc.ParseMoney(s)
+	if err != nil && tm.err == nil {
+		tm.err = err
+	}
+	return m
+}
