@@ -357,3 +357,22 @@ func TestDateEveryDay(t *testing.T) {
 		t.Errorf("walked %d days, want %d", got, want)
 	}
 }
+
+// TestParseDateAgreesWithTime checks the hand-written ParseDate against time.Parse for
+// every day of 1600–2400 and a set of malformed strings.
+func TestParseDateAgreesWithTime(t *testing.T) {
+	for day := calc.NewDate(1600, time.January, 1); day <= calc.NewDate(2400, time.December, 31); day++ {
+		s := day.String()
+		got, err := calc.ParseDate(s)
+		if err != nil || got != day {
+			t.Fatalf("ParseDate(%q) = %v, %v; want %v", s, got, err, day)
+		}
+	}
+	for _, s := range []string{"2018-02-29", "2000-02-30", "1900-02-29", "2018-00-10", "2018-13-01", "2018-04-31",
+		"2018-1-05", "2018/01/05", "20180105", "2018-01-05 ", "+018-01-05", "2018-01-0x", ""} {
+		_, want := time.Parse(time.DateOnly, s)
+		if _, err := calc.ParseDate(s); (err == nil) != (want == nil) {
+			t.Errorf("ParseDate(%q) error %v, time.Parse error %v", s, err, want)
+		}
+	}
+}
