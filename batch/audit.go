@@ -133,51 +133,55 @@ func addPaid(t *calc.Tally, sc *StoredClaim) {
 // history: a reversed claim settled before it, and claims of the year settled in another
 // order than their discharge order.
 func causesByClaim(stored []StoredClaim) map[int][]string {
-	type key struct {
-		person string
-		year   int
+	// Person-years in discharge order, as a replay settles them: claims read from the
+	// database come in this order already, which the sort finds out in one pass.
+	order := make([]int, len(stored))
+	for i := range order {
+		order[i] = i
 	}
-	years := map[key][]int{}
-	for i := range stored {
-		c := &stored[i].Claim
-		k := key{c.PersonID, c.DischargedOn.Year()}
-		years[k] = append(years[k], i)
-	}
+	slices.SortFunc(order, func(a, b int) int {
+		ca, cb := &stored[a].Claim, &stored[b].Claim
+		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), cmp.Compare(ca.DischargedOn.Year(), cb.DischargedOn.Year()),
+			cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
+	})
 	out := map[int][]string{}
-	for _, idx := range years {
-		// Discharge order, as a replay settles them.
-		slices.SortFunc(idx, func(a, b int) int {
-			ca, cb := &stored[a].Claim, &stored[b].Claim
-			return cmp.Or(cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
-		})
-		for n, i := range idx {
-			sc := &stored[i]
-			if sc.Reversed {
+	for lo := 0; lo < len(order); {
+		first := &stored[order[lo]].Claim
+		hi := lo + 1
+		for hi < len(order) && stored[order[hi]].Claim.PersonID == first.PersonID &&
+			stored[order[hi]].Claim.DischargedOn.Year() == first.DischargedOn.Year() {
+			hi++
+		}
+		if hi-lo > 1 {
+			personYearCauses(stored, order[lo:hi], out)
+		}
+		lo = hi
+	}
+	return out
+}
+
+// personYearCauses adds the causes found in one person-year, idx in discharge order.
+func personYearCauses(stored []StoredClaim, idx []int, out map[int][]string) {
+	for n, i := range idx {
+		sc := &stored[i]
+		if sc.Reversed {
+			continue
+		}
+		for m, j := range idx {
+			if j == i {
 				continue
 			}
-			for _, j := range idx {
-				other := &stored[j]
-				if j == i {
-					continue
-				}
-				if other.Reversed && other.SettledAt.Before(sc.SettledAt) && !slices.Contains(out[i], CauseReversal) {
-					out[i] = append(out[i], CauseReversal)
-				}
+			other := &stored[j]
+			if other.Reversed && other.SettledAt.Before(sc.SettledAt) && !slices.Contains(out[i], CauseReversal) {
+				out[i] = append(out[i], CauseReversal)
 			}
 			// Out of order: a claim discharged earlier was settled after this one, or one
 			// discharged later was settled before it.
-			for m, j := range idx {
-				if j == i || stored[j].Reversed {
-					continue
-				}
-				earlier := m < n
-				if earlier != stored[j].SettledAt.Before(sc.SettledAt) && !slices.Contains(out[i], CauseOutOfOrder) {
-					out[i] = append(out[i], CauseOutOfOrder)
-				}
+			if !other.Reversed && (m < n) != other.SettledAt.Before(sc.SettledAt) && !slices.Contains(out[i], CauseOutOfOrder) {
+				out[i] = append(out[i], CauseOutOfOrder)
 			}
 		}
 	}
-	return out
 }
 
 // Summary is a one-line account of an audit.
