@@ -110,11 +110,8 @@ func (s *server) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var stored []batch.StoredClaim
-	if err := s.store.StoredClaims(ctx, from, to, func(sc *batch.StoredClaim) error {
-		stored = append(stored, *sc)
-		return nil
-	}); err != nil {
+	stored, err := s.store.LoadStoredClaims(ctx, from, to)
+	if err != nil {
 		return err
 	}
 	a, err := batch.RunAudit(persons, stored, policies, only, batch.Options{})

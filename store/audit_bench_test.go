@@ -93,11 +93,8 @@ func BenchmarkAuditPostgres(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var stored []batch.StoredClaim
-		if err := s.StoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), func(sc *batch.StoredClaim) error {
-			stored = append(stored, *sc)
-			return nil
-		}); err != nil {
+		stored, err := s.LoadStoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil {
 			b.Fatal(err)
 		}
 		a, err := batch.RunAudit(persons, stored, d.Policies, nil, batch.Options{})

@@ -74,17 +74,12 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var stored []batch.StoredClaim
-	err = s.StoredClaims(ctx, fromDay, toDay, func(sc *batch.StoredClaim) error {
-		stored = append(stored, *sc)
-		if len(stored)%100_000 == 0 {
-			fmt.Fprintf(stderr, "audit: read %d claims\n", len(stored))
-		}
-		return nil
-	})
+	fmt.Fprintf(stderr, "audit: reading the claims discharged %s to %s...\n", fromDay, toDay)
+	stored, err := s.LoadStoredClaims(ctx, fromDay, toDay)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "audit: re-settling %d claims...\n", len(stored))
 	a, err := batch.RunAudit(persons, stored, policies, only, batch.Options{})
 	if err != nil {
 		return err
