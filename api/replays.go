@@ -60,33 +60,16 @@ func NewAuditReport(a *batch.Audit) AuditReport {
 // discharged in the period re-settled from scratch, under the versions in force
 // ("in-force", the default) or one published version, and compared with what was paid.
 func (s *server) replay(c echo.Context) error {
-	if err := requireJSON(c); err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		From   string `json:"from"`
 		To     string `json:"to"`
 		Policy string `json:"policy"`
 	}
-	if err := decodeStrict(body, &req, ""); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	var f fields
-	from, err := calc.ParseDate(req.From)
-	if err != nil {
-		f.add("from", "want a date as YYYY-MM-DD")
-	}
-	to, err := calc.ParseDate(req.To)
-	if err != nil {
-		f.add("to", "want a date as YYYY-MM-DD")
-	}
-	if len(f.errs) == 0 && to < from {
-		f.addf("to", "%s is before from %s", to, from)
-	}
+	from, to := period(&f, req.From, req.To)
 	ctx := c.Request().Context()
 	policies, err := s.store.Policies(ctx)
 	if err != nil {
@@ -119,4 +102,32 @@ func (s *server) replay(c echo.Context) error {
 		return err
 	}
 	return writeJSON(c, http.StatusOK, NewAuditReport(a))
+}
+
+// decodeJSONBody reads a JSON request body into req, refusing unknown fields.
+func decodeJSONBody(c echo.Context, req any) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, req, "")
+}
+
+// period reads the from and to dates of a request body, recording problems in f.
+func period(f *fields, from, to string) (calc.Date, calc.Date) {
+	start, err := calc.ParseDate(from)
+	if err != nil {
+		f.add("from", "want a date as YYYY-MM-DD")
+	}
+	end, err2 := calc.ParseDate(to)
+	if err2 != nil {
+		f.add("to", "want a date as YYYY-MM-DD")
+	}
+	if err == nil && err2 == nil && end < start {
+		f.addf("to", "%s is before from %s", end, start)
+	}
+	return start, end
 }

@@ -45,30 +45,16 @@ func groupOf(name string, b, s *calc.Tally) whatIfGroup {
 // applied to each; totals, differences by group, the households with the largest change
 // each way, and how many patients would pay more.
 func (s *server) whatIf(c echo.Context) error {
-	if err := requireJSON(c); err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		From   string `json:"from"`
 		To     string `json:"to"`
 		Change string `json:"change"`
 	}
-	if err := decodeStrict(body, &req, ""); err != nil {
+	if err := decodeJSONBody(c, &req); err != nil {
 		return err
 	}
 	var f fields
-	from, err := calc.ParseDate(req.From)
-	if err != nil {
-		f.add("from", "want a date as YYYY-MM-DD")
-	}
-	to, err := calc.ParseDate(req.To)
-	if err != nil {
-		f.add("to", "want a date as YYYY-MM-DD")
-	}
+	from, to := period(&f, req.From, req.To)
 	if req.Change == "" {
 		f.add("change", "is required: a partial policy document, e.g. \"commercial: {in_policy_rate: 0.50}\"")
 	}
