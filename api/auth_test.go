@@ -79,6 +79,10 @@ func samples() map[string]sample {
 		"POST /v1/whatif": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPost, "/v1/whatif", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 0.5}"}`))
 		},
+		"POST /v1/sweeps": func(t *testing.T, v *env, _ string) *http.Request {
+			return v.request(http.MethodPost, "/v1/sweeps", "", "application/json",
+				[]byte(`{"from":"2018-01-01","to":"2018-12-31","field":"backstop.oop_ceiling","start":"0.05","stop":"0.06","step":"0.01"}`))
+		},
 		"POST /v1/replays": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPost, "/v1/replays", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`))
 		},

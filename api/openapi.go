@@ -326,7 +326,17 @@ func schemas() obj {
 			"households_largest_fall": obj{"type": "array", "items": ref("WhatIfHousehold")},
 			"patients_pay_more":       obj{"type": "integer"}, "patients_pay_less": obj{"type": "integer"},
 		}),
-		"Status": object([]string{"status"}, obj{"status": str("")}),
+		"SweepRequest": object([]string{"from", "to", "field", "start", "stop", "step"}, obj{
+			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"field": str("a parameter's dotted path, e.g. backstop.oop_ceiling"),
+			"start": str("a decimal, e.g. 0.05"), "stop": str("a decimal, e.g. 0.15"), "step": str("a decimal, e.g. 0.01"),
+		}),
+		"SweepStep": object([]string{"value", "lines", "public", "out_of_pocket"}, obj{
+			"value": str(""), "lines": obj{"type": "object", "additionalProperties": moneyField("")},
+			"public": moneyField(""), "out_of_pocket": moneyField(""),
+		}),
+		"SweepReport": object([]string{"field", "steps"}, obj{"field": str(""), "steps": obj{"type": "array", "items": ref("SweepStep")}}),
+		"Status":      object([]string{"status"}, obj{"status": str("")}),
 		"Problem": object([]string{"type", "title", "status"}, obj{
 			"type": str("urn:hpcalc:problem:..."), "title": str(""), "status": obj{"type": "integer"},
 			"detail":     str(""),

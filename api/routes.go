@@ -96,6 +96,10 @@ var routeTable = []route{
 		summary: "What-if: what a policy change would have cost on a period's stored claims, per line, level, kind, aid category and household", handle: (*server).whatIf,
 		body: "WhatIfRequest", ok: http.StatusOK, okSchema: "WhatIfReport", problems: []int{400, 413, 415, 422},
 		notes: []string{"change is a partial policy document (YAML or JSON, as a string) applied to every published version; it is validated like a policy."}},
+	{method: http.MethodPost, path: "/v1/sweeps", roles: []string{finance, admin},
+		summary: "Sweep: each line's cost on a period's stored claims as one parameter varies over a range", handle: (*server).sweep,
+		body: "SweepRequest", ok: http.StatusOK, okSchema: "SweepReport", problems: []int{400, 413, 415, 422},
+		notes: []string{"field is a parameter's dotted path, e.g. backstop.oop_ceiling; start, stop and step are decimals; at most 100 steps."}},
 	{method: http.MethodGet, path: "/v1/reports/tally", roles: []string{auditor, finance, admin},
 		summary: "Totals per line net of reversals, in yuan and 万元 (JSON or CSV)", handle: (*server).tally,
 		query: []param{

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/hpcalc/hpcalc/batch"
@@ -86,20 +87,7 @@ func (s *server) whatIf(c echo.Context) error {
 		fe.add("change", err.Error())
 		return fe.err("the change")
 	}
-	persons, err := s.store.Persons(ctx)
-	if err != nil {
-		return err
-	}
-	var claims []calc.Claim
-	if err := s.store.StoredClaims(ctx, from, to, func(sc *batch.StoredClaim) error {
-		if !sc.Reversed {
-			claims = append(claims, sc.Claim)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	set, err := batch.NewSet(persons, claims)
+	set, err := s.storedSet(ctx, from, to)
 	if err != nil {
 		return err
 	}
@@ -131,4 +119,105 @@ func (s *server) whatIf(c echo.Context) error {
 		}
 	}
 	return writeJSON(c, http.StatusOK, rep)
+}
+
+type sweepStep struct {
+	Value       string           `json:"value"`
+	Lines       map[string]money `json:"lines"`
+	Public      money            `json:"public"`
+	OutOfPocket money            `json:"out_of_pocket"`
+}
+
+// SweepReport is a sweep as JSON: each line's cost at each value of one parameter.
+type SweepReport struct {
+	Field string      `json:"field"`
+	Steps []sweepStep `json:"steps"`
+}
+
+// sweep answers POST /v1/sweeps {from, to, field, start, stop, step}: the stored claims
+// of the period settled with one parameter set to each value from start to stop, and
+// every line's cost at each, for plotting.
+func (s *server) sweep(c echo.Context) error {
+	var req struct {
+		From  string `json:"from"`
+		To    string `json:"to"`
+		Field string `json:"field"`
+		Start string `json:"start"`
+		Stop  string `json:"stop"`
+		Step  string `json:"step"`
+	}
+	if err := decodeJSONBody(c, &req); err != nil {
+		return err
+	}
+	var f fields
+	from, to := period(&f, req.From, req.To)
+	if req.Field == "" {
+		f.add("field", "is required: a parameter's dotted path, e.g. backstop.oop_ceiling")
+	}
+	steps, err := policyfile.Steps(req.Start, req.Stop, req.Step, 100)
+	if err != nil {
+		f.add("step", "start, stop and step: "+err.Error())
+	}
+	if len(f.errs) > 0 {
+		return f.err("the sweep request")
+	}
+	ctx := c.Request().Context()
+	base, err := s.store.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	docs := map[string][]byte{}
+	for _, p := range base.Policies() {
+		if docs[p.Version], err = s.store.PolicyDocument(ctx, p.Version); err != nil {
+			return err
+		}
+	}
+	set, err := s.storedSet(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	rep := SweepReport{Field: req.Field, Steps: []sweepStep{}}
+	for _, v := range steps {
+		var changed []*calc.Policy
+		for _, p := range base.Policies() {
+			q, _, err := policyfile.Merge(docs[p.Version], req.Field+"="+v.Decimal(), policyfile.Change(req.Field, v.Decimal()))
+			if err != nil {
+				var fe fields
+				fe.add("field", err.Error())
+				return fe.err("the sweep")
+			}
+			changed = append(changed, q)
+		}
+		ps, err := calc.NewPolicySet(changed...)
+		if err != nil {
+			return err
+		}
+		res, err := batch.Run(set, ps, batch.Options{})
+		if err != nil {
+			return err
+		}
+		t := totalsOf(res.All)
+		rep.Steps = append(rep.Steps, sweepStep{Value: v.Decimal(), Lines: t.Lines,
+			Public: money(res.All.Total - res.All.OutOfPocket), OutOfPocket: t.OutOfPocket})
+	}
+	return writeJSON(c, http.StatusOK, rep)
+}
+
+// storedSet reads the stored claims of a period that were not reversed into a batch set.
+func (s *server) storedSet(ctx context.Context, from, to calc.Date) (*batch.Set, error) {
+	persons, err := s.store.Persons(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.store.LoadStoredClaims(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	claims := make([]calc.Claim, 0, len(stored))
+	for i := range stored {
+		if !stored[i].Reversed {
+			claims = append(claims, stored[i].Claim)
+		}
+	}
+	return batch.NewSet(persons, claims)
 }

@@ -77,3 +77,45 @@ func TestWhatIf(t *testing.T) {
 		}
 	})
 }
+
+// TestSweep: sweeping the backstop ceiling over the stored 2018 claims gives, at the
+// shipped 10%, the published backstop figure; bad ranges are refused.
+func TestSweep(t *testing.T) {
+	s := storetest.SQLite(t)
+	v := newEnv(t, s)
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range replay.Order(d.Claims.Claims) {
+		if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rep struct {
+		Field string `json:"field"`
+		Steps []struct {
+			Value string            `json:"value"`
+			Lines map[string]string `json:"lines"`
+		} `json:"steps"`
+	}
+	body := []byte(`{"from":"2018-01-01","to":"2018-12-31","field":"backstop.oop_ceiling","start":"0.09","stop":"0.11","step":"0.01"}`)
+	want(t, v.do(http.MethodPost, "/v1/sweeps", asFinance, "application/json", body), http.StatusOK, &rep)
+	if len(rep.Steps) != 3 || rep.Steps[1].Value != "0.1" || rep.Steps[1].Lines["backstop"] != fixtures.Published2018.Lines[calc.Backstop].String() {
+		t.Fatalf("sweep %+v", rep)
+	}
+	low, err1 := calc.ParseMoney(rep.Steps[0].Lines["backstop"])
+	high, err2 := calc.ParseMoney(rep.Steps[2].Lines["backstop"])
+	if err1 != nil || err2 != nil || low <= high {
+		t.Errorf("a lower ceiling should cost the backstop more: %+v", rep.Steps)
+	}
+	for _, bad := range []string{
+		`{"from":"2018-01-01","to":"2018-12-31","field":"backstop.oop_ceiling","start":"0.2","stop":"0.1","step":"0.01"}`,
+		`{"from":"2018-01-01","to":"2018-12-31","field":"backstop.nope","start":"0.1","stop":"0.1","step":"0.01"}`,
+		`{"from":"2018-01-01","to":"2018-12-31","field":"","start":"0.1","stop":"0.1","step":"0.01"}`,
+	} {
+		if rec := v.do(http.MethodPost, "/v1/sweeps", asFinance, "application/json", []byte(bad)); rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422: %s", bad, rec.Code, rec.Body)
+		}
+	}
+}

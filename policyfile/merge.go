@@ -3,6 +3,7 @@ package policyfile
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"go.yaml.in/yaml/v3"
@@ -72,4 +73,37 @@ func mergeMapping(base, change *yaml.Node) {
 		}
 		base.Content = append(base.Content, key, val)
 	}
+}
+
+// Change returns the change document that sets one parameter, named by its dotted path
+// ("backstop.oop_ceiling"), to value: "{backstop: {oop_ceiling: 0.1}}".
+func Change(field, value string) []byte {
+	keys := strings.Split(field, ".")
+	doc := value
+	for i := len(keys) - 1; i >= 0; i-- {
+		doc = "{" + keys[i] + ": " + doc + "}"
+	}
+	return []byte(doc)
+}
+
+// Steps returns the values from start to stop inclusive in steps of step, as exact
+// decimals (at most six places). It refuses a range that is empty, backwards, or of more
+// than maxSteps steps.
+func Steps(start, stop, step string, maxSteps int) ([]calc.Rate, error) {
+	var b [3]calc.Rate
+	for i, s := range []string{start, stop, step} {
+		r, err := calc.ParseRate(s)
+		if err != nil {
+			return nil, err
+		}
+		b[i] = r
+	}
+	if b[2] <= 0 || b[1] < b[0] || int((b[1]-b[0])/b[2]) >= maxSteps {
+		return nil, fmt.Errorf("want start ≤ stop and a positive step giving at most %d steps", maxSteps)
+	}
+	var out []calc.Rate
+	for v := b[0]; v <= b[1]; v += b[2] {
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -182,18 +182,9 @@ func runSweep(spec string, policyFiles []string, personsFile, claimsFile string,
 	if !ok || field == "" || len(parts) != 3 {
 		return fmt.Errorf("--sweep %q: want FIELD=FROM:TO:STEP, e.g. backstop.oop_ceiling=0.05:0.15:0.01", spec)
 	}
-	// Steps are exact decimals: parsed as rates (6 places), which covers money with two.
-	var bounds [3]calc.Rate
-	for i, p := range parts {
-		r, err := calc.ParseRate(p)
-		if err != nil {
-			return fmt.Errorf("--sweep %q: %w", spec, err)
-		}
-		bounds[i] = r
-	}
-	from, to, step := bounds[0], bounds[1], bounds[2]
-	if step <= 0 || to < from || (to-from)/step > 1000 {
-		return fmt.Errorf("--sweep %q: want FROM ≤ TO and a positive STEP giving at most 1,000 steps", spec)
+	steps, err := policyfile.Steps(parts[0], parts[1], parts[2], 1000)
+	if err != nil {
+		return fmt.Errorf("--sweep %q: %w", spec, err)
 	}
 	in, err := loadReplayInput(policyFiles, personsFile, "", claimsFile)
 	if err != nil {
@@ -220,9 +211,8 @@ func runSweep(spec string, policyFiles []string, personsFile, claimsFile string,
 		header = append(header, l.String())
 	}
 	_ = cw.Write(append(header, "public", "out_of_pocket"))
-	for v := from; v <= to; v += step {
-		change := nested(field, v.Decimal())
-		p, _, err := policyfile.Merge(base, "--sweep "+field+"="+v.Decimal(), []byte(change))
+	for _, v := range steps {
+		p, _, err := policyfile.Merge(base, "--sweep "+field+"="+v.Decimal(), policyfile.Change(field, v.Decimal()))
 		if err != nil {
 			return err
 		}
@@ -246,14 +236,4 @@ func runSweep(spec string, policyFiles []string, personsFile, claimsFile string,
 	}
 	_, err = stdout.Write(out.Bytes())
 	return err
-}
-
-// nested turns "backstop.oop_ceiling" and "0.1" into the YAML "backstop: {oop_ceiling: 0.1}".
-func nested(field, value string) string {
-	keys := strings.Split(field, ".")
-	doc := value
-	for i := len(keys) - 1; i >= 0; i-- {
-		doc = "{" + keys[i] + ": " + doc + "}"
-	}
-	return doc
 }
