@@ -16,6 +16,7 @@ import (
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
@@ -261,4 +262,25 @@ func policyYAML(t testing.TB, version string, year int) []byte {
 	s = strings.Replace(s, "from: 2018-01-01", fmt.Sprintf("from: %d-01-01", year), 1)
 	s = strings.Replace(s, "to: 2018-12-31", fmt.Sprintf("to: %d-12-31", year), 1)
 	return []byte(s)
+}
+
+// settleShipped settles every shipped claim through the store in discharge order and
+// returns the fixtures and the first settlement.
+func settleShipped(t testing.TB, s *store.Store) (*fixtures.Data, store.Settled) {
+	t.Helper()
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first store.Settled
+	for n, i := range replay.Order(d.Claims.Claims) {
+		st, _, err := s.Settle(context.Background(), d.Claims.Claims[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			first = st
+		}
+	}
+	return d, first
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
-	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -19,20 +18,7 @@ import (
 func TestReplays(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
-		d, err := fixtures.Load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var first store.Settled
-		for n, i := range replay.Order(d.Claims.Claims) {
-			st, _, err := s.Settle(context.Background(), d.Claims.Claims[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				first = st
-			}
-		}
+		_, first := settleShipped(t, s)
 		body := []byte(`{"from":"2018-01-01","to":"2018-12-31","policy":"in-force"}`)
 		var rep struct {
 			Claims   int `json:"claims"`

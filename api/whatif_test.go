@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 
@@ -18,15 +17,7 @@ import (
 func TestWhatIf(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
-		d, err := fixtures.Load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, i := range replay.Order(d.Claims.Claims) {
-			if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		d, _ := settleShipped(t, s)
 		var rep struct {
 			Claims   int `json:"claims"`
 			Baseline struct {
@@ -83,15 +74,7 @@ func TestWhatIf(t *testing.T) {
 func TestSweep(t *testing.T) {
 	s := storetest.SQLite(t)
 	v := newEnv(t, s)
-	d, err := fixtures.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range replay.Order(d.Claims.Claims) {
-		if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	settleShipped(t, s)
 	var rep struct {
 		Field string `json:"field"`
 		Steps []struct {
