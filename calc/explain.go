@@ -1,89 +1,138 @@
 package calc
 
-import (
-	"fmt"
-	"strings"
-)
-
 // Explain returns a one-line human explanation of what line l did, e.g.
 // "basic: 85% × (6,000.00 − 200.00) = 4,930.00". It is built on demand from the
 // settlement's recorded workings, so settling allocates nothing.
 func (s *Settlement) Explain(l Line) string {
+	var buf [160]byte
+	return string(s.AppendExplanation(buf[:0], l))
+}
+
+// AppendExplanation appends what Explain returns. Every quote answer carries five
+// explanations, so they are appended rather than formatted.
+func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 	r := &s.Lines[l]
-	var b strings.Builder
-	b.WriteString(l.String())
+	b = append(b, l.String()...)
 	switch l {
 	case Basic:
 		if s.Kind == OutpatientChronic {
-			b.WriteString(" (outpatient_chronic)")
+			b = append(b, " (outpatient_chronic)"...)
 		}
-		b.WriteString(": ")
+		b = append(b, ": "...)
 		switch {
 		case r.Base < r.Deductible:
-			fmt.Fprintf(&b, "in-policy %s is under the deductible %s", r.Base.Grouped(), r.Deductible.Grouped())
+			b = append(b, "in-policy "...)
+			b = r.Base.AppendGrouped(b)
+			b = append(b, " is under the deductible "...)
+			b = r.Deductible.AppendGrouped(b)
 		case r.Deductible > 0:
-			fmt.Fprintf(&b, "%s × (%s − %s)", r.Rate, r.Base.Grouped(), r.Deductible.Grouped())
+			b = r.Rate.AppendPercent(b)
+			b = append(b, " × ("...)
+			b = r.Base.AppendGrouped(b)
+			b = append(b, " − "...)
+			b = r.Deductible.AppendGrouped(b)
+			b = append(b, ')')
 		default:
-			fmt.Fprintf(&b, "%s × %s", r.Rate, r.Base.Grouped())
+			b = r.Rate.AppendPercent(b)
+			b = append(b, " × "...)
+			b = r.Base.AppendGrouped(b)
 		}
-		fmt.Fprintf(&b, " = %s", r.Computed.Grouped())
+		b = append(b, " = "...)
+		b = r.Computed.AppendGrouped(b)
 	case Critical:
 		after := s.BurdenBefore + r.Base
-		fmt.Fprintf(&b, ": burden %s → %s", s.BurdenBefore.Grouped(), after.Grouped())
+		b = append(b, ": burden "...)
+		b = s.BurdenBefore.AppendGrouped(b)
+		b = append(b, " → "...)
+		b = after.AppendGrouped(b)
 		if s.NumBands == 0 {
 			switch {
 			case r.Base == 0:
-				b.WriteString(", no in-policy cost left after basic")
+				b = append(b, ", no in-policy cost left after basic"...)
 			case after <= r.Deductible:
-				fmt.Fprintf(&b, " stays under the annual deductible %s", r.Deductible.Grouped())
+				b = append(b, " stays under the annual deductible "...)
+				b = r.Deductible.AppendGrouped(b)
 			default:
-				b.WriteString(" falls in no paying band")
+				b = append(b, " falls in no paying band"...)
 			}
-			fmt.Fprintf(&b, " = %s", r.Computed.Grouped())
+			b = append(b, " = "...)
+			b = r.Computed.AppendGrouped(b)
 			break
 		}
 		if s.BurdenBefore < r.Deductible {
-			fmt.Fprintf(&b, " crosses the annual deductible %s", r.Deductible.Grouped())
+			b = append(b, " crosses the annual deductible "...)
+			b = r.Deductible.AppendGrouped(b)
 		}
-		b.WriteString("; ")
+		b = append(b, "; "...)
 		for i := range s.NumBands {
 			if i > 0 {
-				b.WriteString(" + ")
+				b = append(b, " + "...)
 			}
 			u := s.Bands[i]
-			fmt.Fprintf(&b, "%s × %s", u.Rate, (u.To - u.From).Grouped())
+			b = u.Rate.AppendPercent(b)
+			b = append(b, " × "...)
+			b = (u.To - u.From).AppendGrouped(b)
 		}
-		fmt.Fprintf(&b, " = %s", r.Computed.Grouped())
+		b = append(b, " = "...)
+		b = r.Computed.AppendGrouped(b)
 	case Commercial:
 		if !r.Applies {
-			b.WriteString(": not registered poor = 0.00")
-			break
+			return append(b, ": not registered poor = 0.00"...)
 		}
-		fmt.Fprintf(&b, ": %s × %s + %s × %s = %s", r.Rate, r.Base.Grouped(), r.RateOut, r.BaseOut.Grouped(), r.Computed.Grouped())
+		b = append(b, ": "...)
+		b = r.Rate.AppendPercent(b)
+		b = append(b, " × "...)
+		b = r.Base.AppendGrouped(b)
+		b = append(b, " + "...)
+		b = r.RateOut.AppendPercent(b)
+		b = append(b, " × "...)
+		b = r.BaseOut.AppendGrouped(b)
+		b = append(b, " = "...)
+		b = r.Computed.AppendGrouped(b)
 	case Aid:
 		if !r.Applies {
-			b.WriteString(": no aid category = 0.00")
-			break
+			return append(b, ": no aid category = 0.00"...)
 		}
-		fmt.Fprintf(&b, " (%s): %s × %s = %s", s.Aid, r.Rate, r.Base.Grouped(), r.Computed.Grouped())
+		b = append(b, " ("...)
+		b = append(b, s.Aid.String()...)
+		b = append(b, "): "...)
+		b = r.Rate.AppendPercent(b)
+		b = append(b, " × "...)
+		b = r.Base.AppendGrouped(b)
+		b = append(b, " = "...)
+		b = r.Computed.AppendGrouped(b)
 	case Backstop:
 		if !r.Applies {
-			fmt.Fprintf(&b, ": not registered poor = 0.00; patient pays %s", s.OutOfPocket.Grouped())
-			break
+			b = append(b, ": not registered poor = 0.00; patient pays "...)
+			return s.OutOfPocket.AppendGrouped(b)
 		}
-		fmt.Fprintf(&b, ": share %s", r.Base.Grouped())
+		b = append(b, ": share "...)
+		b = r.Base.AppendGrouped(b)
 		if r.Amount == 0 {
-			fmt.Fprintf(&b, " is within the ceiling %s × %s = %s: pays 0.00", r.Rate, s.Total.Grouped(), r.Deductible.Grouped())
+			b = append(b, " is within the ceiling "...)
 		} else {
-			fmt.Fprintf(&b, " − ceiling %s × %s (%s) = %s", r.Rate, s.Total.Grouped(), r.Deductible.Grouped(), r.Amount.Grouped())
+			b = append(b, " − ceiling "...)
 		}
-		return b.String()
+		b = r.Rate.AppendPercent(b)
+		b = append(b, " × "...)
+		b = s.Total.AppendGrouped(b)
+		if r.Amount == 0 {
+			b = append(b, " = "...)
+			b = r.Deductible.AppendGrouped(b)
+			return append(b, ": pays 0.00"...)
+		}
+		b = append(b, " ("...)
+		b = r.Deductible.AppendGrouped(b)
+		b = append(b, ") = "...)
+		return r.Amount.AppendGrouped(b)
 	}
 	if r.Capped() {
-		fmt.Fprintf(&b, ", limited to the cap room %s", r.CapRoom.Grouped())
+		b = append(b, ", limited to the cap room "...)
+		b = r.CapRoom.AppendGrouped(b)
 		if r.Amount != r.CapRoom {
-			fmt.Fprintf(&b, " = %s", r.Amount.Grouped())
+			b = append(b, " = "...)
+			b = r.Amount.AppendGrouped(b)
 		}
 	}
-	return b.String()
+	return b
 }

@@ -47,6 +47,12 @@ func (m Money) String() string {
 	return formatFixed(int64(m), 2, false)
 }
 
+// Append appends m as String formats it.
+func (m Money) Append(dst []byte) []byte { return appendFixed(dst, int64(m), 2, false) }
+
+// AppendGrouped appends m as Grouped formats it.
+func (m Money) AppendGrouped(dst []byte) []byte { return appendFixed(dst, int64(m), 2, true) }
+
 // Grouped formats m as yuan with two decimals and thousands separators, e.g. "1,234.50".
 func (m Money) Grouped() string {
 	return formatFixed(int64(m), 2, true)
@@ -84,18 +90,36 @@ func ParseRate(s string) (Rate, error) {
 
 // String formats r as a percentage without trailing zeros, e.g. "85%" or "62.5%".
 func (r Rate) String() string {
-	s := formatFixed(int64(r), 4, false)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s + "%"
+	var buf [32]byte
+	return string(r.AppendPercent(buf[:0]))
+}
+
+// AppendPercent appends r as String formats it.
+func (r Rate) AppendPercent(dst []byte) []byte {
+	return append(trimZeros(appendFixed(dst, int64(r), 4, false), len(dst)), '%')
 }
 
 // Decimal formats r as a decimal fraction without trailing zeros, e.g. "0.85".
 func (r Rate) Decimal() string {
-	s := formatFixed(int64(r), 6, false)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	var buf [32]byte
+	return string(r.AppendDecimal(buf[:0]))
+}
+
+// AppendDecimal appends r as Decimal formats it.
+func (r Rate) AppendDecimal(dst []byte) []byte {
+	return trimZeros(appendFixed(dst, int64(r), 6, false), len(dst))
+}
+
+// trimZeros drops the trailing zeros of the decimal number b[from:], and its point if
+// nothing is left after it.
+func trimZeros(b []byte, from int) []byte {
+	for len(b) > from && b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
 	}
-	return s
+	if len(b) > from && b[len(b)-1] == '.' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // MulRate returns m × r rounded half-up (away from zero at .5) to the fen. For |m| up to
@@ -176,36 +200,46 @@ func allDigits(s string) bool {
 
 // formatFixed formats v / 10^places with exactly places decimals.
 func formatFixed(v int64, places int, group bool) string {
-	neg := v < 0
+	var buf [32]byte
+	return string(appendFixed(buf[:0], v, places, group))
+}
+
+// appendFixed appends v / 10^places with exactly places decimals, and thousands separators
+// if group; the JSON answers and explanations of every quote are built with it, so it
+// allocates nothing of its own.
+func appendFixed(dst []byte, v int64, places int, group bool) []byte {
+	var digits [24]byte
 	u := uint64(v)
-	if neg {
-		u = uint64(-v)
+	if v < 0 {
+		dst = append(dst, '-')
+		u = -u
 	}
-	digits := strconv.FormatUint(u, 10)
-	for len(digits) <= places {
-		digits = "0" + digits
+	d := strconv.AppendUint(digits[:0], u, 10)
+	if len(d) <= places { // pad to one integer digit: 5 fen is 0.05
+		pad := places + 1 - len(d)
+		d = append(d, make([]byte, pad)...)
+		copy(d[pad:], d[:len(d)-pad])
+		for i := range pad {
+			d[i] = '0'
+		}
 	}
-	intPart, frac := digits[:len(digits)-places], digits[len(digits)-places:]
+	intPart, frac := d[:len(d)-places], d[len(d)-places:]
 	if group && len(intPart) > 3 {
-		var b strings.Builder
 		lead := len(intPart) % 3
-		if lead > 0 {
-			b.WriteString(intPart[:lead])
+		if lead == 0 {
+			lead = 3
 		}
+		dst = append(dst, intPart[:lead]...)
 		for i := lead; i < len(intPart); i += 3 {
-			if b.Len() > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(intPart[i : i+3])
+			dst = append(dst, ',')
+			dst = append(dst, intPart[i:i+3]...)
 		}
-		intPart = b.String()
+	} else {
+		dst = append(dst, intPart...)
 	}
-	out := intPart
 	if places > 0 {
-		out += "." + frac
+		dst = append(dst, '.')
+		dst = append(dst, frac...)
 	}
-	if neg {
-		out = "-" + out
-	}
-	return out
+	return dst
 }

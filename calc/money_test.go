@@ -2,6 +2,10 @@ package calc_test
 
 import (
 	"errors"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -375,4 +379,59 @@ func TestParseDateAgreesWithTime(t *testing.T) {
 			t.Errorf("ParseDate(%q) error %v, time.Parse error %v", s, err, want)
 		}
 	}
+}
+
+// TestFormatAgreesWithBigInt checks every formatter, and its Append form, against
+// math/big's decimal formatting of the same fen or ppm, over edges and random values.
+func TestFormatAgreesWithBigInt(t *testing.T) {
+	values := []int64{0, 1, -1, 5, 9, 10, 99, 100, 101, 999, 1000, 99999, 100000, 123456789,
+		-123456789, 1_000_000, 999_999_999_999, math.MaxInt64, math.MinInt64 + 1}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		values = append(values, r.Int64N(1<<50)-1<<49)
+	}
+	for _, v := range values {
+		wantMoney := refFixed(v, 2, false)
+		if got := calc.Money(v).String(); got != wantMoney {
+			t.Fatalf("Money(%d).String() = %q, want %q", v, got, wantMoney)
+		}
+		if got := string(calc.Money(v).Append([]byte("x"))); got != "x"+wantMoney {
+			t.Fatalf("Money(%d).Append = %q, want %q", v, got, "x"+wantMoney)
+		}
+		wantGrouped := refFixed(v, 2, true)
+		if got := calc.Money(v).Grouped(); got != wantGrouped {
+			t.Fatalf("Money(%d).Grouped() = %q, want %q", v, got, wantGrouped)
+		}
+		if got := string(calc.Money(v).AppendGrouped([]byte("x"))); got != "x"+wantGrouped {
+			t.Fatalf("Money(%d).AppendGrouped = %q, want %q", v, got, "x"+wantGrouped)
+		}
+		wantDec := strings.TrimRight(strings.TrimRight(refFixed(v, 6, false), "0"), ".")
+		if got := calc.Rate(v).Decimal(); got != wantDec {
+			t.Fatalf("Rate(%d).Decimal() = %q, want %q", v, got, wantDec)
+		}
+		wantPct := strings.TrimRight(strings.TrimRight(refFixed(v, 4, false), "0"), ".") + "%"
+		if got := string(calc.Rate(v).AppendPercent([]byte("x"))); got != "x"+wantPct {
+			t.Fatalf("Rate(%d).AppendPercent = %q, want %q", v, got, "x"+wantPct)
+		}
+	}
+}
+
+// refFixed formats v / 10^places through math/big, grouping the integer part by threes.
+func refFixed(v int64, places int, group bool) string {
+	s := new(big.Rat).SetFrac(big.NewInt(v), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)).FloatString(places)
+	if !group {
+		return s
+	}
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	for i := len(intPart) - 3; i > 0; i -= 3 {
+		intPart = intPart[:i] + "," + intPart[i:]
+	}
+	if places > 0 {
+		intPart += "." + frac
+	}
+	return sign + intPart
 }
