@@ -14,7 +14,7 @@ import (
 // UpsertPersons inserts the persons or replaces those with the same id, all in one
 // transaction.
 func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := tx.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category) VALUES (?, ?, ?, ?)
 			ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
 			registered_poor = excluded.registered_poor, aid_category = excluded.aid_category`)
@@ -23,13 +23,17 @@ func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error 
 				return fmt.Errorf("upsert person %s: %w", p.ID, err)
 			}
 		}
-		return nil
+		return s.cache.notify(ctx, tx, string(changedPersons))
 	})
+	if err == nil {
+		s.cache.apply(string(changedPersons))
+	}
+	return err
 }
 
 // UpsertProviders inserts the providers or replaces those with the same id.
 func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := tx.Rebind(`INSERT INTO providers (provider_id, name, level) VALUES (?, ?, ?)
 			ON CONFLICT (provider_id) DO UPDATE SET name = excluded.name, level = excluded.level`)
 		for _, p := range providers {
@@ -37,8 +41,12 @@ func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) 
 				return fmt.Errorf("upsert provider %s: %w", p.ID, err)
 			}
 		}
-		return nil
+		return s.cache.notify(ctx, tx, string(changedProviders))
 	})
+	if err == nil {
+		s.cache.apply(string(changedProviders))
+	}
+	return err
 }
 
 // Person returns the person with id, or ErrNotFound.
@@ -67,8 +75,21 @@ func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, err
 	return calc.Person{ID: row.ID, HouseholdID: row.HouseholdID, RegisteredPoor: row.RegisteredPoor, Aid: aid}, nil
 }
 
-// Provider returns the provider with id, or ErrNotFound.
+// Provider returns the provider with id, or ErrNotFound. Providers are remembered (see
+// readCache): every claim names one.
 func (s *Store) Provider(ctx context.Context, id string) (calc.Provider, error) {
+	if p, ok := s.cache.provider(id); ok {
+		return p, nil
+	}
+	gen := s.cache.generation()
+	p, err := s.provider(ctx, id)
+	if err == nil {
+		s.cache.keepProvider(gen, p)
+	}
+	return p, err
+}
+
+func (s *Store) provider(ctx context.Context, id string) (calc.Provider, error) {
 	var row struct {
 		ID    string `db:"provider_id"`
 		Name  string `db:"name"`

@@ -108,8 +108,13 @@ func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error)
 			return err
 		}
 		created = true
-		return s.writeLedger(ctx, tx, c.PersonID, ledger)
+		if err := s.writeLedger(ctx, tx, c.PersonID, ledger); err != nil {
+			return err
+		}
+		return s.cache.notify(ctx, tx, ledgerChange(c.PersonID, ledger.Year))
 	})
+	// Evicted whatever the outcome: a failed commit may still have committed.
+	s.cache.evictLedger(c.PersonID, c.DischargedOn.Year())
 	if err != nil {
 		return Settled{}, false, fmt.Errorf("settle claim %s: %w", c.ID, err)
 	}
@@ -131,29 +136,42 @@ func (s *Store) quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.
 	if err != nil {
 		return calc.Settlement{}, calc.Ledger{}, err
 	}
+	pl, err := s.personLedger(ctx, c.PersonID, c.DischargedOn.Year())
+	if err != nil {
+		return calc.Settlement{}, calc.Ledger{}, err
+	}
+	return calc.Settle(policy, pl.person, pl.ledger, c)
+}
+
+// personLedger returns a person and their ledger for year (zero if they have none yet),
+// from the read cache if it has them.
+func (s *Store) personLedger(ctx context.Context, personID string, year int) (personLedger, error) {
+	if pl, ok := s.cache.personLedger(personID, year); ok {
+		return pl, nil
+	}
+	gen := s.cache.generation()
 	// The person and their ledger for the year in one query: a quote is on the hot path.
 	var (
 		p       calc.Person
 		aid     string
 		claims  sql.NullInt64
 		v       [9]decimal.NullDecimal
-		year    = c.DischargedOn.Year()
 		columns = `l.claims, l.basic_inpatient, l.basic_chronic, l.critical_burden, l.critical_paid, l.commercial_paid, l.aid_paid, l.backstop_paid, l.out_of_pocket, l.total`
 	)
 	stmt, err := s.prepared(ctx, `SELECT p.person_id, p.household_id, p.registered_poor, p.aid_category, `+columns+`
 		FROM persons p LEFT JOIN ledgers l ON l.person_id = p.person_id AND l.year = ? WHERE p.person_id = ?`)
 	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, err
+		return personLedger{}, err
 	}
-	err = stmt.QueryRowxContext(ctx, year, c.PersonID).Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid, &claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
+	err = stmt.QueryRowxContext(ctx, year, personID).Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid, &claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
 	if errors.Is(err, sql.ErrNoRows) {
-		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("person %s: %w", c.PersonID, ErrNotFound)
+		return personLedger{}, fmt.Errorf("person %s: %w", personID, ErrNotFound)
 	}
 	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, err
+		return personLedger{}, err
 	}
 	if p.Aid, err = calc.ParseAidCategory(aid); err != nil {
-		return calc.Settlement{}, calc.Ledger{}, err
+		return personLedger{}, err
 	}
 	ledger := calc.Ledger{Year: year, Claims: int(claims.Int64)}
 	var ms moneyScanner
@@ -164,9 +182,11 @@ func (s *Store) quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.
 		}
 	}
 	if ms.err != nil {
-		return calc.Settlement{}, calc.Ledger{}, ms.err
+		return personLedger{}, ms.err
 	}
-	return calc.Settle(policy, p, ledger, c)
+	pl := personLedger{person: p, ledger: ledger}
+	s.cache.keepPersonLedger(gen, pl)
+	return pl, nil
 }
 
 // Reverse voids settlement id: it gives back to the ledger exactly what the settlement
@@ -204,8 +224,14 @@ func (s *Store) Reverse(ctx context.Context, id, reason string) (Settled, error)
 		if err := s.insertSettled(ctx, tx, &out, -1, claim.DischargedOn); err != nil {
 			return err
 		}
-		return s.writeLedger(ctx, tx, orig.Settlement.PersonID, after)
+		if err := s.writeLedger(ctx, tx, orig.Settlement.PersonID, after); err != nil {
+			return err
+		}
+		return s.cache.notify(ctx, tx, ledgerChange(orig.Settlement.PersonID, after.Year))
 	})
+	if out.ID != "" { // even if the commit failed: it may still have committed
+		s.cache.evictLedger(out.Settlement.PersonID, out.Ledger.Year)
+	}
 	if err != nil {
 		return Settled{}, fmt.Errorf("reverse settlement %s: %w", id, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -61,9 +62,15 @@ type Store struct {
 	policySet atomic.Value // *calc.PolicySet last read
 	tokens    sync.Map     // token hash → cachedToken
 	stmts     sync.Map     // query → *sqlx.Stmt, for the queries of every request
+	cache     *readCache   // what quotes read
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	log atomic.Pointer[slog.Logger]
 }
+
+// SetLogger sets where the store reports what it notices on its own, such as losing the
+// connection that keeps its quote cache current; slog.Default() until set.
+func (s *Store) SetLogger(l *slog.Logger) { s.log.Store(l) }
 
 // Open connects to the database named by url: a postgres:// or postgresql:// URL selects
 // PostgreSQL; anything else is a SQLite file path (created if missing). It does not
@@ -100,11 +107,24 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
-	return &Store{db: db, dialect: d, Now: time.Now}, nil
+	s := &Store{db: db, dialect: d, cache: newReadCache(), Now: time.Now}
+	s.log.Store(slog.Default())
+	if d.name == "sqlite" {
+		s.cache.on.Store(true)
+	} else {
+		var schema string
+		if err := db.GetContext(ctx, &schema, `SELECT COALESCE(current_schema(), '')`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s database: %w", d.name, err)
+		}
+		s.cache.listen(dsn, schema, s.log.Load)
+	}
+	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.cache.close()
 	s.stmts.Range(func(_, st any) bool { st.(*sqlx.Stmt).Close(); return true })
 	return s.db.Close()
 }

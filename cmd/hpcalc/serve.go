@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 		return err
 	}
 	defer s.Close()
+	s.SetLogger(logger)
 	if cfg.loadFixtures {
 		token, err := loadFixtures(ctx, s)
 		if err != nil {

@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// readCache keeps what a quote reads — providers, persons and their person-year ledgers —
+// so that a quote, the hottest request a clinic makes, needs no database round trip. A
+// quote is stored nowhere and a settlement re-reads everything under its ledger lock, so
+// the cache never decides what is paid; it must still not show a patient a stale ledger
+// for longer than it takes a change to reach it. So:
+//
+//   - every write through this Store evicts what it changed once it has committed (evicting
+//     rather than storing the new value, so that two writers finishing in either order
+//     leave nothing stale);
+//   - writes through other Stores (other replicas on one PostgreSQL) reach it as a NOTIFY
+//     sent inside the writing transaction, which PostgreSQL delivers only on commit;
+//   - while the LISTEN connection is down, changes could be missed: the cache is emptied
+//     and bypassed until it is back;
+//   - a value read from the database while an eviction happened is not kept (gen), since
+//     it may predate the change.
+//
+// SQLite has no NOTIFY: the embedded database is meant for one server process, and other
+// processes (hpcalc audit, replay) only read it.
+type readCache struct {
+	on           atomic.Bool // false while changes made elsewhere could be missed
+	hits, misses atomic.Uint64
+
+	mu        sync.Mutex
+	gen       uint64 // bumped by every eviction
+	persons   map[personYear]personLedger
+	providers map[string]calc.Provider
+
+	channel  string // PostgreSQL NOTIFY channel; "" for SQLite
+	listener *pq.Listener
+	done     chan struct{}
+}
+
+// Bounds on the cache: enough for every person a busy county sees in a stretch of
+// days, small enough (about 200 bytes an entry) never to matter for memory.
+const (
+	maxCachedPersonYears = 100_000
+	maxCachedProviders   = 10_000
+)
+
+type personYear struct {
+	id   string
+	year int
+}
+
+type personLedger struct {
+	person calc.Person
+	ledger calc.Ledger
+}
+
+// Payloads of the change notifications: one letter, then what changed.
+const (
+	changedLedger    = 'L' // "L<year> <person id>": one person-year ledger
+	changedPersons   = 'P' // "P": persons were upserted
+	changedProviders = 'V' // "V": providers were upserted
+)
+
+func newReadCache() *readCache {
+	return &readCache{
+		persons:   make(map[personYear]personLedger),
+		providers: make(map[string]calc.Provider),
+	}
+}
+
+// listen starts following the changes other processes make to the PostgreSQL database at
+// dsn; the cache stays off until LISTEN is in place. schema keeps the channels of
+// different schemas of one database (tests, scratch load runs) apart.
+func (c *readCache) listen(dsn, schema string, log func() *slog.Logger) {
+	c.channel = "hpcalc_changes_" + schema
+	c.done = make(chan struct{})
+	c.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventDisconnected:
+			c.off()
+			log().Warn("quote cache off: lost the connection that follows changes", "err", err)
+		case pq.ListenerEventConnectionAttemptFailed:
+			log().Warn("quote cache off: cannot connect to follow changes", "err", err)
+		}
+	})
+	go func() {
+		// Listen waits for a connection; until it returns, the cache stays off.
+		if err := c.listener.Listen(c.channel); err != nil {
+			log().Warn("quote cache off: cannot LISTEN", "channel", c.channel, "err", err)
+			return
+		}
+		c.flushAndOn()
+	}()
+	go func() {
+		defer close(c.done)
+		for n := range c.listener.Notify {
+			if n == nil {
+				// Reconnected, LISTEN again in place: what happened meanwhile is unknown.
+				c.flushAndOn()
+				continue
+			}
+			c.apply(n.Extra)
+		}
+	}()
+}
+
+// close stops following changes.
+func (c *readCache) close() {
+	if c.listener == nil {
+		return
+	}
+	c.off()
+	_ = c.listener.Close()
+	<-c.done
+}
+
+func (c *readCache) off() {
+	c.on.Store(false)
+	c.flush()
+}
+
+func (c *readCache) flushAndOn() {
+	c.flush()
+	c.on.Store(true)
+}
+
+func (c *readCache) flush() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.persons)
+	clear(c.providers)
+	c.mu.Unlock()
+}
+
+// apply evicts what a change notification names; what it cannot read, it treats as
+// "anything may have changed".
+func (c *readCache) apply(payload string) {
+	if payload == "" {
+		c.flush()
+		return
+	}
+	switch payload[0] {
+	case changedLedger:
+		year, id, ok := strings.Cut(payload[1:], " ")
+		y, err := strconv.Atoi(year)
+		if !ok || err != nil {
+			c.flush()
+			return
+		}
+		c.evictLedger(id, y)
+	case changedPersons:
+		c.mu.Lock()
+		c.gen++
+		clear(c.persons)
+		c.mu.Unlock()
+	case changedProviders:
+		c.mu.Lock()
+		c.gen++
+		clear(c.providers)
+		c.mu.Unlock()
+	default:
+		c.flush()
+	}
+}
+
+func (c *readCache) evictLedger(id string, year int) {
+	c.mu.Lock()
+	c.gen++
+	delete(c.persons, personYear{id, year})
+	c.mu.Unlock()
+}
+
+// generation is to be read before reading from the database what keep* will keep.
+func (c *readCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *readCache) personLedger(id string, year int) (personLedger, bool) {
+	if !c.on.Load() {
+		c.misses.Add(1)
+		return personLedger{}, false
+	}
+	c.mu.Lock()
+	v, ok := c.persons[personYear{id, year}]
+	c.mu.Unlock()
+	c.count(ok)
+	return v, ok
+}
+
+func (c *readCache) count(hit bool) {
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+}
+
+func (c *readCache) keepPersonLedger(gen uint64, v personLedger) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on.Load() || gen != c.gen {
+		return
+	}
+	if len(c.persons) >= maxCachedPersonYears {
+		for k := range c.persons { // map order is random: a random eviction
+			delete(c.persons, k)
+			break
+		}
+	}
+	c.persons[personYear{v.person.ID, v.ledger.Year}] = v
+}
+
+func (c *readCache) provider(id string) (calc.Provider, bool) {
+	if !c.on.Load() {
+		c.misses.Add(1)
+		return calc.Provider{}, false
+	}
+	c.mu.Lock()
+	p, ok := c.providers[id]
+	c.mu.Unlock()
+	c.count(ok)
+	return p, ok
+}
+
+// CacheStats is what the read cache of quotes has done since the store opened.
+type CacheStats struct {
+	On     bool   // serving from memory; false while changes made elsewhere could be missed
+	Hits   uint64 // providers and person-year ledgers found in memory
+	Misses uint64 // read from the database instead
+}
+
+// CacheStats reports on the cache that spares quotes their database reads.
+func (s *Store) CacheStats() CacheStats {
+	return CacheStats{On: s.cache.on.Load(), Hits: s.cache.hits.Load(), Misses: s.cache.misses.Load()}
+}
+
+func (c *readCache) keepProvider(gen uint64, p calc.Provider) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on.Load() || gen != c.gen {
+		return
+	}
+	if len(c.providers) >= maxCachedProviders {
+		for k := range c.providers {
+			delete(c.providers, k)
+			break
+		}
+	}
+	c.providers[p.ID] = p
+}
+
+// notify tells the other processes on this PostgreSQL database, when tx commits, what it
+// changed. SQLite has no other processes to tell.
+func (c *readCache) notify(ctx context.Context, tx *sqlx.Tx, payload string) error {
+	if c.channel == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, c.channel, payload); err != nil {
+		return fmt.Errorf("notify change: %w", err)
+	}
+	return nil
+}
+
+func ledgerChange(personID string, year int) string {
+	return string(changedLedger) + strconv.Itoa(year) + " " + personID
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+func cachedFor(id string, year int) personLedger {
+	return personLedger{person: calc.Person{ID: id}, ledger: calc.Ledger{Year: year}}
+}
+
+// TestReadCacheKeepsNothingStale covers what the store-level tests cannot time: a value
+// read before an eviction must not be kept after it, and a cache that cannot follow
+// changes must neither answer nor keep.
+func TestReadCacheKeepsNothingStale(t *testing.T) {
+	c := newReadCache()
+	c.on.Store(true)
+
+	gen := c.generation()
+	c.evictLedger("P1", 2018) // a settlement committed while P1 was being read
+	c.keepPersonLedger(gen, cachedFor("P1", 2018))
+	if _, ok := c.personLedger("P1", 2018); ok {
+		t.Fatal("kept a ledger read before an eviction")
+	}
+	c.keepProvider(gen, calc.Provider{ID: "V1"})
+	if _, ok := c.provider("V1"); ok {
+		t.Fatal("kept a provider read before an eviction")
+	}
+
+	gen = c.generation()
+	c.keepPersonLedger(gen, cachedFor("P1", 2018))
+	if _, ok := c.personLedger("P1", 2018); !ok {
+		t.Fatal("did not keep a ledger read with no eviction meanwhile")
+	}
+
+	c.off()
+	if _, ok := c.personLedger("P1", 2018); ok {
+		t.Fatal("answered while off")
+	}
+	c.keepPersonLedger(c.generation(), cachedFor("P2", 2018))
+	c.flushAndOn()
+	if _, ok := c.personLedger("P2", 2018); ok {
+		t.Fatal("kept a ledger while off")
+	}
+}
+
+// TestReadCacheApply checks what each change notification evicts.
+func TestReadCacheApply(t *testing.T) {
+	fill := func() *readCache {
+		c := newReadCache()
+		c.on.Store(true)
+		for _, pl := range []personLedger{cachedFor("P1", 2018), cachedFor("P1", 2019), cachedFor("P 2", 2018)} {
+			c.keepPersonLedger(c.generation(), pl)
+		}
+		c.keepProvider(c.generation(), calc.Provider{ID: "V1"})
+		return c
+	}
+	tests := []struct {
+		payload string
+		kept    []personYear // person-years still cached after it
+		keptV1  bool
+	}{
+		{ledgerChange("P1", 2018), []personYear{{"P1", 2019}, {"P 2", 2018}}, true},
+		{ledgerChange("P 2", 2018), []personYear{{"P1", 2018}, {"P1", 2019}}, true},
+		{"P", nil, true},
+		{"V", []personYear{{"P1", 2018}, {"P1", 2019}, {"P 2", 2018}}, false},
+		{"Lxx P1", nil, false}, // unreadable: anything may have changed
+		{"", nil, false},
+		{"?", nil, false},
+	}
+	for _, tt := range tests {
+		c := fill()
+		c.apply(tt.payload)
+		var kept []personYear
+		for _, k := range []personYear{{"P1", 2018}, {"P1", 2019}, {"P 2", 2018}} {
+			if _, ok := c.personLedger(k.id, k.year); ok {
+				kept = append(kept, k)
+			}
+		}
+		if len(kept) != len(tt.kept) {
+			t.Errorf("after %q kept %v, want %v", tt.payload, kept, tt.kept)
+			continue
+		}
+		for i := range kept {
+			if kept[i] != tt.kept[i] {
+				t.Errorf("after %q kept %v, want %v", tt.payload, kept, tt.kept)
+				break
+			}
+		}
+		if _, ok := c.provider("V1"); ok != tt.keptV1 {
+			t.Errorf("after %q provider kept = %v, want %v", tt.payload, ok, tt.keptV1)
+		}
+	}
+}
+
+// TestReadCacheBounded fills the cache past its bounds.
+func TestReadCacheBounded(t *testing.T) {
+	c := newReadCache()
+	c.on.Store(true)
+	for i := range maxCachedPersonYears + 10 {
+		c.keepPersonLedger(c.generation(), cachedFor("P", i))
+	}
+	for i := range maxCachedProviders + 10 {
+		c.keepProvider(c.generation(), calc.Provider{ID: string(rune('a' + i%26)) + string(rune(i))})
+	}
+	if len(c.persons) != maxCachedPersonYears || len(c.providers) != maxCachedProviders {
+		t.Fatalf("cache holds %d person-years and %d providers, want at most %d and %d",
+			len(c.persons), len(c.providers), maxCachedPersonYears, maxCachedProviders)
+	}
+}
