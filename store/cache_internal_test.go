@@ -102,7 +102,7 @@ func TestReadCacheBounded(t *testing.T) {
 		c.keepPersonLedger(c.generation(), cachedFor("P", i))
 	}
 	for i := range maxCachedProviders + 10 {
-		c.keepProvider(c.generation(), calc.Provider{ID: string(rune('a' + i%26)) + string(rune(i))})
+		c.keepProvider(c.generation(), calc.Provider{ID: string(rune('a'+i%26)) + string(rune(i))})
 	}
 	if len(c.persons) != maxCachedPersonYears || len(c.providers) != maxCachedProviders {
 		t.Fatalf("cache holds %d person-years and %d providers, want at most %d and %d",
