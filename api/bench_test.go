@@ -18,5 +18,6 @@ func BenchmarkQuote(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatal(rec.Code, rec.Body)
 		}
+		v.logs.Reset()
 	}
 }

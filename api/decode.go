@@ -69,6 +69,14 @@ func requireJSON(c echo.Context) error {
 // a field error (which value was meant is not for the server to guess); anything but a
 // single object is a 400.
 func decodeObject(body []byte) (map[string]json.RawMessage, *fields, error) {
+	if obj, f, ok := splitObject(body); ok {
+		return obj, f, nil
+	}
+	return decodeObjectSlow(body)
+}
+
+// decodeObjectSlow is decodeObject token by token, which tells what is wrong with a body.
+func decodeObjectSlow(body []byte) (map[string]json.RawMessage, *fields, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
@@ -103,6 +111,103 @@ func decodeObject(body []byte) (map[string]json.RawMessage, *fields, error) {
 		return nil, nil, fail(kindBadRequest, "the body holds more than one JSON value")
 	}
 	return obj, &f, nil
+}
+
+// splitObject is decodeObject's fast path, for the body of every quote and settlement:
+// a body json.Valid accepts and that is one object is split into its members by a simple
+// scan, which a valid document makes safe. Anything else (false) goes the slow way,
+// which finds the right words for what is wrong.
+func splitObject(body []byte) (map[string]json.RawMessage, *fields, bool) {
+	if !json.Valid(body) {
+		return nil, nil, false
+	}
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, nil, false
+	}
+	var (
+		obj = make(map[string]json.RawMessage, 8)
+		f   fields
+	)
+	i = skipSpace(body, i+1)
+	for body[i] != '}' {
+		end := stringEnd(body, i)
+		name, ok := unquote(body[i:end])
+		if !ok {
+			return nil, nil, false
+		}
+		i = skipSpace(body, end)
+		i = skipSpace(body, i+1) // the colon
+		end = valueEnd(body, i)
+		if _, dup := obj[name]; dup && !f.bad[name] {
+			f.add(name, "appears more than once in the object")
+		}
+		obj[name] = json.RawMessage(body[i:end])
+		i = skipSpace(body, end)
+		if body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
+	}
+	return obj, &f, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd is the index after the string that starts at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// valueEnd is the index after the value that starts at b[i] in a valid document.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+// unquote is the value of the JSON string raw, as json.Unmarshal gives it.
+func unquote(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func tokenKind(tok json.Token) string {
@@ -179,8 +284,8 @@ func (f *fields) str(obj map[string]json.RawMessage, name, how string) (string, 
 		f.add(name, "is required")
 		return "", false
 	}
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	s, good := unquote(raw)
+	if !good {
 		rule := "must be a JSON string"
 		if how != "" {
 			rule += " " + how

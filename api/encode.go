@@ -150,6 +150,12 @@ func settledOut(st *store.Settled, providerID string) settlementJSON {
 
 // writeJSON answers with v as JSON.
 func writeJSON(c echo.Context, status int, v any) error {
+	if st, ok := v.(settlementJSON); ok {
+		buf := jsonBuffers.Get().(*[]byte)
+		defer jsonBuffers.Put(buf)
+		*buf = append(appendSettlementJSON((*buf)[:0], &st), '\n')
+		return c.Blob(status, echo.MIMEApplicationJSON, *buf)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
