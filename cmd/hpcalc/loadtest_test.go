@@ -17,7 +17,7 @@ func TestLoadtest(t *testing.T) {
 	}
 	for name, url := range urls {
 		t.Run(name, func(t *testing.T) {
-			cfg := loadConfig{databaseURL: url, duration: 5 * time.Second, requests: 60, clients: 4}
+			cfg := loadConfig{databaseURL: url, duration: 5 * time.Second, requests: 60, clients: 4, rounds: 2}
 			results, err := loadtest(context.Background(), cfg, io.Discard)
 			if err != nil {
 				t.Fatal(err)
@@ -25,9 +25,14 @@ func TestLoadtest(t *testing.T) {
 			if len(results) != 3 {
 				t.Fatalf("%d phases, want 3", len(results))
 			}
-			for _, r := range results {
-				if r.requests != cfg.requests || r.errors != 0 || r.perSecond <= 0 || r.p99 < r.p50 {
-					t.Errorf("%s: %+v", r.name, r)
+			for i, r := range results {
+				rounds := cfg.rounds
+				if i == 2 { // settlements run once
+					rounds = 1
+				}
+				if r.requests != rounds*cfg.requests || len(r.rounds) != rounds || r.errors != 0 || r.perSecond <= 0 || r.p99 < r.p50 {
+					t.Errorf("%s: %d requests in %d rounds, %d errors, %.0f/s, p50 %s, p99 %s",
+						r.name, r.requests, len(r.rounds), r.errors, r.perSecond, r.p50, r.p99)
 				}
 			}
 		})
