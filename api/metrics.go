@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"fmt"
+	"github.com/hpcalc/hpcalc/store"
 	"net/http"
 	"slices"
 	"strconv"
@@ -135,9 +136,25 @@ func escapeLabel(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }
 
+// writeCacheMetrics writes what the store's quote cache has done.
+func writeCacheMetrics(b *bytes.Buffer, cs store.CacheStats) {
+	on := 0
+	if cs.On {
+		on = 1
+	}
+	b.WriteString("# HELP hpcalc_quote_cache_on 1 while quotes read providers, persons and ledgers from memory; 0 while the store cannot follow changes made elsewhere.\n")
+	b.WriteString("# TYPE hpcalc_quote_cache_on gauge\n")
+	fmt.Fprintf(b, "hpcalc_quote_cache_on %d\n", on)
+	b.WriteString("# HELP hpcalc_quote_cache_lookups_total Providers and person-year ledgers looked up in the quote cache, by result.\n")
+	b.WriteString("# TYPE hpcalc_quote_cache_lookups_total counter\n")
+	fmt.Fprintf(b, "hpcalc_quote_cache_lookups_total{result=\"hit\"} %d\n", cs.Hits)
+	fmt.Fprintf(b, "hpcalc_quote_cache_lookups_total{result=\"miss\"} %d\n", cs.Misses)
+}
+
 // serveMetrics answers GET /metrics.
 func (s *server) serveMetrics(c echo.Context) error {
 	var b bytes.Buffer
 	s.metrics.write(&b)
+	writeCacheMetrics(&b, s.store.CacheStats())
 	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", b.Bytes())
 }

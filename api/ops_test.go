@@ -130,6 +130,8 @@ func TestMetrics(t *testing.T) {
 		`hpcalc_settlements_total{outcome="replayed"} 1`,
 		`hpcalc_settlements_total{outcome="conflict"} 0`,
 		`hpcalc_settlements_total{outcome="invalid"} 0`,
+		"hpcalc_quote_cache_on 1",
+		"# TYPE hpcalc_quote_cache_lookups_total counter",
 	} {
 		if !strings.Contains(m, line+"\n") {
 			t.Errorf("metrics lack %s", line)
