@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -28,8 +30,24 @@ func TestEndToEnd(t *testing.T) {
 		}
 		for _, i := range replay.Order(claims) {
 			c, w := claims[i], &wantRun.Settlements[i]
+			// A quote just before must be what the settlement then stores: quotes read the
+			// ledger the previous settlement of the person left, from the cache.
+			var quoted, settled map[string]any
+			want(t, v.postJSON("/v1/quotes", asAdmin, claimBody(c)), http.StatusOK, &quoted)
+			rec := v.postJSON("/v1/settlements", asAdmin, claimBody(c))
+			want(t, rec, http.StatusCreated, &settled)
+			for _, m := range []map[string]any{quoted, settled} {
+				delete(m, "type")
+				delete(m, "settlement_id")
+				delete(m, "created_at")
+			}
+			if !reflect.DeepEqual(quoted, settled) {
+				t.Fatalf("claim %s: the quote\n%v\ndiffers from the settlement\n%v", c.ID, quoted, settled)
+			}
 			var got settlement
-			want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(c)), http.StatusCreated, &got)
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
 			if got.ClaimID != c.ID || got.Type != "settlement" || got.SettlementID == "" || got.PolicyVersion != w.PolicyVersion ||
 				got.Total != w.Total.String() || got.OutOfPocket != w.OutOfPocket.String() || got.Level != c.Level.String() {
 				t.Fatalf("claim %s: %+v, replay %+v", c.ID, got, w)
