@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -42,9 +44,12 @@ type readCache struct {
 	persons   map[personYear]personLedger
 	providers map[string]calc.Provider
 
-	channel  string // PostgreSQL NOTIFY channel; "" for SQLite
-	listener *pq.Listener
-	done     chan struct{}
+	channel   string // PostgreSQL NOTIFY channel; "" for SQLite
+	start     func() // starts following changes (PostgreSQL); nil for SQLite
+	startOnce sync.Once
+	closing   atomic.Bool
+	listener  *pq.Listener
+	done      chan struct{}
 }
 
 // Bounds on the cache: enough for every person a busy county sees in a stretch of
@@ -78,13 +83,44 @@ func newReadCache() *readCache {
 	}
 }
 
-// listen starts following the changes other processes make to the PostgreSQL database at
-// dsn; the cache stays off until LISTEN is in place. schema keeps the channels of
-// different schemas of one database (tests, scratch load runs) apart.
-func (c *readCache) listen(dsn, schema string, log func() *slog.Logger) {
-	c.channel = "hpcalc_changes_" + schema
+// channelFor is the NOTIFY channel of the tables in schema: schemas of one database
+// (tests, scratch load runs) do not hear each other. A name PostgreSQL would truncate or
+// that needs quoting is replaced by a digest.
+func channelFor(schema string) string {
+	const prefix = "hpcalc_changes_"
+	plain := len(schema) > 0 && len(prefix)+len(schema) < 64
+	for _, r := range schema {
+		plain = plain && (r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}
+	if plain {
+		return prefix + schema
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return prefix + hex.EncodeToString(sum[:8])
+}
+
+// followOn makes the cache follow, from the first quote on, the changes other processes
+// make to the PostgreSQL database at dsn; commands that never quote open no LISTEN
+// connection.
+func (c *readCache) followOn(dsn, schema string, log func() *slog.Logger) {
+	c.channel = channelFor(schema)
+	c.start = func() { c.listen(dsn, log) }
+}
+
+// follow starts following changes, once.
+func (c *readCache) follow() {
+	if c.start != nil {
+		c.startOnce.Do(c.start)
+	}
+}
+
+// listen connects the LISTEN connection; the cache stays off until LISTEN is in place.
+func (c *readCache) listen(dsn string, log func() *slog.Logger) {
 	c.done = make(chan struct{})
 	c.listener = pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if c.closing.Load() {
+			return
+		}
 		switch ev {
 		case pq.ListenerEventDisconnected:
 			c.off()
@@ -96,7 +132,9 @@ func (c *readCache) listen(dsn, schema string, log func() *slog.Logger) {
 	go func() {
 		// Listen waits for a connection; until it returns, the cache stays off.
 		if err := c.listener.Listen(c.channel); err != nil {
-			log().Warn("quote cache off: cannot LISTEN", "channel", c.channel, "err", err)
+			if !c.closing.Load() {
+				log().Warn("quote cache off: cannot LISTEN", "channel", c.channel, "err", err)
+			}
 			return
 		}
 		c.flushAndOn()
@@ -116,6 +154,8 @@ func (c *readCache) listen(dsn, schema string, log func() *slog.Logger) {
 
 // close stops following changes.
 func (c *readCache) close() {
+	c.closing.Store(true)
+	c.startOnce.Do(func() {}) // no start from now on; waits for one under way
 	if c.listener == nil {
 		return
 	}
@@ -188,6 +228,7 @@ func (c *readCache) generation() uint64 {
 }
 
 func (c *readCache) personLedger(id string, year int) (personLedger, bool) {
+	c.follow()
 	if !c.on.Load() {
 		c.misses.Add(1)
 		return personLedger{}, false
@@ -223,6 +264,7 @@ func (c *readCache) keepPersonLedger(gen uint64, v personLedger) {
 }
 
 func (c *readCache) provider(id string) (calc.Provider, bool) {
+	c.follow()
 	if !c.on.Load() {
 		c.misses.Add(1)
 		return calc.Provider{}, false

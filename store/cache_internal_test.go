@@ -1,6 +1,9 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -108,4 +111,26 @@ func TestReadCacheBounded(t *testing.T) {
 		t.Fatalf("cache holds %d person-years and %d providers, want at most %d and %d",
 			len(c.persons), len(c.providers), maxCachedPersonYears, maxCachedProviders)
 	}
+}
+
+func TestChannelFor(t *testing.T) {
+	tests := []struct{ schema, want string }{
+		{"public", "hpcalc_changes_public"},
+		{"scratch_0a1b2c3d4e5f", "hpcalc_changes_scratch_0a1b2c3d4e5f"},
+		{"County", "hpcalc_changes_" + digest("County")},                               // would need quoting
+		{"a b", "hpcalc_changes_" + digest("a b")},                                     // would need quoting
+		{"", "hpcalc_changes_" + digest("")},                                           // no schema
+		{strings.Repeat("x", 49), "hpcalc_changes_" + digest(strings.Repeat("x", 49))}, // 64 bytes: truncated
+		{strings.Repeat("x", 48), "hpcalc_changes_" + strings.Repeat("x", 48)},
+	}
+	for _, tt := range tests {
+		if got := channelFor(tt.schema); got != tt.want || len(got) > 63 {
+			t.Errorf("channelFor(%q) = %q, want %q (at most 63 bytes)", tt.schema, got, tt.want)
+		}
+	}
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
 }

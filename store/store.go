@@ -117,7 +117,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("open %s database: %w", d.name, err)
 		}
-		s.cache.listen(dsn, schema, s.log.Load)
+		s.cache.followOn(dsn, schema, s.log.Load)
 	}
 	return s, nil
 }
