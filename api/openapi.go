@@ -311,9 +311,12 @@ func schemas() obj {
 		"WhatIfRequest": object([]string{"from", "to", "change"}, obj{
 			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
 			"change": str("a partial policy document, YAML or JSON, e.g. \"commercial: {in_policy_rate: 0.50}\""),
+			"top":    obj{"type": "integer", "minimum": 0, "maximum": 10000, "default": 10, "description": "households listed each way"},
 		}),
-		"WhatIfGroup": object([]string{"group", "public_delta", "out_of_pocket_delta"}, obj{
-			"group": str(""), "public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),
+		"WhatIfGroup": object([]string{"group", "baseline", "scenario", "delta", "public_delta", "out_of_pocket_delta"}, obj{
+			"group": str(""), "baseline": ref("AuditTotals"), "scenario": ref("AuditTotals"),
+			"delta":        obj{"type": "object", "additionalProperties": moneyField(""), "description": "scenario − baseline, by line, out_of_pocket and public"},
+			"public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),
 		}),
 		"WhatIfHousehold": object([]string{"household_id", "public_delta", "out_of_pocket_delta"}, obj{
 			"household_id": str(""), "public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),

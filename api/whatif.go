@@ -10,10 +10,14 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// whatIfGroup is one group's totals under both runs, and what changed per line.
 type whatIfGroup struct {
-	Group            string `json:"group"`
-	PublicDelta      money  `json:"public_delta"`
-	OutOfPocketDelta money  `json:"out_of_pocket_delta"`
+	Group            string           `json:"group"`
+	Baseline         auditTotals      `json:"baseline"`
+	Scenario         auditTotals      `json:"scenario"`
+	Delta            map[string]money `json:"delta"` // scenario − baseline, by line, out_of_pocket and public
+	PublicDelta      money            `json:"public_delta"`
+	OutOfPocketDelta money            `json:"out_of_pocket_delta"`
 }
 
 type whatIfHousehold struct {
@@ -37,19 +41,34 @@ type WhatIfReport struct {
 }
 
 func groupOf(name string, b, s *calc.Tally) whatIfGroup {
-	return whatIfGroup{Group: name, PublicDelta: money((s.Total - s.OutOfPocket) - (b.Total - b.OutOfPocket)), OutOfPocketDelta: money(s.OutOfPocket - b.OutOfPocket)}
+	public := money((s.Total - s.OutOfPocket) - (b.Total - b.OutOfPocket))
+	g := whatIfGroup{Group: name, Baseline: totalsOf(*b), Scenario: totalsOf(*s), PublicDelta: public,
+		OutOfPocketDelta: money(s.OutOfPocket - b.OutOfPocket),
+		Delta:            map[string]money{"out_of_pocket": money(s.OutOfPocket - b.OutOfPocket), "public": public}}
+	for _, l := range calc.Lines() {
+		g.Delta[l.String()] = money(s.Lines[l] - b.Lines[l])
+	}
+	return g
 }
 
-// whatIf answers POST /v1/whatif {from, to, change}: the stored claims discharged in the
-// period (reversed ones left out) settled under the published policies and under the
+// defaultTop and maxTop bound how many households a what-if lists each way.
+const (
+	defaultTop = 10
+	maxTop     = 10_000
+)
+
+// whatIf answers POST /v1/whatif {from, to, change, top}: the stored claims discharged in
+// the period (reversed ones left out) settled under the published policies and under the
 // same policies with change — a partial policy document, YAML or JSON, as a string —
-// applied to each; totals, differences by group, the households with the largest change
-// each way, and how many patients would pay more.
+// applied to each; totals, each group's totals and differences per line, the top
+// households (10 unless told) with the largest change each way, and how many patients
+// would pay more.
 func (s *server) whatIf(c echo.Context) error {
 	var req struct {
 		From   string `json:"from"`
 		To     string `json:"to"`
 		Change string `json:"change"`
+		Top    *int   `json:"top"`
 	}
 	if err := decodeJSONBody(c, &req); err != nil {
 		return err
@@ -58,6 +77,12 @@ func (s *server) whatIf(c echo.Context) error {
 	from, to := period(&f, req.From, req.To)
 	if req.Change == "" {
 		f.add("change", "is required: a partial policy document, e.g. \"commercial: {in_policy_rate: 0.50}\"")
+	}
+	top := defaultTop
+	if req.Top != nil {
+		if top = *req.Top; top < 0 || top > maxTop {
+			f.addf("top", "must be from 0 to %d households each way, not %d", maxTop, top)
+		}
 	}
 	if len(f.errs) > 0 {
 		return f.err("the what-if request")
@@ -107,7 +132,6 @@ func (s *server) whatIf(c echo.Context) error {
 	for a := range calc.NumAidCategories {
 		rep.ByAidCategory = append(rep.ByAidCategory, groupOf(a.String(), &w.Base.ByAid[a], &w.Scenario.ByAid[a]))
 	}
-	const top = 10
 	for i := 0; i < len(w.Households) && len(rep.LargestRises) < top; i++ {
 		if h := &w.Households[i]; h.PublicDelta() > 0 {
 			rep.LargestRises = append(rep.LargestRises, whatIfHousehold{h.ID, money(h.PublicDelta()), money(h.OOPDelta())})

@@ -60,7 +60,50 @@ func TestWhatIf(t *testing.T) {
 		if rep.Baseline.Lines["commercial"] != "194600.00" || rep.PayLess == 0 {
 			t.Errorf("baseline commercial %s, %d pay less", rep.Baseline.Lines["commercial"], rep.PayLess)
 		}
+		// Each grouping splits the same change: its groups' deltas add up to the total's.
+		var groups struct {
+			ByLevel []struct {
+				Group    string               `json:"group"`
+				Baseline struct{ Claims int } `json:"baseline"`
+				Delta    map[string]string    `json:"delta"`
+			} `json:"by_level"`
+			Rises []struct {
+				HouseholdID string `json:"household_id"`
+			} `json:"households_largest_rise"`
+			Falls []struct {
+				HouseholdID string `json:"household_id"`
+			} `json:"households_largest_fall"`
+		}
+		body = []byte(`{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 0.50}","top":3}`)
+		want(t, v.do(http.MethodPost, "/v1/whatif", asFinance, "application/json", body), http.StatusOK, &groups)
+		if len(groups.ByLevel) != int(calc.NumLevels) || len(groups.Rises) != 3 || len(groups.Falls) > 3 {
+			t.Fatalf("%d levels, %d rises, %d falls with top 3", len(groups.ByLevel), len(groups.Rises), len(groups.Falls))
+		}
+		claims := 0
+		for _, l := range calc.Lines() {
+			var sum calc.Money
+			for _, g := range groups.ByLevel {
+				d, err := calc.ParseMoney(g.Delta[l.String()])
+				if err != nil {
+					t.Fatalf("level %s delta %s: %v", g.Group, l, err)
+				}
+				sum += d
+			}
+			b, _ := calc.ParseMoney(rep.Baseline.Lines[l.String()])
+			sc, _ := calc.ParseMoney(rep.Scenario.Lines[l.String()])
+			if sum != sc-b {
+				t.Errorf("%s: levels' deltas add to %s, the total's is %s", l, sum, sc-b)
+			}
+		}
+		for _, g := range groups.ByLevel {
+			claims += g.Baseline.Claims
+		}
+		if claims != 559 {
+			t.Errorf("levels hold %d claims, want 559", claims)
+		}
 		for _, bad := range []string{`{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 1.5}"}`,
+			`{"from":"2018-01-01","to":"2018-12-31","change":"aid: {}","top":-1}`,
+			`{"from":"2018-01-01","to":"2018-12-31","change":"aid: {}","top":10001}`,
 			`{"from":"2018-01-01","to":"2018-12-31"}`, `{"from":"x","to":"2018-12-31","change":"a: 1"}`} {
 			if rec := v.do(http.MethodPost, "/v1/whatif", asFinance, "application/json", []byte(bad)); rec.Code != http.StatusUnprocessableEntity {
 				t.Errorf("%s: status %d, want 422: %s", bad, rec.Code, rec.Body)
