@@ -191,6 +191,9 @@ func (t *table) add(p Problem) error {
 	return nil
 }
 
+// clean reports whether no problem has been recorded yet.
+func (t *table) clean() bool { return len(t.errs.Problems) == 0 }
+
 func (t *table) result() error {
 	if len(t.errs.Problems) == 0 {
 		return nil
@@ -283,71 +286,86 @@ var PersonColumns = []string{"person_id", "household_id", "registered_poor", "ai
 // household_id, registered_poor not true/false, an unknown aid_category) or the persons in
 // file order.
 func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
-	seen := map[string]int{}
+	seen := newIDTable()
 	return readRows(file, r, PersonColumns, func(t *table) (calc.Person, error) {
-		p := calc.Person{HouseholdID: t.get("household_id")}
-		var errs [4]error
-		p.ID, errs[0] = t.uniqueID("person_id", "person", seen)
-		if p.HouseholdID == "" {
-			errs[1] = t.fail("household_id", "is required")
-		}
-		poor, ok := parseBool(t.get("registered_poor"))
-		switch {
-		case t.get("registered_poor") == "":
-			errs[2] = t.fail("registered_poor", "is required: true or false")
-		case !ok:
-			errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
-		}
-		p.RegisteredPoor = poor
-		aid, err := calc.ParseAidCategory(t.get("aid_category"))
-		if err != nil {
-			errs[3] = t.fail("aid_category", "%v", err)
-		}
-		p.Aid = aid
-		return p, firstErr(errs[:]...)
+		return t.person(seen)
 	})
 }
 
-// readRows reads every row of a file with the required columns through row, which
+// person reads the current row as a person, recording its problems; seen holds the ids of
+// the rows before.
+func (t *table) person(seen *idTable) (calc.Person, error) {
+	p := calc.Person{HouseholdID: t.get("household_id")}
+	var errs [4]error
+	p.ID, errs[0] = t.uniqueID("person_id", "person", seen)
+	if p.HouseholdID == "" {
+		errs[1] = t.fail("household_id", "is required")
+	}
+	poor, ok := parseBool(t.get("registered_poor"))
+	switch {
+	case t.get("registered_poor") == "":
+		errs[2] = t.fail("registered_poor", "is required: true or false")
+	case !ok:
+		errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
+	}
+	p.RegisteredPoor = poor
+	aid, err := calc.ParseAidCategory(t.get("aid_category"))
+	if err != nil {
+		errs[3] = t.fail("aid_category", "%v", err)
+	}
+	p.Aid = aid
+	return p, firstErr(errs[:]...)
+}
+
+// scanRows reads every row of a file with the required columns through row, which
 // records problems with t.fail and returns errTooMany when reading must stop. It returns
-// every value, or a *Error listing the problems and no values.
-func readRows[T any](file string, r io.Reader, columns []string, row func(*table) (T, error)) ([]T, error) {
+// nil, or a *Error listing the problems.
+func scanRows(file string, r io.Reader, columns []string, row func(*table) error) error {
 	t, err := newTable(file, r, columns)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []T
 	for {
 		ok, err := t.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			break
 		}
-		v, err := row(t)
-		if err != nil {
-			return nil, t.errs
+		if err := row(t); err != nil {
+			return t.errs
 		}
-		out = append(out, v)
 	}
-	if err := t.result(); err != nil {
+	return t.result()
+}
+
+// readRows reads every row of a file through row, like scanRows. It returns every value,
+// or a *Error listing the problems and no values.
+func readRows[T any](file string, r io.Reader, columns []string, row func(*table) (T, error)) ([]T, error) {
+	var out []T
+	err := scanRows(file, r, columns, func(t *table) error {
+		v, err := row(t)
+		if t.clean() {
+			out = append(out, v)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// uniqueID reads a required id that must not repeat an earlier row's; seen maps ids to
-// their lines.
-func (t *table) uniqueID(column, what string, seen map[string]int) (string, error) {
+// uniqueID reads a required id that must not repeat an earlier row's, and adds it to seen.
+func (t *table) uniqueID(column, what string, seen *idTable) (string, error) {
 	id := t.get(column)
-	switch prev, dup := seen[id]; {
-	case id == "":
+	if id == "" {
 		return id, t.fail(column, "is required")
-	case dup:
-		return id, t.fail(column, "duplicate %s %s (first on line %d)", what, id, prev)
 	}
-	seen[id] = t.line()
+	if n, added := seen.add(id, t.line()); !added {
+		return id, t.fail(column, "duplicate %s %s (first on line %d)", what, id, seen.line(n))
+	}
 	return id, nil
 }
 
@@ -359,7 +377,7 @@ var ProviderColumns = []string{"provider_id", "name", "level"}
 
 // ReadProviders reads a providers file (header ProviderColumns; more columns are ignored).
 func ReadProviders(file string, r io.Reader) ([]Provider, error) {
-	seen := map[string]int{}
+	seen := newIDTable()
 	return readRows(file, r, ProviderColumns, func(t *table) (Provider, error) {
 		p := Provider{Name: t.get("name")}
 		var errs [2]error
@@ -375,9 +393,12 @@ var ClaimColumns = []string{"claim_id", "person_id", "provider_id", "level", "ki
 
 // ClaimChecks are the cross-file checks ReadClaims makes; a nil field skips its check.
 type ClaimChecks struct {
-	Persons   map[string]calc.Person // every claim's person_id must be here
-	Providers map[string]Provider    // every provider_id must be here, with the claim's level
-	Policies  *calc.PolicySet        // a policy must be in force on every discharge day
+	Persons map[string]calc.Person // every claim's person_id must be here
+	// PersonIndex, if not nil, replaces Persons: every claim's person_id must be in it, and
+	// ScanClaims tells which person each claim is by the person's number in it.
+	PersonIndex *PersonIndex
+	Providers   map[string]Provider // every provider_id must be here, with the claim's level
+	Policies    *calc.PolicySet     // a policy must be in force on every discharge day
 }
 
 // Claims is a claims file as read: the claims in file order and, for each, its line.
@@ -394,27 +415,52 @@ type Claims struct {
 // of ClaimChecks. It returns a *Error listing every problem (up to MaxErrors), or every
 // claim.
 func ReadClaims(file string, r io.Reader, checks ClaimChecks) (*Claims, error) {
-	type row struct {
-		claim calc.Claim
-		line  int
-	}
-	seen := map[string]int{}
-	rows, err := readRows(file, r, ClaimColumns, func(t *table) (row, error) {
-		c, err := t.claim(seen, checks)
-		return row{c, t.line()}, err
+	out := &Claims{File: file, Claims: []calc.Claim{}, Lines: []int{}}
+	err := ScanClaims(file, r, checks, func(row *ClaimRow) {
+		out.Claims = append(out.Claims, row.Claim)
+		out.Lines = append(out.Lines, row.Line)
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &Claims{File: file, Claims: make([]calc.Claim, len(rows)), Lines: make([]int, len(rows))}
-	for i, r := range rows {
-		out.Claims[i], out.Lines[i] = r.claim, r.line
-	}
 	return out, nil
 }
 
-// claim reads the current row as a claim, recording its problems.
-func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, error) {
+// ClaimRow is a row of a claims file as ScanClaims hands it on.
+type ClaimRow struct {
+	Claim  calc.Claim
+	Line   int // the line the row starts on
+	Person int // the claim's person's number in ClaimChecks.PersonIndex; -1 without one
+}
+
+// ScanClaims reads a claims file with the checks and errors of ReadClaims, but hands each
+// claim to add as soon as it is read instead of keeping it, so that a caller that keeps
+// claims in its own form (such as the bulk engine's columns) never holds a []calc.Claim
+// of the whole file. add is called in file order with a row it must not keep (it is
+// reused), and only while no problem has been found: once ScanClaims returns an error,
+// the caller must throw away whatever it built from the rows it was given, so that a bad
+// file yields nothing. The strings of row.Claim share one allocation with the rest of
+// their CSV row; a caller keeping many of them should copy them.
+//
+// It returns nil, or a *Error listing every problem (up to MaxErrors), or an error of r.
+func ScanClaims(file string, r io.Reader, checks ClaimChecks, add func(row *ClaimRow)) error {
+	seen := newIDTable()
+	var row ClaimRow
+	return scanRows(file, r, ClaimColumns, func(t *table) error {
+		var err error
+		row.Claim, row.Person, err = t.claim(seen, checks)
+		if t.clean() {
+			row.Line = t.line()
+			add(&row)
+		}
+		return err
+	})
+}
+
+// claim reads the current row as a claim and, with checks.PersonIndex, its person's
+// number (-1 otherwise), recording its problems; seen holds the claim ids of the rows
+// before.
+func (t *table) claim(seen *idTable, checks ClaimChecks) (calc.Claim, int, error) {
 	var c calc.Claim
 	var stop error // errTooMany once MaxErrors problems are recorded
 	check := func(err error) { stop = cmp.Or(stop, err) }
@@ -423,8 +469,17 @@ func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, erro
 	check(err)
 	c.PersonID, err = t.id("person_id")
 	check(err)
-	if c.PersonID != "" && checks.Persons != nil {
-		if _, ok := checks.Persons[c.PersonID]; !ok {
+	person := -1
+	if c.PersonID != "" {
+		known := true
+		switch {
+		case checks.PersonIndex != nil:
+			person, known = checks.PersonIndex.Find(c.PersonID)
+		case checks.Persons != nil:
+			_, known = checks.Persons[c.PersonID]
+		}
+		if !known {
+			person = -1
 			check(t.fail("person_id", "unknown person %s: not in the persons file", c.PersonID))
 		}
 	}
@@ -461,7 +516,7 @@ func (t *table) claim(seen map[string]int, checks ClaimChecks) (calc.Claim, erro
 	if len(t.errs.Problems) == nProblems && c.InPolicy > c.Total {
 		check(t.fail("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total))
 	}
-	return c, stop
+	return c, person, stop
 }
 
 func describePeriods(s *calc.PolicySet) string {
@@ -521,17 +576,43 @@ var SettlementColumns = []string{"claim_id", "basic", "critical", "commercial", 
 
 // WriteSettlements writes one row per settlement with the SettlementColumns header.
 func WriteSettlements(w io.Writer, settlements []calc.Settlement) error {
+	return writeSettlements(w, len(settlements), func(i int, row *SettlementRow) {
+		s := &settlements[i]
+		row.ClaimID, row.OutOfPocket = s.ClaimID, s.OutOfPocket
+		for l := range calc.NumLines {
+			row.Lines[l] = s.Lines[l].Amount
+		}
+	})
+}
+
+// SettlementRow is what a per-claim results file says of one settlement. It is the part
+// of a calc.Settlement (over 500 bytes with every line's workings) that the file keeps,
+// so that a replay of a million claims need not hold a million settlements to write it.
+type SettlementRow struct {
+	ClaimID     string
+	Lines       [calc.NumLines]calc.Money // what each line paid
+	OutOfPocket calc.Money
+}
+
+// WriteSettlementRows writes rows like WriteSettlements writes settlements.
+func WriteSettlementRows(w io.Writer, rows []SettlementRow) error {
+	return writeSettlements(w, len(rows), func(i int, row *SettlementRow) { *row = rows[i] })
+}
+
+// writeSettlements writes n rows with the SettlementColumns header; get fills row i.
+func writeSettlements(w io.Writer, n int, get func(i int, row *SettlementRow)) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(SettlementColumns)
-	row := make([]string, len(SettlementColumns))
-	for i := range settlements {
-		s := &settlements[i]
-		row[0] = s.ClaimID
+	rec := make([]string, len(SettlementColumns))
+	var row SettlementRow
+	for i := range n {
+		get(i, &row)
+		rec[0] = row.ClaimID
 		for l := range calc.NumLines {
-			row[1+int(l)] = s.Lines[l].Amount.String()
+			rec[1+int(l)] = row.Lines[l].String()
 		}
-		row[6] = s.OutOfPocket.String()
-		_ = cw.Write(row)
+		rec[6] = row.OutOfPocket.String()
+		_ = cw.Write(rec)
 	}
 	cw.Flush()
 	return cw.Error()

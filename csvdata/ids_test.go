@@ -1,0 +1,95 @@
+package csvdata
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestIDTable adds ids in increasing order, then out of order, with repeats, and checks
+// every answer against a map; with collide set, every id has the same hash, so that only
+// the comparison of the bytes tells ids apart.
+func TestIDTable(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n       int
+		collide bool
+	}{{"Hashed", 50000, false}, {"EveryHashAlike", 600, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ids := newIDTable()
+			ids.collide = tc.collide
+			want := map[string]int{} // id → number
+			lines := map[string]int{}
+			add := func(id string, line int) {
+				t.Helper()
+				n, added := ids.add(id, line)
+				prev, seen := want[id]
+				switch {
+				case added == seen:
+					t.Fatalf("add(%q): added %v, seen before %v", id, added, seen)
+				case seen && n != prev:
+					t.Fatalf("add(%q) again: number %d, want %d", id, n, prev)
+				case !seen && n != len(want):
+					t.Fatalf("add(%q): number %d, want %d", id, n, len(want))
+				}
+				if !seen {
+					want[id], lines[id] = n, line
+				}
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			line := 1
+			// In increasing order, with a repeat of the id before now and then.
+			for i := range tc.n / 2 {
+				line++
+				add(fmt.Sprintf("C%08d", i), line)
+				if i%97 == 0 {
+					line++
+					add(fmt.Sprintf("C%08d", i), line)
+				}
+			}
+			if ids.slots != nil {
+				t.Errorf("the table is built though the ids came in order")
+			}
+			// Then at random, new and old, some empty-looking and some long.
+			for range tc.n {
+				line++
+				switch k := rng.IntN(10); {
+				case k < 3:
+					add(fmt.Sprintf("C%08d", rng.IntN(tc.n)), line)
+				case k < 9:
+					add(fmt.Sprintf("X%d", rng.IntN(tc.n)), line)
+				default:
+					add(fmt.Sprintf("%0*d", 1+rng.IntN(40), rng.IntN(100)), line)
+				}
+			}
+			if ids.len() != len(want) {
+				t.Fatalf("%d ids, want %d", ids.len(), len(want))
+			}
+			for id, n := range want {
+				if got, ok := ids.find(id); !ok || got != n {
+					t.Fatalf("find(%q) = %d, %v; want %d", id, got, ok, n)
+				}
+				if ids.id(n) != id || ids.line(n) != lines[id] {
+					t.Fatalf("id %d is %q first on line %d, want %q on line %d", n, ids.id(n), ids.line(n), id, lines[id])
+				}
+			}
+			for _, id := range []string{"", "C", "nobody", "C000000001"} {
+				if n, ok := ids.find(id); ok {
+					t.Errorf("find(%q) = %d for an id never added", id, n)
+				}
+			}
+		})
+	}
+	t.Run("FindBuildsTheTable", func(t *testing.T) {
+		ids := newIDTable()
+		for i := range 3000 {
+			ids.add(fmt.Sprintf("P%05d", i), i+2)
+		}
+		if n, ok := ids.find("P01234"); !ok || n != 1234 {
+			t.Errorf("find = %d, %v; want 1234", n, ok)
+		}
+		if n, ok := ids.find("P1234"); ok {
+			t.Errorf("find(P1234) = %d", n)
+		}
+	})
+}
