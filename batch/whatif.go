@@ -44,7 +44,23 @@ func RunWhatIf(set *Set, base, scenario *calc.PolicySet, opt Options) (*WhatIf, 
 // Compare compares two runs of the same set.
 func Compare(set *Set, base, scenario *Result) *WhatIf {
 	w := &WhatIf{Base: base, Scenario: scenario}
-	index := map[string]int{}
+	// Number the households first and size the list once: grown one household at a time,
+	// the list of a province's households would be copied over and over.
+	index := map[string]int32{}
+	household := make([]int32, len(set.Persons)) // each person's household's number
+	for p := range set.Persons {
+		id := set.Persons[p].HouseholdID
+		i, ok := index[id]
+		if !ok {
+			i = int32(len(index))
+			index[id] = i
+		}
+		household[p] = i
+	}
+	w.Households = make([]HouseholdChange, len(index))
+	for id, i := range index {
+		w.Households[i].ID = id
+	}
 	for p := range set.Persons {
 		switch d := scenario.OutOfPocket[p] - base.OutOfPocket[p]; {
 		case d > 0:
@@ -52,14 +68,7 @@ func Compare(set *Set, base, scenario *Result) *WhatIf {
 		case d < 0:
 			w.PayLess++
 		}
-		id := set.Persons[p].HouseholdID
-		i, ok := index[id]
-		if !ok {
-			i = len(w.Households)
-			index[id] = i
-			w.Households = append(w.Households, HouseholdChange{ID: id})
-		}
-		h := &w.Households[i]
+		h := &w.Households[household[p]]
 		h.PublicBase += base.Public[p]
 		h.PublicScenario += scenario.Public[p]
 		h.OOPBase += base.OutOfPocket[p]

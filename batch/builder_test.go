@@ -1,0 +1,207 @@
+package batch_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/hpcalc/hpcalc/fixtures/synth"
+)
+
+// personList is batch.Persons over a slice.
+type personList []calc.Person
+
+func (l personList) Len() int                 { return len(l) }
+func (l personList) Person(n int) calc.Person { return l[n] }
+
+// built adds claims of persons to a Builder in order and returns its Set.
+func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.Set {
+	t.Helper()
+	number := map[string]int{}
+	for i, p := range persons {
+		number[p.ID] = i
+	}
+	b := batch.NewBuilder(personList(persons))
+	for i := range claims {
+		n, ok := number[claims[i].PersonID]
+		if !ok {
+			t.Fatalf("claim %s of unknown person %s", claims[i].ID, claims[i].PersonID)
+		}
+		b.Add(n, &claims[i])
+	}
+	if b.Len() != len(claims) {
+		t.Fatalf("Len %d after adding %d claims", b.Len(), len(claims))
+	}
+	set := b.Set()
+	if b.Len() != 0 {
+		t.Errorf("Len %d after Set, want 0", b.Len())
+	}
+	return set
+}
+
+// sameSet fails unless got and want hold the same claims in the same places.
+func sameSet(t *testing.T, got, want *batch.Set) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		switch {
+		case !reflect.DeepEqual(got.Persons, want.Persons):
+			t.Errorf("persons differ: %d and %d", len(got.Persons), len(want.Persons))
+		case !reflect.DeepEqual(got.Start, want.Start):
+			t.Errorf("starts differ")
+		case !reflect.DeepEqual(got.Input, want.Input):
+			t.Errorf("input order differs")
+		default:
+			t.Errorf("columns differ")
+		}
+	}
+}
+
+// TestBuilderMatchesNewSet: a Builder makes the Set NewSet makes of the same claims,
+// whatever the order of the persons and of the claims.
+func TestBuilderMatchesNewSet(t *testing.T) {
+	d := shipped(t)
+	var persons []calc.Person
+	for _, p := range d.Persons {
+		persons = append(persons, p)
+	}
+	slices.SortFunc(persons, func(a, b calc.Person) int { return strings.Compare(a.ID, b.ID) })
+	claims := d.Claims.Claims
+	rng := rand.New(rand.NewPCG(7, 11))
+	shuffledPersons := slices.Clone(persons)
+	rng.Shuffle(len(shuffledPersons), func(i, j int) { shuffledPersons[i], shuffledPersons[j] = shuffledPersons[j], shuffledPersons[i] })
+	shuffledClaims := slices.Clone(claims)
+	rng.Shuffle(len(shuffledClaims), func(i, j int) { shuffledClaims[i], shuffledClaims[j] = shuffledClaims[j], shuffledClaims[i] })
+	// Claims of one person discharged the same day are ordered by claim id.
+	sameDay := slices.Clone(claims[:40])
+	for i := range sameDay {
+		sameDay[i].PersonID, sameDay[i].DischargedOn = claims[i%3].PersonID, claims[0].DischargedOn
+	}
+	slices.Reverse(sameDay)
+	tests := []struct {
+		name    string
+		persons []calc.Person
+		claims  []calc.Claim
+	}{
+		{"Shipped", persons, claims},
+		{"PersonsShuffled", shuffledPersons, claims},
+		{"ClaimsShuffled", persons, shuffledClaims},
+		{"BothShuffled", shuffledPersons, shuffledClaims},
+		{"SameDay", shuffledPersons, sameDay},
+		{"OneClaim", persons, claims[5:6]},
+		{"NoClaims", persons, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := batch.NewSet(d.Persons, tt.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameSet(t, built(t, tt.persons, tt.claims), want)
+		})
+	}
+	t.Run("UnknownPersonNumber", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("Add of person number -1 did not panic")
+			}
+		}()
+		batch.NewBuilder(personList(persons)).Add(-1, &claims[0])
+	})
+}
+
+// TestBuilderFromFiles reads a scaled synthetic population's files both ways, the
+// persons into a map and the claims into a []calc.Claim for NewSet, and the persons into
+// a csvdata.PersonIndex and the claims through csvdata.ScanClaims into a Builder: the two
+// Sets are equal.
+func TestBuilderFromFiles(t *testing.T) {
+	persons := 60_000
+	if testing.Short() {
+		persons = 5_000
+	}
+	dir := t.TempDir()
+	if _, err := synth.WriteScale(dir, synth.ScaleOptions{Persons: persons, Seed: synth.ShippedSeed}); err != nil {
+		t.Fatal(err)
+	}
+	open := func(name string) *os.File {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	policies := shipped(t).Policies
+
+	list, err := csvdata.ReadPersons("persons.csv", open("persons.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := make(map[string]calc.Person, len(list))
+	for _, p := range list {
+		byID[p.ID] = p
+	}
+	claims, err := csvdata.ReadClaims("claims.csv", open("claims.csv"), csvdata.ClaimChecks{Persons: byID, Policies: policies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := batch.NewSet(byID, claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	index, err := csvdata.ReadPersonIndex("persons.csv", open("persons.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batch.NewBuilder(index)
+	err = csvdata.ScanClaims("claims.csv", open("claims.csv"), csvdata.ClaimChecks{PersonIndex: index, Policies: policies},
+		func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.Set()
+	if got.Len() < persons/3 {
+		t.Fatalf("only %d claims of %d persons", got.Len(), persons)
+	}
+	sameSet(t, got, want)
+}
+
+// BenchmarkBuilder adds 1,000,000 claims of 400,000 persons to a Builder and makes
+// their Set.
+func BenchmarkBuilder(b *testing.B) {
+	set := bulkSet(b, 400_000, 1_000_000)
+	persons := make(personList, 400_000)
+	for i := range persons {
+		persons[i] = calc.Person{ID: fmt.Sprintf("P%07d", i), HouseholdID: fmt.Sprintf("H%06d", i/4)}
+	}
+	number := map[string]int{}
+	for i, p := range persons {
+		number[p.ID] = i
+	}
+	claims := make([]calc.Claim, set.Len())
+	nums := make([]int, set.Len())
+	for p := range set.Persons {
+		for r := set.Start[p]; r < set.Start[p+1]; r++ {
+			claims[set.Input[r]] = set.Claim(p, int(r))
+			nums[set.Input[r]] = number[set.Persons[p].ID]
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		bld := batch.NewBuilder(persons)
+		for i := range claims {
+			bld.Add(nums[i], &claims[i])
+		}
+		if bld.Set().Len() != len(claims) {
+			b.Fatal("claims lost")
+		}
+	}
+}
