@@ -95,24 +95,20 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("the changed policies: %w", err)
 	}
-	set, err := batch.NewSet(in.persons, in.claims.Claims)
-	if err != nil {
-		return err
-	}
-	w, err := batch.RunWhatIf(set, in.policies, scenario, batch.Options{})
+	w, err := batch.RunWhatIf(in.set, in.policies, scenario, batch.Options{})
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
-	writeWhatIf(&out, *changeFile, in, set, w, *groupBy, *top)
+	writeWhatIf(&out, *changeFile, in, w, *groupBy, *top)
 	_, err = stdout.Write(out.Bytes())
 	return err
 }
 
 func public(t *calc.Tally) calc.Money { return t.Total - t.OutOfPocket }
 
-func writeWhatIf(w io.Writer, change string, in *replayInput, set *batch.Set, r *batch.WhatIf, groupBy string, top int) {
-	fmt.Fprintf(w, "What if %s applied to %s: %d claims of %d persons\n\n", change, in.policyDesc, set.Len(), len(set.Persons))
+func writeWhatIf(w io.Writer, change string, in *replayInput, r *batch.WhatIf, groupBy string, top int) {
+	fmt.Fprintf(w, "What if %s applied to %s: %d claims of %d persons\n\n", change, in.policyDesc, in.set.Len(), len(in.set.Persons))
 	fmt.Fprintf(w, "%-16s %16s %16s %14s\n", "", "baseline", "scenario", "change")
 	b, s := &r.Base.All, &r.Scenario.All
 	for _, l := range calc.Lines() {
@@ -200,10 +196,6 @@ func runSweep(spec string, policyFiles []string, personsFile, claimsFile string,
 	if err != nil {
 		return err
 	}
-	set, err := batch.NewSet(in.persons, in.claims.Claims)
-	if err != nil {
-		return err
-	}
 	var out bytes.Buffer
 	cw := csv.NewWriter(&out)
 	header := []string{field}
@@ -220,7 +212,7 @@ func runSweep(spec string, policyFiles []string, personsFile, claimsFile string,
 		if err != nil {
 			return err
 		}
-		res, err := batch.Run(set, ps, batch.Options{})
+		res, err := batch.Run(in.set, ps, batch.Options{})
 		if err != nil {
 			return err
 		}
