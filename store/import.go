@@ -89,8 +89,8 @@ const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // another process is not seen by them, but the claims' and persons' keys still make the
 // import fail whole rather than store a claim or person twice.
 //
-// progress, if not nil, is called from the calling goroutine as each stage starts and
-// ends and every 100,000 rows in between. Memory: the claims are held in a batch.Set
+// progress, if not nil, is called from the calling goroutine as each stage starts (Done
+// 0) and ends (Done = Total), and every 100,000 rows in between. Memory: the claims are held in a batch.Set
 // (about 120 bytes a claim with its strings) and every person's ledger while the
 // settlements are streamed to the database.
 func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(ImportProgress)) (ImportStats, error) {
@@ -446,7 +446,7 @@ func (imp *importer) writePersons(ctx context.Context) error {
 		if err := w.add(ctx, p.ID, p.HouseholdID, p.RegisteredPoor, p.Aid.String()); err != nil {
 			return fmt.Errorf("import persons: person %s: %w", p.ID, err)
 		}
-		if (i+1)%importProgressEvery == 0 {
+		if (i+1)%importProgressEvery == 0 && i+1 < len(persons) {
 			imp.progress(ImportProgress{Stage: "persons", Done: i + 1, Total: len(persons)})
 		}
 	}
@@ -494,7 +494,7 @@ func (imp *importer) writeClaims(ctx context.Context) error {
 				set.Admitted[r].String(), set.Discharged[r].String(), moneyText(set.Total[r]), moneyText(set.InPolicy[r]), received); err != nil {
 				return fmt.Errorf("import claims: claim %s: %w", set.ID[r], err)
 			}
-			if (r+1)%importProgressEvery == 0 {
+			if (r+1)%importProgressEvery == 0 && r+1 < n {
 				imp.progress(ImportProgress{Stage: "claims", Done: r + 1, Total: n})
 			}
 		}
@@ -584,7 +584,7 @@ func (imp *importer) settle(ctx context.Context) ([]calc.Ledger, []yearLedger, c
 			stop.Store(true)
 			continue
 		}
-		if done++; done%importProgressEvery == 0 {
+		if done++; done%importProgressEvery == 0 && done < n {
 			imp.progress(ImportProgress{Stage: "settlements", Done: done, Total: n})
 		}
 	}
@@ -615,7 +615,7 @@ func (imp *importer) writeLedgers(ctx context.Context, last []calc.Ledger, earli
 			moneyText(l.OutOfPocket), moneyText(l.Total)); err != nil {
 			return fmt.Errorf("import ledgers: ledger %s %d: %w", id, l.Year, err)
 		}
-		if done++; done%importProgressEvery == 0 {
+		if done++; done%importProgressEvery == 0 && done < n {
 			imp.progress(ImportProgress{Stage: "ledgers", Done: done, Total: n})
 		}
 		return nil
