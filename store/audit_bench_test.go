@@ -16,11 +16,10 @@ import (
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
-	"github.com/jmoiron/sqlx"
 )
 
 // BenchmarkAuditPostgres stores 1,000,000 settled claims of 400,000 persons in a scratch
-// schema of PostgreSQL (loaded with COPY, outside the timer), then measures in the same
+// schema of PostgreSQL (loaded with Store.ImportSettled, outside the timer), then measures in the same
 // run (1) reading those claims and what was paid with COPY ... TO STDOUT through psql and
 // (2) a whole audit replay: reading them through store, re-settling and comparing. It
 // reports both times and their ratio (target: audit at most 2× the COPY).
@@ -60,8 +59,8 @@ func BenchmarkAuditPostgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	n := bulkLoad(b, scratch, d.Policies, 400_000, 1_000_000)
-	b.Logf("loaded %d settled claims with COPY in %s", n, time.Since(start).Round(time.Millisecond))
+	n := bulkLoad(b, s, 400_000, 1_000_000)
+	b.Logf("loaded %d settled claims with ImportSettled in %s", n, time.Since(start).Round(time.Millisecond))
 
 	u, err := url.Parse(scratch)
 	if err != nil {
@@ -112,90 +111,34 @@ func BenchmarkAuditPostgres(b *testing.B) {
 	b.ReportMetric(auditTime.Seconds()/copyTime.Seconds(), "audit/copy")
 }
 
-// bulkLoad stores persons and claims settled in discharge order, with COPY, and returns
-// the number of claims.
-func bulkLoad(b *testing.B, dsn string, policies *calc.PolicySet, nPersons, nClaims int) int {
+// bulkLoad stores persons and their claims, settled in discharge order, with
+// Store.ImportSettled as hpcalc fixtures scale does: the settlements rows are those the
+// API stores, workings included, so that the audit reads tables of their real size. It
+// returns the number of claims.
+func bulkLoad(b *testing.B, s *store.Store, nPersons, nClaims int) int {
 	b.Helper()
 	r := rand.New(rand.NewPCG(4, 2018))
-	persons := make(map[string]calc.Person, nPersons)
-	ids := make([]string, nPersons)
-	for i := range nPersons {
-		ids[i] = fmt.Sprintf("P%07d", i)
-		persons[ids[i]] = calc.Person{ID: ids[i], HouseholdID: fmt.Sprintf("H%06d", i/4), RegisteredPoor: true, Aid: calc.AidCategory(r.IntN(3))}
+	persons := make([]calc.Person, nPersons)
+	for i := range persons {
+		persons[i] = calc.Person{ID: fmt.Sprintf("P%07d", i), HouseholdID: fmt.Sprintf("H%06d", i/4), RegisteredPoor: true, Aid: calc.AidCategory(r.IntN(3))}
+	}
+	var providers []calc.Provider // one at each level
+	for _, l := range calc.Levels() {
+		providers = append(providers, calc.Provider{ID: "PRV-" + l.String(), Name: l.String() + " hospital", Level: l})
 	}
 	claims := make([]calc.Claim, nClaims)
 	for i := range claims {
 		day := calc.NewDate(2018, 1, 1) + calc.Date(r.IntN(334))
 		total := calc.Money(50_00 + r.IntN(8_000_00))
-		claims[i] = calc.Claim{ID: fmt.Sprintf("C%08d", i), PersonID: ids[r.IntN(nPersons)], ProviderID: "PRV01",
-			Level: calc.Level(r.IntN(int(calc.NumLevels))), Kind: calc.Kind(r.IntN(2)),
+		person := persons[r.IntN(nPersons)].ID
+		level := calc.Level(r.IntN(int(calc.NumLevels)))
+		claims[i] = calc.Claim{ID: fmt.Sprintf("C%08d", i), PersonID: person, ProviderID: providers[level].ID,
+			Level: level, Kind: calc.Kind(r.IntN(2)),
 			AdmittedOn: day - 3, DischargedOn: day, Total: total, InPolicy: total * calc.Money(65+r.IntN(36)) / 100}
 	}
-	set, err := batch.NewSet(persons, claims)
+	stats, err := s.ImportSettled(context.Background(), store.Import{Persons: persons, Providers: providers, Claims: claims}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := sqlx.Open("postgres", dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	tx, err := db.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	copyRows := func(table string, columns []string, rows func(emit func(...any))) {
-		stmt, err := tx.Prepare("COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var failed error
-		rows(func(v ...any) {
-			if _, err := stmt.Exec(v...); err != nil && failed == nil {
-				failed = err
-			}
-		})
-		if _, err := stmt.Exec(); err != nil && failed == nil {
-			failed = err
-		}
-		if err := stmt.Close(); err != nil && failed == nil {
-			failed = err
-		}
-		if failed != nil {
-			b.Fatalf("copy into %s: %v", table, failed)
-		}
-	}
-	copyRows("persons", []string{"person_id", "household_id", "registered_poor", "aid_category"}, func(emit func(...any)) {
-		for _, p := range persons {
-			emit(p.ID, p.HouseholdID, p.RegisteredPoor, p.Aid.String())
-		}
-	})
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	copyRows("claims", []string{"person_id", "claim_id", "provider_id", "level", "kind", "admitted_on", "discharged_on", "total", "in_policy", "received_at"},
-		func(emit func(...any)) {
-			for _, c := range claims {
-				emit(c.PersonID, c.ID, c.ProviderID, c.Level.String(), c.Kind.String(), c.AdmittedOn.String(), c.DischargedOn.String(),
-					c.Total.String(), c.InPolicy.String(), now)
-			}
-		})
-	copyRows("settlements", []string{"person_id", "settlement_id", "claim_id", "year", "discharged_on", "policy_version", "kind",
-		"total", "basic", "critical", "commercial", "aid", "backstop", "out_of_pocket", "burden", "detail", "reason", "created_at"},
-		func(emit func(...any)) {
-			_, err := batch.Run(set, policies, batch.Options{Workers: 1, Each: func(p, row int, st *calc.Settlement) {
-				emit(st.PersonID, "S"+st.ClaimID, st.ClaimID, st.Year, set.Discharged[row].String(), st.PolicyVersion, st.Kind.String(),
-					st.Total.String(), st.Lines[calc.Basic].Amount.String(), st.Lines[calc.Critical].Amount.String(),
-					st.Lines[calc.Commercial].Amount.String(), st.Lines[calc.Aid].Amount.String(), st.Lines[calc.Backstop].Amount.String(),
-					st.OutOfPocket.String(), st.Lines[calc.Critical].Base.String(), "{}", "", now)
-			}})
-			if err != nil {
-				b.Fatal(err)
-			}
-		})
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := db.Exec("ANALYZE"); err != nil {
-		b.Fatal(err)
-	}
-	return nClaims
+	return stats.Claims
 }
