@@ -47,11 +47,6 @@ type ImportProgress struct {
 // importProgressEvery is how many rows pass between two progress reports of one stage.
 const importProgressEvery = 100_000
 
-// stampLayout is RFC 3339 with always nine decimals of a second: the import's stamps
-// differ by nanoseconds and must sort as text in time order (RFC3339Nano drops trailing
-// zeros, so "…:05.1Z" would sort after "…:05.12Z").
-const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
 // ImportSettled stores a data set as if every claim had been sent to Settle, one at a
 // time in each person's discharge order, but in one transaction and in bulk (COPY in
 // PostgreSQL, multi-row INSERTs in SQLite): it is how a province-sized synthetic data set
@@ -484,7 +479,7 @@ func (imp *importer) writeClaims(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("import claims: %w", err)
 	}
-	received := imp.started.Format(time.RFC3339Nano) // as Settle stamps it
+	received := imp.started.UTC().Format(stampLayout) // as Settle stamps it
 	n := set.Len()
 	imp.progress(ImportProgress{Stage: "claims", Total: n})
 	for p := range set.Persons {

@@ -472,7 +472,7 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *Settled, sig
 		x.PersonID, st.ID, x.ClaimID, reverses, x.Year, discharged.String(), x.PolicyVersion, x.Kind.String(),
 		dec(sign*x.Total), dec(sign*x.Lines[calc.Basic].Amount), dec(sign*x.Lines[calc.Critical].Amount),
 		dec(sign*x.Lines[calc.Commercial].Amount), dec(sign*x.Lines[calc.Aid].Amount), dec(sign*x.Lines[calc.Backstop].Amount),
-		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.Format(time.RFC3339Nano))
+		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.UTC().Format(stampLayout))
 	if err != nil {
 		return fmt.Errorf("store settlement: %w", err)
 	}

@@ -135,7 +135,12 @@ func (s *Store) Dialect() string { return s.dialect.name }
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-func (s *Store) now() string { return s.Now().UTC().Format(time.RFC3339Nano) }
+// stampLayout is RFC 3339 in UTC with always nine decimals of a second: stamps are
+// ordered as text (a person's settlements by created_at), and RFC3339Nano drops trailing
+// zeros, so that "…:05.1Z" would sort after "…:05.12Z".
+const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func (s *Store) now() string { return s.Now().UTC().Format(stampLayout) }
 
 // Migrate applies, in order and each in its own transaction, the embedded migrations not
 // yet applied, and returns their names. Shipped migrations are never edited: a change is a
