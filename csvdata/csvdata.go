@@ -66,17 +66,53 @@ func (e *Error) Is(target error) bool { return target == calc.ErrInvalid }
 
 // table reads a CSV file by header names.
 type table struct {
-	file   string
-	r      *csv.Reader
-	cols   map[string]int
-	rec    []string
-	errs   *Error
-	header []string
+	file     string
+	records  *records
+	required []string // the columns the file must have
+	field    []int    // required column c is field field[c] of a record
+	rec      []string // the current row
+	recLine  int      // the line the current row starts on
+	errs     *Error
+	header   []string
 }
+
+// column is a required column of a table: its place in the list of required columns.
+// Cells are found by it rather than by name because a province's files have tens of
+// millions of cells, each found by a map lookup of its column's name otherwise.
+type column int
+
+// The columns of persons, providers and claims files, in the order of PersonColumns,
+// ProviderColumns and ClaimColumns.
+const (
+	personID column = iota
+	personHousehold
+	personPoor
+	personAid
+)
+
+const (
+	providerID column = iota
+	providerName
+	providerLevel
+)
+
+const (
+	claimID column = iota
+	claimPerson
+	claimProvider
+	claimLevel
+	claimKind
+	claimAdmitted
+	claimDischarged
+	claimTotal
+	claimInPolicy
+)
 
 var errTooMany = errors.New("too many problems")
 
-func newTable(file string, r io.Reader, required []string) (*table, error) {
+// newTable reads the header of a file that must have the required columns and starts
+// reading its records, looking up a column of each with ahead if it is not nil.
+func newTable(file string, r io.Reader, required []string, ahead *lookahead) (*table, error) {
 	// Spreadsheets may write a UTF-8 byte-order mark before the header. It is dropped
 	// before the CSV reader sees it, so that a quoted first header cell stays valid CSV.
 	br := bufio.NewReader(r)
@@ -85,7 +121,7 @@ func newTable(file string, r io.Reader, required []string) (*table, error) {
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	t := &table{file: file, r: cr, cols: map[string]int{}, errs: &Error{File: file}}
+	t := &table{file: file, required: required, errs: &Error{File: file}}
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, &Error{File: file, Problems: []Problem{{Line: 1, Rule: "the file is empty; want a header line: " + strings.Join(required, ",")}}}
@@ -95,26 +131,37 @@ func newTable(file string, r io.Reader, required []string) (*table, error) {
 	}
 	line, _ := cr.FieldPos(0) // blank lines before the header are skipped
 	t.header = append([]string(nil), header...)
+	cols := map[string]int{}
 	for i, h := range t.header {
 		h = strings.TrimSpace(h)
 		t.header[i] = h
-		if first, dup := t.cols[h]; dup && h != "" {
+		if first, dup := cols[h]; dup && h != "" {
 			_ = t.add(Problem{Line: line, Column: i + 1, Field: h, Rule: fmt.Sprintf("column appears twice in the header (first as column %d)", first+1)})
 			continue
 		}
-		t.cols[h] = i
+		cols[h] = i
 	}
 	for _, name := range required {
-		if _, ok := t.cols[name]; !ok {
+		i, ok := cols[name]
+		if !ok {
 			_ = t.add(Problem{Line: line, Field: name,
 				Rule: "required column is missing from the header (want " + strings.Join(required, ",") + ")"})
 		}
+		t.field = append(t.field, i)
 	}
 	if len(t.errs.Problems) > 0 {
 		return nil, t.errs
 	}
+	field := 0
+	if ahead != nil {
+		field = t.field[ahead.column]
+	}
+	t.records = startRecords(cr, len(t.header), ahead, field)
 	return t, nil
 }
+
+// close stops reading; it must be called once the table's rows are no longer needed.
+func (t *table) close() { t.records.close() }
 
 // readError turns an error of the CSV reader into a *Error for the whole row; fields is
 // the number of fields the reader found in the row, if it found the row.
@@ -137,12 +184,12 @@ func (t *table) readError(err error, fields int) error {
 
 // next reads the next record; it returns false at the end of the file.
 func (t *table) next() (bool, error) {
-	rec, err := t.r.Read()
+	rec, line, fields, err := t.records.next()
 	if errors.Is(err, io.EOF) {
 		return false, nil
 	}
 	if err != nil {
-		rerr := t.readError(err, len(rec))
+		rerr := t.readError(err, fields)
 		var e *Error
 		if len(t.errs.Problems) > 0 && errors.As(rerr, &e) {
 			// Report what was found so far along with the parse error.
@@ -153,31 +200,20 @@ func (t *table) next() (bool, error) {
 		}
 		return false, rerr
 	}
-	t.rec = rec
+	t.rec, t.recLine = rec, line
 	return true, nil
 }
 
-func (t *table) line() int {
-	line, _ := t.r.FieldPos(0)
-	return line
-}
+// line is the line the current row starts on.
+func (t *table) line() int { return t.recLine }
 
-func (t *table) get(name string) string {
-	i, ok := t.cols[name]
-	if !ok {
-		return ""
-	}
-	return strings.TrimSpace(t.rec[i])
-}
+// get returns the current row's cell in column c, without surrounding spaces.
+func (t *table) get(c column) string { return strings.TrimSpace(t.rec[t.field[c]]) }
 
-// fail records a problem in column name of the current row; it returns errTooMany when
+// fail records a problem in column c of the current row; it returns errTooMany when
 // MaxErrors problems are already recorded.
-func (t *table) fail(name, format string, args ...any) error {
-	col := 0
-	if i, ok := t.cols[name]; ok {
-		col = i + 1
-	}
-	return t.add(Problem{Line: t.line(), Column: col, Field: name, Rule: fmt.Sprintf(format, args...)})
+func (t *table) fail(c column, format string, args ...any) error {
+	return t.add(Problem{Line: t.line(), Column: t.field[c] + 1, Field: t.required[c], Rule: fmt.Sprintf(format, args...)})
 }
 
 // add records p. When MaxErrors problems are already recorded it drops p, marks the file
@@ -202,58 +238,58 @@ func (t *table) result() error {
 }
 
 // money reads a non-negative amount of at most MaxAmount.
-func (t *table) money(name string) (calc.Money, error) {
-	s := t.get(name)
+func (t *table) money(c column) (calc.Money, error) {
+	s := t.get(c)
 	m, err := calc.ParseMoney(s)
 	switch {
 	case s == "":
-		return 0, t.fail(name, "is required")
+		return 0, t.fail(c, "is required")
 	case errors.Is(err, calc.ErrPrecision):
-		return 0, t.fail(name, "%q has more than two decimals", s)
+		return 0, t.fail(c, "%q has more than two decimals", s)
 	case errors.Is(err, calc.ErrRange) && strings.HasPrefix(s, "-"):
-		return 0, t.fail(name, "%s is negative", s)
+		return 0, t.fail(c, "%s is negative", s)
 	case errors.Is(err, calc.ErrRange):
-		return 0, t.fail(name, "%q is over the limit of %s", s, calc.MaxAmount)
+		return 0, t.fail(c, "%q is over the limit of %s", s, calc.MaxAmount)
 	case err != nil:
-		return 0, t.fail(name, "%q is not an amount of yuan: write digits with at most one decimal point and no thousands separators, such as 1234.50", s)
+		return 0, t.fail(c, "%q is not an amount of yuan: write digits with at most one decimal point and no thousands separators, such as 1234.50", s)
 	case m < 0:
-		return 0, t.fail(name, "%s is negative", s)
+		return 0, t.fail(c, "%s is negative", s)
 	case m > calc.MaxAmount:
-		return 0, t.fail(name, "%s is over the limit of %s", s, calc.MaxAmount)
+		return 0, t.fail(c, "%s is over the limit of %s", s, calc.MaxAmount)
 	}
 	return m, nil
 }
 
-func (t *table) date(name string) (calc.Date, bool, error) {
-	s := t.get(name)
+func (t *table) date(c column) (calc.Date, bool, error) {
+	s := t.get(c)
 	if s == "" {
-		return 0, false, t.fail(name, "is required")
+		return 0, false, t.fail(c, "is required")
 	}
 	d, err := calc.ParseDate(s)
 	if err != nil {
-		return 0, false, t.fail(name, "%q is not a calendar date written YYYY-MM-DD, such as 2018-03-07", s)
+		return 0, false, t.fail(c, "%q is not a calendar date written YYYY-MM-DD, such as 2018-03-07", s)
 	}
 	return d, true, nil
 }
 
 // name reads a required column holding one of a fixed set of names, such as a level.
-func name[T any](t *table, column string, parse func(string) (T, error)) (T, bool, error) {
+func name[T any](t *table, c column, parse func(string) (T, error)) (T, bool, error) {
 	var zero T
-	s := t.get(column)
+	s := t.get(c)
 	if s == "" {
-		return zero, false, t.fail(column, "is required")
+		return zero, false, t.fail(c, "is required")
 	}
 	v, err := parse(s)
 	if err != nil {
-		return zero, false, t.fail(column, "%v", err)
+		return zero, false, t.fail(c, "%v", err)
 	}
 	return v, true, nil
 }
 
-func (t *table) id(name string) (string, error) {
-	s := t.get(name)
+func (t *table) id(c column) (string, error) {
+	s := t.get(c)
 	if s == "" {
-		return "", t.fail(name, "is required")
+		return "", t.fail(c, "is required")
 	}
 	return s, nil
 }
@@ -295,36 +331,38 @@ func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
 // person reads the current row as a person, recording its problems; seen holds the ids of
 // the rows before.
 func (t *table) person(seen *idTable) (calc.Person, error) {
-	p := calc.Person{HouseholdID: t.get("household_id")}
+	p := calc.Person{HouseholdID: t.get(personHousehold)}
 	var errs [4]error
-	p.ID, errs[0] = t.uniqueID("person_id", "person", seen)
+	p.ID, errs[0] = t.uniqueID(personID, "person", seen)
 	if p.HouseholdID == "" {
-		errs[1] = t.fail("household_id", "is required")
+		errs[1] = t.fail(personHousehold, "is required")
 	}
-	poor, ok := parseBool(t.get("registered_poor"))
+	poor, ok := parseBool(t.get(personPoor))
 	switch {
-	case t.get("registered_poor") == "":
-		errs[2] = t.fail("registered_poor", "is required: true or false")
+	case t.get(personPoor) == "":
+		errs[2] = t.fail(personPoor, "is required: true or false")
 	case !ok:
-		errs[2] = t.fail("registered_poor", "%q is not true or false", t.get("registered_poor"))
+		errs[2] = t.fail(personPoor, "%q is not true or false", t.get(personPoor))
 	}
 	p.RegisteredPoor = poor
-	aid, err := calc.ParseAidCategory(t.get("aid_category"))
+	aid, err := calc.ParseAidCategory(t.get(personAid))
 	if err != nil {
-		errs[3] = t.fail("aid_category", "%v", err)
+		errs[3] = t.fail(personAid, "%v", err)
 	}
 	p.Aid = aid
 	return p, firstErr(errs[:]...)
 }
 
 // scanRows reads every row of a file with the required columns through row, which
-// records problems with t.fail and returns errTooMany when reading must stop. It returns
-// nil, or a *Error listing the problems.
-func scanRows(file string, r io.Reader, columns []string, row func(*table) error) error {
-	t, err := newTable(file, r, columns)
+// records problems with t.fail and returns errTooMany when reading must stop; row may
+// ask t.records what ahead, if not nil, found for it. It returns nil, or a *Error listing
+// the problems.
+func scanRows(file string, r io.Reader, columns []string, ahead *lookahead, row func(*table) error) error {
+	t, err := newTable(file, r, columns, ahead)
 	if err != nil {
 		return err
 	}
+	defer t.close()
 	for {
 		ok, err := t.next()
 		if err != nil {
@@ -344,7 +382,7 @@ func scanRows(file string, r io.Reader, columns []string, row func(*table) error
 // or a *Error listing the problems and no values.
 func readRows[T any](file string, r io.Reader, columns []string, row func(*table) (T, error)) ([]T, error) {
 	var out []T
-	err := scanRows(file, r, columns, func(t *table) error {
+	err := scanRows(file, r, columns, nil, func(t *table) error {
 		v, err := row(t)
 		if t.clean() {
 			out = append(out, v)
@@ -358,13 +396,13 @@ func readRows[T any](file string, r io.Reader, columns []string, row func(*table
 }
 
 // uniqueID reads a required id that must not repeat an earlier row's, and adds it to seen.
-func (t *table) uniqueID(column, what string, seen *idTable) (string, error) {
-	id := t.get(column)
+func (t *table) uniqueID(c column, what string, seen *idTable) (string, error) {
+	id := t.get(c)
 	if id == "" {
-		return id, t.fail(column, "is required")
+		return id, t.fail(c, "is required")
 	}
 	if n, added := seen.add(id, t.line()); !added {
-		return id, t.fail(column, "duplicate %s %s (first on line %d)", what, id, seen.line(n))
+		return id, t.fail(c, "duplicate %s %s (first on line %d)", what, id, seen.line(n))
 	}
 	return id, nil
 }
@@ -379,10 +417,10 @@ var ProviderColumns = []string{"provider_id", "name", "level"}
 func ReadProviders(file string, r io.Reader) ([]Provider, error) {
 	seen := newIDTable()
 	return readRows(file, r, ProviderColumns, func(t *table) (Provider, error) {
-		p := Provider{Name: t.get("name")}
+		p := Provider{Name: t.get(providerName)}
 		var errs [2]error
-		p.ID, errs[0] = t.uniqueID("provider_id", "provider", seen)
-		p.Level, _, errs[1] = name(t, "level", calc.ParseLevel)
+		p.ID, errs[0] = t.uniqueID(providerID, "provider", seen)
+		p.Level, _, errs[1] = name(t, providerLevel, calc.ParseLevel)
 		return p, firstErr(errs[:]...)
 	})
 }
@@ -446,7 +484,12 @@ type ClaimRow struct {
 func ScanClaims(file string, r io.Reader, checks ClaimChecks, add func(row *ClaimRow)) error {
 	seen := newIDTable()
 	var row ClaimRow
-	return scanRows(file, r, ClaimColumns, func(t *table) error {
+	var ahead *lookahead
+	if checks.PersonIndex != nil {
+		// The persons are looked up as the records are read, on another goroutine.
+		ahead = &lookahead{column: claimPerson, find: checks.PersonIndex.Find}
+	}
+	return scanRows(file, r, ClaimColumns, ahead, func(t *table) error {
 		var err error
 		row.Claim, row.Person, err = t.claim(seen, checks)
 		if t.clean() {
@@ -465,56 +508,57 @@ func (t *table) claim(seen *idTable, checks ClaimChecks) (calc.Claim, int, error
 	var stop error // errTooMany once MaxErrors problems are recorded
 	check := func(err error) { stop = cmp.Or(stop, err) }
 	var err error
-	c.ID, err = t.uniqueID("claim_id", "claim", seen)
+	c.ID, err = t.uniqueID(claimID, "claim", seen)
 	check(err)
-	c.PersonID, err = t.id("person_id")
+	c.PersonID, err = t.id(claimPerson)
 	check(err)
 	person := -1
 	if c.PersonID != "" {
 		known := true
 		switch {
 		case checks.PersonIndex != nil:
-			person, known = checks.PersonIndex.Find(c.PersonID)
+			person = t.records.found() // checks.PersonIndex.Find(c.PersonID), found ahead
+			known = person >= 0
 		case checks.Persons != nil:
 			_, known = checks.Persons[c.PersonID]
 		}
 		if !known {
 			person = -1
-			check(t.fail("person_id", "unknown person %s: not in the persons file", c.PersonID))
+			check(t.fail(claimPerson, "unknown person %s: not in the persons file", c.PersonID))
 		}
 	}
-	c.ProviderID, err = t.id("provider_id")
+	c.ProviderID, err = t.id(claimProvider)
 	check(err)
 	var levelOK bool
-	c.Level, levelOK, err = name(t, "level", calc.ParseLevel)
+	c.Level, levelOK, err = name(t, claimLevel, calc.ParseLevel)
 	check(err)
 	if c.ProviderID != "" && checks.Providers != nil {
 		if p, ok := checks.Providers[c.ProviderID]; !ok {
-			check(t.fail("provider_id", "unknown provider %s: not in the providers file", c.ProviderID))
+			check(t.fail(claimProvider, "unknown provider %s: not in the providers file", c.ProviderID))
 		} else if levelOK && p.Level != c.Level {
-			check(t.fail("level", "level %s differs from provider %s's level %s", c.Level, p.ID, p.Level))
+			check(t.fail(claimLevel, "level %s differs from provider %s's level %s", c.Level, p.ID, p.Level))
 		}
 	}
-	c.Kind, _, err = name(t, "kind", calc.ParseKind)
+	c.Kind, _, err = name(t, claimKind, calc.ParseKind)
 	check(err)
 	var admittedOK, dischargedOK bool
-	c.AdmittedOn, admittedOK, err = t.date("admitted_on")
+	c.AdmittedOn, admittedOK, err = t.date(claimAdmitted)
 	check(err)
-	c.DischargedOn, dischargedOK, err = t.date("discharged_on")
+	c.DischargedOn, dischargedOK, err = t.date(claimDischarged)
 	check(err)
 	if admittedOK && dischargedOK && c.DischargedOn < c.AdmittedOn {
-		check(t.fail("discharged_on", "discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn))
+		check(t.fail(claimDischarged, "discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn))
 	}
 	if dischargedOK && checks.Policies != nil && checks.Policies.At(c.DischargedOn) == nil {
-		check(t.fail("discharged_on", "no policy is in force on %s (%s)", c.DischargedOn, describePeriods(checks.Policies)))
+		check(t.fail(claimDischarged, "no policy is in force on %s (%s)", c.DischargedOn, describePeriods(checks.Policies)))
 	}
 	nProblems := len(t.errs.Problems)
-	c.Total, err = t.money("total")
+	c.Total, err = t.money(claimTotal)
 	check(err)
-	c.InPolicy, err = t.money("in_policy")
+	c.InPolicy, err = t.money(claimInPolicy)
 	check(err)
 	if len(t.errs.Problems) == nProblems && c.InPolicy > c.Total {
-		check(t.fail("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total))
+		check(t.fail(claimInPolicy, "in_policy %s exceeds total %s", c.InPolicy, c.Total))
 	}
 	return c, person, stop
 }

@@ -93,3 +93,26 @@ func TestIDTable(t *testing.T) {
 		}
 	})
 }
+
+// TestColumns: the column constants name the columns of PersonColumns, ProviderColumns
+// and ClaimColumns in order.
+func TestColumns(t *testing.T) {
+	for _, tc := range []struct {
+		list []string
+		cols map[column]string
+	}{
+		{PersonColumns, map[column]string{personID: "person_id", personHousehold: "household_id", personPoor: "registered_poor", personAid: "aid_category"}},
+		{ProviderColumns, map[column]string{providerID: "provider_id", providerName: "name", providerLevel: "level"}},
+		{ClaimColumns, map[column]string{claimID: "claim_id", claimPerson: "person_id", claimProvider: "provider_id", claimLevel: "level",
+			claimKind: "kind", claimAdmitted: "admitted_on", claimDischarged: "discharged_on", claimTotal: "total", claimInPolicy: "in_policy"}},
+	} {
+		if len(tc.cols) != len(tc.list) {
+			t.Errorf("%d constants for %d columns %v", len(tc.cols), len(tc.list), tc.list)
+		}
+		for c, name := range tc.cols {
+			if int(c) >= len(tc.list) || tc.list[c] != name {
+				t.Errorf("column %d is not %s in %v", c, name, tc.list)
+			}
+		}
+	}
+}

@@ -33,7 +33,7 @@ type indexedPerson struct {
 func ReadPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 	x := &PersonIndex{ids: newIDTable(), households: newIDTable()}
 	last, lastID := -1, "" // the household of the row before
-	err := scanRows(file, r, PersonColumns, func(t *table) error {
+	err := scanRows(file, r, PersonColumns, nil, func(t *table) error {
 		p, err := t.person(x.ids)
 		if !t.clean() {
 			return err // the file is refused: nothing more needs keeping
