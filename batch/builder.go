@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -143,7 +145,8 @@ func (b *Builder) Set() *Set {
 	}
 	idOrder := func(x, y int32) int { return cmp.Compare(people[x].ID, people[y].ID) }
 	// Persons files are usually in id order already.
-	if !slices.IsSortedFunc(byID, idOrder) {
+	inOrder := slices.IsSortedFunc(byID, idOrder)
+	if !inOrder {
 		slices.SortFunc(byID, idOrder)
 	}
 
@@ -153,13 +156,18 @@ func (b *Builder) Set() *Set {
 		Admitted: make([]calc.Date, n), Discharged: make([]calc.Date, n), Total: make([]calc.Money, n),
 		InPolicy: make([]calc.Money, n), Input: make([]int32, n),
 	}
-	if len(claimants) > 0 {
-		s.Persons = make([]calc.Person, len(claimants))
+	switch {
+	case inOrder && len(people) > 0:
+		s.Persons = people
+	case len(people) > 0:
+		s.Persons = make([]calc.Person, len(people))
+		for k, i := range byID {
+			s.Persons[k] = people[i]
+		}
 	}
 	row := int32(0)
-	for k, i := range byID {
+	for _, i := range byID {
 		p := claimants[i]
-		s.Persons[k] = people[i]
 		s.Start = append(s.Start, row)
 		row, count[p] = row+count[p], row
 	}
@@ -198,15 +206,27 @@ func (b *Builder) Set() *Set {
 		all.Write(b.chunks[k].text)
 	}
 	ids := all.String()
-	for r, i := range s.Input {
-		c := b.row(i)
-		_, start, end := b.idSpan(i)
-		off := base[i>>chunkBits]
-		s.ID[r] = ids[off+start : off+end]
-		s.Provider[r] = b.providers[c.provider]
-		s.Level[r], s.Kind[r] = c.level, c.kind
-		s.Admitted[r], s.Discharged[r] = c.admitted, c.discharged
-		s.Total[r], s.InPolicy[r] = c.total, c.inPolicy
+	// Fill the columns on every core: each row is a likely cache miss in the chunks.
+	parts := runtime.GOMAXPROCS(0)
+	if n < 1<<16 {
+		parts = 1
 	}
+	var wg sync.WaitGroup
+	for part := range parts {
+		wg.Go(func() {
+			for r := n * part / parts; r < n*(part+1)/parts; r++ {
+				i := s.Input[r]
+				c := b.row(i)
+				_, start, end := b.idSpan(i)
+				off := base[i>>chunkBits]
+				s.ID[r] = ids[off+start : off+end]
+				s.Provider[r] = b.providers[c.provider]
+				s.Level[r], s.Kind[r] = c.level, c.kind
+				s.Admitted[r], s.Discharged[r] = c.admitted, c.discharged
+				s.Total[r], s.InPolicy[r] = c.total, c.inPolicy
+			}
+		})
+	}
+	wg.Wait()
 	return s
 }
