@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,9 +116,11 @@ var errTooMany = errors.New("too many problems")
 func newTable(file string, r io.Reader, required []string, ahead *lookahead) (*table, error) {
 	// Spreadsheets may write a UTF-8 byte-order mark before the header. It is dropped
 	// before the CSV reader sees it, so that a quoted first header cell stays valid CSV.
-	br := bufio.NewReader(r)
-	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
-		_, _ = br.Discard(3)
+	counted := &countingReader{r: r}
+	br := bufio.NewReaderSize(counted, 64<<10)
+	bom := 0
+	if b, _ := br.Peek(3); string(b) == "\ufeff" {
+		bom, _ = br.Discard(3)
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
@@ -156,12 +159,31 @@ func newTable(file string, r io.Reader, required []string, ahead *lookahead) (*t
 	if ahead != nil {
 		field = t.field[ahead.column]
 	}
-	t.records = startRecords(cr, len(t.header), ahead, field)
+	// The records after the header are split by records itself when the header took one
+	// line and encoding/csv read it from br without reading ahead (its bufio.Reader is br),
+	// so that br is at the start of the next line; else encoding/csv reads them all.
+	oneLine := !slices.ContainsFunc(header, func(h string) bool { return strings.Contains(h, "\n") })
+	if oneLine && cr.InputOffset() == counted.n-int64(br.Buffered())-int64(bom) {
+		cr = nil
+	}
+	t.records = startRecords(br, cr, line, len(t.header), ahead, field)
 	return t, nil
 }
 
 // close stops reading; it must be called once the table's rows are no longer needed.
 func (t *table) close() { t.records.close() }
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
 
 // readError turns an error of the CSV reader into a *Error for the whole row; fields is
 // the number of fields the reader found in the row, if it found the row.
