@@ -9,13 +9,13 @@ import (
 // the line each was first seen on.
 //
 // It exists because a province's files hold millions of ids. A map[string]int keyed by the
-// ids read keeps, per id, a string header and a map slot, and the whole CSV row the id was
-// cut from (encoding/csv allocates one string per row and the fields are slices of it):
-// for 1,000,000 claims that is about 200 MB, much of it pointers for the garbage collector
-// to scan. idTable keeps the ids' bytes back to back in fixed-size chunks, which never
-// move once written, and finds them through an open-addressing table of 8-byte slots
-// holding no pointers: about 30 bytes an id beside its text while the file is read. It is
-// exact: a slot whose hash matches is confirmed by comparing the bytes.
+// ids read keeps, per id, a string header and a map slot, and keeps alive the text the id
+// was cut from (encoding/csv allocates one string per row and the fields are slices of
+// it): several times the ids' own bytes, and pointers for the garbage collector to scan.
+// idTable keeps the ids' bytes back to back in fixed-size chunks, which never move once
+// written, and finds them through an open-addressing table of 8-byte slots holding no
+// pointers: about 30 bytes an id beside its text while the file is read. It is exact: a
+// slot whose hash matches is confirmed by comparing the bytes.
 //
 // Files are often sorted by id. While the ids come in increasing order none can repeat
 // an earlier one, so the table is not built until an id breaks the order or one must be

@@ -16,7 +16,7 @@ import (
 // may also look up one cell of each record there (a claim's person, whose lookup in a
 // table of millions is mostly waiting for memory), to even out the two goroutines' work.
 //
-// Lines without a double quote, which is every line of the files hpcalc writes, it
+// Lines without a double quote (every line of the shipped and generated files) it
 // splits itself, as encoding/csv would, into fields that share one string per batch:
 // encoding/csv allocates a string per record, and those millions of allocations were
 // the largest cost of reading left. From the first line with a double quote on,

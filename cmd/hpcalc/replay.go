@@ -137,32 +137,35 @@ func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFil
 	}
 	// Every cross-file rule (unknown person, no policy in force, ...) names a line of
 	// the claims file, even when only another file replaces a shipped one.
-	b := batch.NewBuilder(persons)
-	_, err = readData(claimsFile, fixtures.ClaimsFile, func(name string, r io.Reader) (struct{}, error) {
-		checks := csvdata.ClaimChecks{PersonIndex: persons, Providers: providers, Policies: in.policies}
-		return struct{}{}, csvdata.ScanClaims(name, r, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
-	})
+	f, name, err := openData(claimsFile, fixtures.ClaimsFile)
 	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := batch.NewBuilder(persons)
+	checks := csvdata.ClaimChecks{PersonIndex: persons, Providers: providers, Policies: in.policies}
+	if err := csvdata.ScanClaims(name, f, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) }); err != nil {
 		return nil, err
 	}
 	in.set = b.Set()
 	return in, nil
 }
 
+// openData opens the file at path, or the shipped file named shipped when path is empty;
+// name is the name its errors give it.
+func openData(path, shipped string) (f io.ReadCloser, name string, err error) {
+	if path == "" {
+		f, err = fixtures.FS.Open(shipped)
+		return f, shipped, err
+	}
+	f, err = os.Open(path)
+	return f, path, err
+}
+
 // readData reads the file at path, or the shipped file named shipped when path is empty,
 // through read.
 func readData[T any](path, shipped string, read func(name string, r io.Reader) (T, error)) (T, error) {
-	var (
-		f    io.ReadCloser
-		name = path
-		err  error
-	)
-	if path == "" {
-		f, err = fixtures.FS.Open(shipped)
-		name = shipped
-	} else {
-		f, err = os.Open(path)
-	}
+	f, name, err := openData(path, shipped)
 	if err != nil {
 		var zero T
 		return zero, err
