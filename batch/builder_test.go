@@ -205,3 +205,49 @@ func BenchmarkBuilder(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFromFiles reads a synthetic population of 300,000 persons and their claims
+// (about 200,000) from files into a Set, as hpcalc whatif and replay read them: the
+// persons into a csvdata.PersonIndex, the claims through csvdata.ScanClaims into a
+// Builder.
+func BenchmarkFromFiles(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := synth.WriteScale(dir, synth.ScaleOptions{Persons: 300_000, Seed: synth.ShippedSeed}); err != nil {
+		b.Fatal(err)
+	}
+	policies := shipped(b).Policies
+	var size int64
+	for _, name := range []string{"persons.csv", "claims.csv"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		size += fi.Size()
+	}
+	b.SetBytes(size)
+	for b.Loop() {
+		pf, err := os.Open(filepath.Join(dir, "persons.csv"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		index, err := csvdata.ReadPersonIndex("persons.csv", pf)
+		pf.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cf, err := os.Open(filepath.Join(dir, "claims.csv"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bld := batch.NewBuilder(index)
+		err = csvdata.ScanClaims("claims.csv", cf, csvdata.ClaimChecks{PersonIndex: index, Policies: policies},
+			func(row *csvdata.ClaimRow) { bld.Add(row.Person, &row.Claim) })
+		cf.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if bld.Set().Len() == 0 {
+			b.Fatal("no claims")
+		}
+	}
+}
