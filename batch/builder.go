@@ -115,8 +115,9 @@ func (b *Builder) id(i int32) []byte {
 }
 
 // Set returns the claims added as a Set: the one NewSet returns for the same persons and
-// the claims in the order they were added, whose Input numbers claims in that order. It
-// leaves the Builder empty.
+// the claims in the order they were added, whose Input numbers claims in that order.
+// (Claims of one person with the same discharge day and the same id, which NewSet may put
+// either way round, stay in the order added.) It leaves the Builder empty.
 func (b *Builder) Set() *Set {
 	defer func() { *b = *NewBuilder(b.persons) }()
 	n := b.n
