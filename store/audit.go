@@ -131,6 +131,13 @@ func parseStamp(s string) (time.Time, error) {
 // LoadStoredClaims returns what StoredClaims streams, as one slice sized from a count
 // first: growing a slice of a million claims copies most of a gigabyte.
 func (s *Store) LoadStoredClaims(ctx context.Context, from, to calc.Date) ([]batch.StoredClaim, error) {
+	return s.LoadStoredClaimsReporting(ctx, from, to, 0, nil)
+}
+
+// LoadStoredClaimsReporting is LoadStoredClaims that calls report with how many claims
+// of how many it has read after every every claims (if every > 0) and at the end, for
+// the progress of long reads.
+func (s *Store) LoadStoredClaimsReporting(ctx context.Context, from, to calc.Date, every int, report func(read, total int)) ([]batch.StoredClaim, error) {
 	var n int
 	if err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM claims WHERE discharged_on >= ? AND discharged_on <= ?`),
 		from.String(), to.String()); err != nil {
@@ -139,7 +146,13 @@ func (s *Store) LoadStoredClaims(ctx context.Context, from, to calc.Date) ([]bat
 	out := make([]batch.StoredClaim, 0, n)
 	err := s.StoredClaims(ctx, from, to, func(sc *batch.StoredClaim) error {
 		out = append(out, *sc)
+		if every > 0 && report != nil && len(out)%every == 0 {
+			report(len(out), max(n, len(out)))
+		}
 		return nil
 	})
+	if err == nil && report != nil {
+		report(len(out), max(n, len(out)))
+	}
 	return out, err
 }

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/batch"
@@ -128,4 +130,26 @@ func TestAuditCauses(t *testing.T) {
 			t.Errorf("OK-1 under another version: causes %v", c)
 		}
 	})
+}
+
+// TestLoadStoredClaimsReporting: progress every 100 claims and once at the end, with the
+// count of the period.
+func TestLoadStoredClaimsReporting(t *testing.T) {
+	s := storetest.SQLite(t)
+	d := loadShipped(t, s)
+	for _, i := range replay.Order(d.Claims.Claims) {
+		if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	stored, err := s.LoadStoredClaimsReporting(context.Background(), calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), 100,
+		func(read, total int) { got = append(got, fmt.Sprintf("%d/%d", read, total)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "100/559 200/559 300/559 400/559 500/559 559/559"
+	if strings.Join(got, " ") != want || len(stored) != 559 {
+		t.Errorf("reports %v for %d claims, want %s", got, len(stored), want)
+	}
 }

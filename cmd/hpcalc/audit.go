@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/batch"
@@ -22,7 +23,8 @@ and their likely cause: another policy version was in force at settlement, an ea
 claim of the same person was reversed, or the claim was settled out of discharge order.
 
 --policy in-force replays each claim under the version in force on its discharge day;
---policy VERSION replays every claim under that published version.`
+--policy VERSION replays every claim under that published version. Progress goes to
+stderr, every 100,000 claims read (none with --quiet).`
 
 func runAudit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit", auditHelp, stdout, stderr)
@@ -32,6 +34,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "last discharge day, YYYY-MM-DD (required)")
 	policy := fs.String("policy", "in-force", "in-force, or the published `VERSION` to replay every claim under")
 	format := fs.String("format", "table", "output: table, json or csv (the differing claims)")
+	quiet := fs.Bool("quiet", false, "print no progress")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -74,12 +77,19 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "audit: reading the claims discharged %s to %s...\n", fromDay, toDay)
-	stored, err := s.LoadStoredClaims(ctx, fromDay, toDay)
+	progress := stderr
+	if *quiet {
+		progress = io.Discard
+	}
+	fmt.Fprintf(progress, "audit: reading the claims discharged %s to %s...\n", fromDay, toDay)
+	start := time.Now()
+	stored, err := s.LoadStoredClaimsReporting(ctx, fromDay, toDay, 100_000, func(read, total int) {
+		fmt.Fprintf(progress, "audit: read %s of %s claims (%s)\n", groupInt(read), groupInt(total), time.Since(start).Round(100*time.Millisecond))
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "audit: re-settling %d claims...\n", len(stored))
+	fmt.Fprintf(progress, "audit: re-settling %s claims...\n", groupInt(len(stored)))
 	a, err := batch.RunAudit(persons, stored, policies, only, batch.Options{})
 	if err != nil {
 		return err
