@@ -318,8 +318,9 @@ func schemas() obj {
 			"delta":        obj{"type": "object", "additionalProperties": moneyField(""), "description": "scenario − baseline, by line, out_of_pocket and public"},
 			"public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),
 		}),
-		"WhatIfHousehold": object([]string{"household_id", "public_delta", "out_of_pocket_delta"}, obj{
+		"WhatIfHousehold": object([]string{"household_id", "public_delta", "out_of_pocket_delta", "delta"}, obj{
 			"household_id": str(""), "public_delta": moneyField(""), "out_of_pocket_delta": moneyField(""),
+			"delta": obj{"type": "object", "additionalProperties": moneyField(""), "description": "scenario − baseline, by line, out_of_pocket and public"},
 		}),
 		"WhatIfReport": object([]string{"claims", "baseline", "scenario"}, obj{
 			"claims": obj{"type": "integer"}, "baseline": ref("AuditTotals"), "scenario": ref("AuditTotals"),

@@ -20,10 +20,21 @@ type whatIfGroup struct {
 	OutOfPocketDelta money            `json:"out_of_pocket_delta"`
 }
 
+// whatIfHousehold is what changes for one household's claims.
 type whatIfHousehold struct {
-	HouseholdID      string `json:"household_id"`
-	PublicDelta      money  `json:"public_delta"`
-	OutOfPocketDelta money  `json:"out_of_pocket_delta"`
+	HouseholdID      string           `json:"household_id"`
+	PublicDelta      money            `json:"public_delta"`
+	OutOfPocketDelta money            `json:"out_of_pocket_delta"`
+	Delta            map[string]money `json:"delta"` // scenario − baseline, by line, out_of_pocket and public
+}
+
+func householdOf(h *batch.HouseholdChange) whatIfHousehold {
+	out := whatIfHousehold{HouseholdID: h.ID, PublicDelta: money(h.PublicDelta()), OutOfPocketDelta: money(h.OOPDelta()),
+		Delta: map[string]money{"out_of_pocket": money(h.OOPDelta()), "public": money(h.PublicDelta())}}
+	for _, l := range calc.Lines() {
+		out.Delta[l.String()] = money(h.LineDelta(l))
+	}
+	return out
 }
 
 // WhatIfReport is a what-if run as JSON.
@@ -134,12 +145,12 @@ func (s *server) whatIf(c echo.Context) error {
 	}
 	for i := 0; i < len(w.Households) && len(rep.LargestRises) < top; i++ {
 		if h := &w.Households[i]; h.PublicDelta() > 0 {
-			rep.LargestRises = append(rep.LargestRises, whatIfHousehold{h.ID, money(h.PublicDelta()), money(h.OOPDelta())})
+			rep.LargestRises = append(rep.LargestRises, householdOf(h))
 		}
 	}
 	for i := len(w.Households) - 1; i >= 0 && len(rep.LargestFalls) < top; i-- {
 		if h := &w.Households[i]; h.PublicDelta() < 0 {
-			rep.LargestFalls = append(rep.LargestFalls, whatIfHousehold{h.ID, money(h.PublicDelta()), money(h.OOPDelta())})
+			rep.LargestFalls = append(rep.LargestFalls, householdOf(h))
 		}
 	}
 	return writeJSON(c, http.StatusOK, rep)

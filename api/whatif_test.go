@@ -68,7 +68,9 @@ func TestWhatIf(t *testing.T) {
 				Delta    map[string]string    `json:"delta"`
 			} `json:"by_level"`
 			Rises []struct {
-				HouseholdID string `json:"household_id"`
+				HouseholdID string            `json:"household_id"`
+				PublicDelta string            `json:"public_delta"`
+				Delta       map[string]string `json:"delta"`
 			} `json:"households_largest_rise"`
 			Falls []struct {
 				HouseholdID string `json:"household_id"`
@@ -78,6 +80,19 @@ func TestWhatIf(t *testing.T) {
 		want(t, v.do(http.MethodPost, "/v1/whatif", asFinance, "application/json", body), http.StatusOK, &groups)
 		if len(groups.ByLevel) != int(calc.NumLevels) || len(groups.Rises) != 3 || len(groups.Falls) > 3 {
 			t.Fatalf("%d levels, %d rises, %d falls with top 3", len(groups.ByLevel), len(groups.Rises), len(groups.Falls))
+		}
+		for _, h := range groups.Rises {
+			var sum calc.Money
+			for _, l := range calc.Lines() {
+				d, err := calc.ParseMoney(h.Delta[l.String()])
+				if err != nil {
+					t.Fatalf("household %s delta %s: %v", h.HouseholdID, l, err)
+				}
+				sum += d
+			}
+			if sum.String() != h.PublicDelta || h.Delta["public"] != h.PublicDelta {
+				t.Errorf("household %s: line deltas add to %s, public delta %s", h.HouseholdID, sum, h.PublicDelta)
+			}
 		}
 		claims := 0
 		for _, l := range calc.Lines() {

@@ -110,8 +110,9 @@ func (t *Totals) merge(c *cells) {
 // person paid.
 type Result struct {
 	Totals
-	Public      []calc.Money // by person: the five lines together
-	OutOfPocket []calc.Money // by person
+	Public      []calc.Money                // by person: the five lines together
+	OutOfPocket []calc.Money                // by person
+	Lines       [][calc.NumLines]calc.Money // by person: what each line paid
 }
 
 // Options of a run.
@@ -132,7 +133,8 @@ func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	persons := len(set.Persons)
-	res := &Result{Public: make([]calc.Money, persons), OutOfPocket: make([]calc.Money, persons)}
+	res := &Result{Public: make([]calc.Money, persons), OutOfPocket: make([]calc.Money, persons),
+		Lines: make([][calc.NumLines]calc.Money, persons)}
 	// Persons are handed out in chunks, so that a worker with heavy persons does not hold
 	// up the others.
 	const chunk = 1024
@@ -183,6 +185,9 @@ func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
 						t[s.Level][s.Kind][s.Aid].Add(&s)
 						res.OutOfPocket[p] += s.OutOfPocket
 						res.Public[p] += s.Total - s.OutOfPocket
+						for l := range calc.NumLines {
+							res.Lines[p][l] += s.Lines[l].Amount
+						}
 						if opt.Each != nil {
 							opt.Each(p, r, &s)
 						}

@@ -140,6 +140,35 @@ func TestWhatIfEqualsReplay(t *testing.T) {
 	if payMore != w.PayMore {
 		t.Errorf("%d pay more, direct count %d", w.PayMore, payMore)
 	}
+
+	// Each household's lines under both runs equal the direct replays' sums.
+	baseRun, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type lines = [calc.NumLines]calc.Money
+	wantBase, wantScenario := map[string]lines{}, map[string]lines{}
+	for i := range d.Claims.Claims {
+		h := d.Persons[d.Claims.Claims[i].PersonID].HouseholdID
+		b, s := wantBase[h], wantScenario[h]
+		for l := range calc.NumLines {
+			b[l] += baseRun.Settlements[i].Lines[l].Amount
+			s[l] += direct.Settlements[i].Lines[l].Amount
+		}
+		wantBase[h], wantScenario[h] = b, s
+	}
+	for _, h := range w.Households {
+		if h.LinesBase != wantBase[h.ID] || h.LinesScenario != wantScenario[h.ID] {
+			t.Errorf("household %s: lines %v → %v, direct replays %v → %v", h.ID, h.LinesBase, h.LinesScenario, wantBase[h.ID], wantScenario[h.ID])
+		}
+		var sum calc.Money
+		for l := range calc.NumLines {
+			sum += h.LineDelta(l)
+		}
+		if sum != h.PublicDelta() {
+			t.Errorf("household %s: line deltas add to %s, public delta %s", h.ID, sum, h.PublicDelta())
+		}
+	}
 }
 
 // bulkSet builds claims of persons, as the scale of a province: most bills small, a few

@@ -20,6 +20,12 @@ type HouseholdChange struct {
 	ID                         string
 	PublicBase, PublicScenario calc.Money // the five lines together
 	OOPBase, OOPScenario       calc.Money
+	LinesBase, LinesScenario   [calc.NumLines]calc.Money
+}
+
+// LineDelta is what line l pays under the scenario less under the baseline.
+func (h *HouseholdChange) LineDelta(l calc.Line) calc.Money {
+	return h.LinesScenario[l] - h.LinesBase[l]
 }
 
 // PublicDelta is the scenario's public cost less the baseline's.
@@ -73,6 +79,10 @@ func Compare(set *Set, base, scenario *Result) *WhatIf {
 		h.PublicScenario += scenario.Public[p]
 		h.OOPBase += base.OutOfPocket[p]
 		h.OOPScenario += scenario.OutOfPocket[p]
+		for l := range calc.NumLines {
+			h.LinesBase[l] += base.Lines[p][l]
+			h.LinesScenario[l] += scenario.Lines[p][l]
+		}
 	}
 	slices.SortFunc(w.Households, func(a, b HouseholdChange) int {
 		return cmp.Or(cmp.Compare(b.PublicDelta(), a.PublicDelta()), cmp.Compare(a.ID, b.ID))
