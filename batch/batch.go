@@ -110,9 +110,17 @@ func (t *Totals) merge(c *cells) {
 // person paid.
 type Result struct {
 	Totals
-	Public      []calc.Money                // by person: the five lines together
 	OutOfPocket []calc.Money                // by person
 	Lines       [][calc.NumLines]calc.Money // by person: what each line paid
+}
+
+// Public is what the five lines together paid for person p's claims.
+func (r *Result) Public(p int) calc.Money {
+	var sum calc.Money
+	for _, m := range r.Lines[p] {
+		sum += m
+	}
+	return sum
 }
 
 // Options of a run.
@@ -133,8 +141,7 @@ func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	persons := len(set.Persons)
-	res := &Result{Public: make([]calc.Money, persons), OutOfPocket: make([]calc.Money, persons),
-		Lines: make([][calc.NumLines]calc.Money, persons)}
+	res := &Result{OutOfPocket: make([]calc.Money, persons), Lines: make([][calc.NumLines]calc.Money, persons)}
 	// Persons are handed out in chunks, so that a worker with heavy persons does not hold
 	// up the others.
 	const chunk = 1024
@@ -184,7 +191,6 @@ func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
 						}
 						t[s.Level][s.Kind][s.Aid].Add(&s)
 						res.OutOfPocket[p] += s.OutOfPocket
-						res.Public[p] += s.Total - s.OutOfPocket
 						for l := range calc.NumLines {
 							res.Lines[p][l] += s.Lines[l].Amount
 						}

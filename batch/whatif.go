@@ -75,8 +75,8 @@ func Compare(set *Set, base, scenario *Result) *WhatIf {
 			w.PayLess++
 		}
 		h := &w.Households[household[p]]
-		h.PublicBase += base.Public[p]
-		h.PublicScenario += scenario.Public[p]
+		h.PublicBase += base.Public(p)
+		h.PublicScenario += scenario.Public(p)
 		h.OOPBase += base.OutOfPocket[p]
 		h.OOPScenario += scenario.OutOfPocket[p]
 		for l := range calc.NumLines {
