@@ -33,6 +33,8 @@ import (
 //   - a value read from the database while an eviction happened is not kept (gen), since
 //     it may predate the change.
 //
+// The same notifications empty the store's remembered API tokens when one is revoked.
+//
 // SQLite has no NOTIFY: the embedded database is meant for one server process, and other
 // processes (hpcalc audit, replay) only read it.
 type readCache struct {
@@ -44,8 +46,9 @@ type readCache struct {
 	persons   map[personYear]personLedger
 	providers map[string]calc.Provider
 
-	channel   string // PostgreSQL NOTIFY channel; "" for SQLite
-	start     func() // starts following changes (PostgreSQL); nil for SQLite
+	tokens    *sync.Map // the store's remembered tokens, emptied when one is revoked
+	channel   string    // PostgreSQL NOTIFY channel; "" for SQLite
+	start     func()    // starts following changes (PostgreSQL); nil for SQLite
 	startOnce sync.Once
 	closing   atomic.Bool
 	listener  *pq.Listener
@@ -74,6 +77,7 @@ const (
 	changedLedger    = 'L' // "L<year> <person id>": one person-year ledger
 	changedPersons   = 'P' // "P": persons were upserted
 	changedProviders = 'V' // "V": providers were upserted
+	changedTokens    = 'T' // "T": a token was revoked
 )
 
 func newReadCache() *readCache {
@@ -180,6 +184,14 @@ func (c *readCache) flush() {
 	clear(c.persons)
 	clear(c.providers)
 	c.mu.Unlock()
+	c.forgetTokens()
+}
+
+// forgetTokens empties the store's remembered tokens, for a revocation to take effect.
+func (c *readCache) forgetTokens() {
+	if c.tokens != nil {
+		c.tokens.Clear()
+	}
 }
 
 // apply evicts what a change notification names; what it cannot read, it treats as
@@ -208,6 +220,8 @@ func (c *readCache) apply(payload string) {
 		c.gen++
 		clear(c.providers)
 		c.mu.Unlock()
+	case changedTokens:
+		c.forgetTokens()
 	default:
 		c.flush()
 	}

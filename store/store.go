@@ -108,6 +108,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
 	s := &Store{db: db, dialect: d, cache: newReadCache(), Now: time.Now}
+	s.cache.tokens = &s.tokens
 	s.log.Store(slog.Default())
 	if d.name == "sqlite" {
 		s.cache.on.Store(true)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
@@ -310,4 +312,96 @@ func TestTokens(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRevokeToken: a revoked token stops authenticating at once, though it was
+// remembered, stays listed with when it was revoked, and cannot be revoked twice.
+func TestRevokeToken(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		loadShipped(t, s)
+		plain, info, err := s.IssueToken(ctx, store.Token{Role: store.RoleAuditor, Note: "audit office"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.CreateToken(ctx, store.Token{Role: store.RoleFinance})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(info.ID) != 16 || info.Role != store.RoleAuditor || info.Note != "audit office" || info.RevokedAt != nil || info.CreatedAt.IsZero() {
+			t.Fatalf("IssueToken info %+v", info)
+		}
+		if _, err := s.Authenticate(ctx, plain); err != nil { // now remembered
+			t.Fatal(err)
+		}
+		revoked, err := s.RevokeToken(ctx, info.ID)
+		if err != nil || revoked.RevokedAt == nil || revoked.ID != info.ID {
+			t.Fatalf("RevokeToken = %+v, %v", revoked, err)
+		}
+		if _, err := s.Authenticate(ctx, plain); !errors.Is(err, store.ErrBadToken) {
+			t.Errorf("revoked token authenticates: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, other); err != nil {
+			t.Errorf("another token stopped authenticating: %v", err)
+		}
+		if _, err := s.RevokeToken(ctx, info.ID); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("second revocation: %v, want ErrConflict", err)
+		}
+		for _, id := range []string{"0000000000000000", "", "%", "ABCDEF0123456789", info.ID[:15], info.ID + "0"} {
+			if _, err := s.RevokeToken(ctx, id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("RevokeToken(%q): %v, want ErrNotFound", id, err)
+			}
+		}
+		list, err := s.Tokens(ctx)
+		if err != nil || len(list) != 2 || list[0].ID != info.ID || list[0].RevokedAt == nil || list[1].RevokedAt != nil {
+			t.Errorf("Tokens = %+v, %v", list, err)
+		}
+	})
+}
+
+// TestRevokeTokenOnOtherReplica: a token revoked through one store stops authenticating
+// through another on the same PostgreSQL schema well within the 30 s it is remembered.
+func TestRevokeTokenOnOtherReplica(t *testing.T) {
+	url := os.Getenv(storetest.EnvURL)
+	if url == "" {
+		t.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT TESTED")
+	}
+	ctx := context.Background()
+	scratch, drop, err := store.ScratchPostgres(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	var replicas [2]*store.Store
+	for i := range replicas {
+		s, err := store.Open(ctx, scratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		replicas[i] = s
+	}
+	a, b := replicas[0], replicas[1]
+	plain, info, err := b.IssueToken(ctx, store.Token{Role: store.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, plain); err != nil { // a remembers it
+		t.Fatal(err)
+	}
+	waitCacheOn(t, a)
+	if _, err := b.RevokeToken(ctx, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := a.Authenticate(ctx, plain); errors.Is(err, store.ErrBadToken) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica a still honours the revoked token after 5 s")
+		}
+	}
 }

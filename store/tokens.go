@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Roles of API tokens.
@@ -35,10 +37,37 @@ type Token struct {
 // ErrBadToken is returned by Authenticate for a token that is not on file.
 var ErrBadToken = errors.New("unknown API token")
 
+// TokenInfo is a token on file, without the token itself.
+type TokenInfo struct {
+	// ID names the token without revealing it: the first 16 hex digits of its SHA-256.
+	ID string
+	Token
+	CreatedAt time.Time
+	RevokedAt *time.Time // nil while the token is valid
+}
+
+// tokenIDLen is the length of a TokenInfo.ID.
+const tokenIDLen = 16
+
 // CreateToken stores a new token granting t and returns it. The token is shown only now:
 // the database keeps only its SHA-256. A clinic token needs at least one provider, and
 // every provider must exist (ErrNotFound).
 func (s *Store) CreateToken(ctx context.Context, t Token) (string, error) {
+	plain, _, err := s.IssueToken(ctx, t)
+	return plain, err
+}
+
+// IssueToken is CreateToken that also returns what is on file of the new token.
+func (s *Store) IssueToken(ctx context.Context, t Token) (string, TokenInfo, error) {
+	plain, err := s.issueToken(ctx, t)
+	if err != nil {
+		return "", TokenInfo{}, err
+	}
+	info, err := s.tokenInfo(ctx, hashToken(plain)[:tokenIDLen])
+	return plain, info, err
+}
+
+func (s *Store) issueToken(ctx context.Context, t Token) (string, error) {
 	if !slices.Contains(Roles, t.Role) {
 		return "", fmt.Errorf("create token: unknown role %q (want one of %s)", t.Role, strings.Join(Roles, ", "))
 	}
@@ -63,8 +92,10 @@ func (s *Store) CreateToken(ctx context.Context, t Token) (string, error) {
 	return plain, nil
 }
 
-// tokenTTL is how long Authenticate trusts what it read of a token. Tokens cannot be
-// changed or revoked yet; when they can, revocation takes effect within this time.
+// tokenTTL is how long Authenticate trusts what it read of a token. A revocation empties
+// the remembered tokens of this store at once, and of other replicas as soon as its
+// change notification reaches them (see readCache); tokenTTL bounds the time a revoked
+// token may still be honoured should a notification be lost.
 const tokenTTL = 30 * time.Second
 
 type cachedToken struct {
@@ -75,6 +106,7 @@ type cachedToken struct {
 // Authenticate returns what a token grants, or ErrBadToken. Known tokens are remembered
 // for tokenTTL, to spare the database a query per request.
 func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
+	s.cache.follow() // revocations elsewhere reach the remembered tokens through it
 	hash := hashToken(plain)
 	if c, ok := s.tokens.Load(hash); ok && s.Now().Before(c.(cachedToken).until) {
 		return c.(cachedToken).token, nil
@@ -92,7 +124,7 @@ func (s *Store) authenticate(ctx context.Context, hash string) (Token, error) {
 		Providers string `db:"providers"`
 		Note      string `db:"note"`
 	}
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT role, providers, note FROM api_tokens WHERE token_hash = ?`), hash)
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT role, providers, note FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, ErrBadToken
 	}
@@ -109,4 +141,117 @@ func (s *Store) authenticate(ctx context.Context, hash string) (Token, error) {
 func hashToken(plain string) string {
 	sum := sha256.Sum256([]byte(plain))
 	return hex.EncodeToString(sum[:])
+}
+
+type tokenRow struct {
+	Hash      string         `db:"token_hash"`
+	Role      string         `db:"role"`
+	Providers string         `db:"providers"`
+	Note      string         `db:"note"`
+	CreatedAt string         `db:"created_at"`
+	RevokedAt sql.NullString `db:"revoked_at"`
+}
+
+const tokenColumns = `token_hash, role, providers, note, created_at, revoked_at`
+
+func (r *tokenRow) info() (TokenInfo, error) {
+	t := TokenInfo{ID: r.Hash[:tokenIDLen], Token: Token{Role: r.Role, Note: r.Note}}
+	if r.Providers != "" {
+		t.Providers = strings.Split(r.Providers, ",")
+	}
+	var err error
+	if t.CreatedAt, err = parseStamp(r.CreatedAt); err != nil {
+		return TokenInfo{}, fmt.Errorf("token %s: created_at: %w", t.ID, err)
+	}
+	if r.RevokedAt.Valid {
+		at, err := parseStamp(r.RevokedAt.String)
+		if err != nil {
+			return TokenInfo{}, fmt.Errorf("token %s: revoked_at: %w", t.ID, err)
+		}
+		t.RevokedAt = &at
+	}
+	return t, nil
+}
+
+// Tokens lists the tokens on file, revoked ones too, oldest first.
+func (s *Store) Tokens(ctx context.Context) ([]TokenInfo, error) {
+	var rows []tokenRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, token_hash`); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	out := make([]TokenInfo, 0, len(rows))
+	for i := range rows {
+		t, err := rows[i].info()
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// validTokenID reports whether id could name a token: 16 lowercase hex digits.
+func validTokenID(id string) bool {
+	if len(id) != tokenIDLen {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) tokenInfo(ctx context.Context, id string) (TokenInfo, error) {
+	return tokenByID(ctx, s.db, id)
+}
+
+func tokenByID(ctx context.Context, q sqlx.ExtContext, id string) (TokenInfo, error) {
+	if !validTokenID(id) {
+		return TokenInfo{}, fmt.Errorf("token %q: %w", id, ErrNotFound)
+	}
+	// The id is a prefix of the hash: hex digits only, so no LIKE wildcard can slip in.
+	var row tokenRow
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT `+tokenColumns+` FROM api_tokens WHERE token_hash LIKE ?`), id+"%")
+	if errors.Is(err, sql.ErrNoRows) {
+		return TokenInfo{}, fmt.Errorf("token %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return TokenInfo{}, fmt.Errorf("read token %s: %w", id, err)
+	}
+	return row.info()
+}
+
+// RevokeToken revokes the token with id: from now on it authenticates no more, here at
+// once and on other replicas as soon as they hear of it. It returns the token as now on
+// file. Errors: ErrNotFound; ErrConflict if it is already revoked.
+func (s *Store) RevokeToken(ctx context.Context, id string) (TokenInfo, error) {
+	var out TokenInfo
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		t, err := tokenByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if t.RevokedAt != nil {
+			return fmt.Errorf("%w: token %s was revoked at %s", ErrConflict, id, t.RevokedAt.Format(time.RFC3339))
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE token_hash LIKE ? AND revoked_at IS NULL`), s.now(), id+"%")
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: token %s changed meanwhile", ErrConflict, id)
+		}
+		if out, err = tokenByID(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.cache.notify(ctx, tx, string(changedTokens))
+	})
+	// Forgotten whatever the outcome: a failed commit may still have committed.
+	s.cache.apply(string(changedTokens))
+	if err != nil {
+		return TokenInfo{}, fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return out, nil
 }
