@@ -76,6 +76,17 @@ func samples() map[string]sample {
 			return v.request(http.MethodPost, "/v1/policies", "", "application/yaml", policyYAML(t, fmt.Sprintf("auth-%d", i), 2100+i))
 		},
 		"GET /v1/reports/tally": get("/v1/reports/tally?from=2018-01-01&to=2018-12-31"),
+		"POST /v1/tokens": func(t *testing.T, v *env, _ string) *http.Request {
+			return v.request(http.MethodPost, "/v1/tokens", "", "application/json", []byte(`{"role":"auditor","note":"auth table"}`))
+		},
+		"GET /v1/tokens": get("/v1/tokens"),
+		"DELETE /v1/tokens/{id}": func(t *testing.T, v *env, _ string) *http.Request {
+			_, info, err := v.store.IssueToken(context.Background(), store.Token{Role: store.RoleFinance, Note: "to revoke"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v.request(http.MethodDelete, "/v1/tokens/"+info.ID, "", "", nil)
+		},
 		"POST /v1/whatif": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPost, "/v1/whatif", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 0.5}"}`))
 		},

@@ -279,6 +279,21 @@ func schemas() obj {
 		"UpsertResult":  object([]string{"upserted"}, obj{"upserted": obj{"type": "integer"}}),
 		"PolicyVersion": object([]string{"version", "from", "to"}, obj{"version": str(""), "from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"}}),
 		"PolicyList":    object([]string{"policies"}, obj{"policies": obj{"type": "array", "items": ref("PolicyVersion")}}),
+		"TokenRequest": object([]string{"role"}, obj{
+			"role":      obj{"type": "string", "enum": []string{"clinic", "auditor", "finance", "admin"}},
+			"providers": obj{"type": "array", "items": str("a provider id"), "description": "for a clinic token: the providers it acts for"},
+			"note":      str("a note to recognise the token by (at most 200 bytes)"),
+		}),
+		"Token": object([]string{"id", "role", "providers", "note", "created_at"}, obj{
+			"id":         str("the first 16 hex digits of the token's SHA-256: names it without revealing it"),
+			"token":      str("the token itself: only in the answer that creates it"),
+			"role":       obj{"type": "string", "enum": []string{"clinic", "auditor", "finance", "admin"}},
+			"providers":  obj{"type": "array", "items": str("")},
+			"note":       str(""),
+			"created_at": obj{"type": "string", "format": "date-time"},
+			"revoked_at": obj{"type": "string", "format": "date-time", "description": "absent while the token is valid"},
+		}),
+		"TokenList": object([]string{"tokens"}, obj{"tokens": obj{"type": "array", "items": ref("Token")}}),
 		"Tally": object([]string{"from", "to", "claims", "total", "total_wan", "lines", "out_of_pocket", "out_of_pocket_wan"}, obj{
 			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
 			"claims": obj{"type": "integer", "description": "settlements less reversals"},

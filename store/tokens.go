@@ -234,7 +234,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string) (TokenInfo, error) {
 			return err
 		}
 		if t.RevokedAt != nil {
-			return fmt.Errorf("%w: token %s was revoked at %s", ErrConflict, id, t.RevokedAt.Format(time.RFC3339))
+			return fmt.Errorf("%w: token %s is already revoked (since %s)", ErrConflict, id, t.RevokedAt.Format(time.RFC3339))
 		}
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE token_hash LIKE ? AND revoked_at IS NULL`), s.now(), id+"%")
 		if err != nil {

@@ -26,6 +26,30 @@ func TestMigrateAndToken(t *testing.T) {
 		t.Errorf("clinic token without provider: exit %d, %q", code, errOut)
 	}
 	if code, _, _ := runCLI(t, "token"); code != 2 {
-		t.Errorf("token without create: exit %d, want 2", code)
+		t.Errorf("token without a command: exit %d, want 2", code)
+	}
+	if code, _, _ := runCLI(t, "token", "burn"); code != 2 {
+		t.Errorf("token burn: exit %d, want 2", code)
+	}
+
+	// list shows the token by id, not the token; revoke revokes it once.
+	code, out, errOut = runCLI(t, "token", "list", "--database-url", db)
+	row := regexp.MustCompile(`(?m)^([0-9a-f]{16})\s+auditor\s+audit office\s+\S+\s+-$`).FindStringSubmatch(out)
+	if code != 0 || row == nil || strings.Contains(out, "hp_") {
+		t.Fatalf("token list: exit %d, %q %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "token", "revoke", "--database-url", db, row[1])
+	if code != 0 || !strings.HasPrefix(out, "Revoked token "+row[1]+" (auditor) at ") {
+		t.Errorf("token revoke: exit %d, %q %q", code, out, errOut)
+	}
+	if code, out, _ = runCLI(t, "token", "list", "--database-url", db); code != 0 || strings.Contains(out, " -\n") {
+		t.Errorf("token list after revoke: exit %d, %q", code, out)
+	}
+	code, _, errOut = runCLI(t, "token", "revoke", "--database-url", db, row[1])
+	if code != 1 || !strings.Contains(errOut, "already revoked") {
+		t.Errorf("second revoke: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut = runCLI(t, "token", "revoke", "--database-url", db); code == 0 || !strings.Contains(errOut, "one token ID") {
+		t.Errorf("revoke without an id: exit %d, %q", code, errOut)
 	}
 }
