@@ -38,6 +38,7 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&policyFiles, "policy", "base policy `FILE`; repeat for several versions, the change applies to each (default: the shipped policy)")
 	personsFile := fs.String("persons", "", "persons CSV `FILE` (default: the shipped persons)")
 	claimsFile := fs.String("claims", "", "claims CSV `FILE` (default: the shipped claims)")
+	providersFile := fs.String("providers", "", "providers CSV `FILE`; claims' providers and levels are checked against it (default: the shipped providers, when the claims are the shipped ones)")
 	groupBy := fs.String("group-by", "level", "group the differences by `KEY`: level, kind, aid or household")
 	top := fs.Int("top", 5, "how many households to list with the largest change each way")
 	sweep := fs.String("sweep", "", "instead of --change, vary one parameter over a range and print each line's cost at each step: `FIELD=FROM:TO:STEP`, e.g. backstop.oop_ceiling=0.05:0.15:0.01")
@@ -45,7 +46,7 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *sweep != "" {
-		return runSweep(*sweep, policyFiles, *personsFile, *claimsFile, stdout)
+		return runSweep(*sweep, policyFiles, *personsFile, *providersFile, *claimsFile, stdout)
 	}
 	if *changeFile == "" {
 		fmt.Fprintln(stderr, "hpcalc whatif: --change FILE or --sweep is required")
@@ -59,7 +60,7 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in, err := loadReplayInput(policyFiles, *personsFile, "", *claimsFile)
+	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile)
 	if err != nil {
 		return err
 	}
@@ -172,7 +173,7 @@ func signed(m calc.Money) string {
 
 // runSweep runs one what-if per step of a parameter's range and prints the cost of each
 // line at each step, as CSV for plotting.
-func runSweep(spec string, policyFiles []string, personsFile, claimsFile string, stdout io.Writer) error {
+func runSweep(spec string, policyFiles []string, personsFile, providersFile, claimsFile string, stdout io.Writer) error {
 	field, rng, ok := strings.Cut(spec, "=")
 	parts := strings.Split(rng, ":")
 	if !ok || field == "" || len(parts) != 3 {
@@ -182,7 +183,7 @@ func runSweep(spec string, policyFiles []string, personsFile, claimsFile string,
 	if err != nil {
 		return fmt.Errorf("--sweep %q: %w", spec, err)
 	}
-	in, err := loadReplayInput(policyFiles, personsFile, "", claimsFile)
+	in, err := loadReplayInput(policyFiles, personsFile, providersFile, claimsFile)
 	if err != nil {
 		return err
 	}

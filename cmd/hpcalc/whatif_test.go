@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hpcalc/hpcalc/fixtures"
 )
 
 func TestWhatif(t *testing.T) {
@@ -57,6 +59,36 @@ func TestWhatifSweep(t *testing.T) {
 	for _, bad := range []string{"nofield", "backstop.oop_ceiling=0.2:0.1:0.01", "backstop.oop_ceiling=0:1:0", "backstop.nope=0.1:0.2:0.1"} {
 		if code, _, _ := runCLI(t, "whatif", "--sweep", bad); code != 1 {
 			t.Errorf("--sweep %s: exit %d, want 1", bad, code)
+		}
+	}
+}
+
+// TestWhatifChecksProviders: with --providers, the claims' providers and levels are
+// checked against the file, for a what-if and for a sweep alike.
+func TestWhatifChecksProviders(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := fixtures.FS.ReadFile(fixtures.ProvidersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := regexp.MustCompile(`(?m)^(TWN01,[^\n]*),township`).ReplaceAll(raw, []byte("$1,county"))
+	if string(moved) == string(raw) {
+		t.Fatal("the shipped providers have no TWN01 at township level to move")
+	}
+	providers, change := filepath.Join(dir, "providers.csv"), filepath.Join(dir, "raise.yaml")
+	if err := os.WriteFile(providers, moved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(change, []byte("commercial:\n  in_policy_rate: 0.50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"whatif", "--providers", providers, "--change", change},
+		{"whatif", "--providers", providers, "--sweep", "backstop.oop_ceiling=0.05:0.15:0.05"},
+	} {
+		code, out, errOut := runCLI(t, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "differs from provider TWN01's level county") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
 	}
 }
