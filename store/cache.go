@@ -35,8 +35,10 @@ import (
 //
 // The same notifications empty the store's remembered API tokens when one is revoked.
 //
-// SQLite has no NOTIFY: the embedded database is meant for one server process, and other
-// processes (hpcalc audit, replay) only read it.
+// SQLite has no NOTIFY: the embedded database is meant for one server process. Other
+// processes only read it (hpcalc audit), add what no cache can hold yet (hpcalc fixtures
+// scale adds new persons only), or revoke a token (hpcalc token revoke), which a running
+// server then honours for at most tokenTTL more.
 type readCache struct {
 	on           atomic.Bool // false while changes made elsewhere could be missed
 	hits, misses atomic.Uint64
