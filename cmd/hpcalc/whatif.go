@@ -138,7 +138,11 @@ func writeWhatIf(w io.Writer, change string, in *replayInput, r *batch.WhatIf, g
 	case "household":
 		for i := range r.Households {
 			h := &r.Households[i]
-			fmt.Fprintf(w, "  %-16s public %14s  out-of-pocket %14s\n", h.ID, signed(h.PublicDelta()), signed(h.OOPDelta()))
+			fmt.Fprintf(w, "  %-16s public %14s  out-of-pocket %14s ", h.ID, signed(h.PublicDelta()), signed(h.OOPDelta()))
+			for _, l := range calc.Lines() {
+				fmt.Fprintf(w, " %s %s", l, signed(h.LineDelta(l)))
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	if n := min(top, len(r.Households)); n > 0 && groupBy != "household" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
 )
 
@@ -89,6 +90,45 @@ func TestWhatifChecksProviders(t *testing.T) {
 		code, out, errOut := runCLI(t, args...)
 		if code != 1 || out != "" || !strings.Contains(errOut, "differs from provider TWN01's level county") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+// TestWhatifByHousehold: grouped by household, each household's change per line adds up
+// to its change in public cost.
+func TestWhatifByHousehold(t *testing.T) {
+	change := filepath.Join(t.TempDir(), "raise.yaml")
+	if err := os.WriteFile(change, []byte("commercial:\n  in_policy_rate: 0.50\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "whatif", "--change", change, "--group-by", "household")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	row := regexp.MustCompile(`(?m)^  (\S+)\s+public\s+(\S+)\s+out-of-pocket\s+\S+\s+basic (\S+) critical (\S+) commercial (\S+) aid (\S+) backstop (\S+)$`)
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimants := map[string]bool{}
+	for _, c := range d.Claims.Claims {
+		claimants[d.Persons[c.PersonID].HouseholdID] = true
+	}
+	rows := row.FindAllStringSubmatch(out, -1)
+	if len(rows) != len(claimants) {
+		t.Fatalf("%d household rows, want the %d households with claims:\n%s", len(rows), len(claimants), out)
+	}
+	for _, m := range rows {
+		var sum calc.Money
+		for _, s := range m[3:] {
+			d, err := calc.ParseMoney(strings.ReplaceAll(strings.TrimPrefix(s, "+"), ",", ""))
+			if err != nil {
+				t.Fatalf("%s: %v", m[0], err)
+			}
+			sum += d
+		}
+		if signed(sum) != m[2] {
+			t.Errorf("household %s: lines add to %s, public change %s", m[1], signed(sum), m[2])
 		}
 	}
 }
