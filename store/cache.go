@@ -113,6 +113,11 @@ func (c *readCache) followOn(dsn, schema string, log func() *slog.Logger) {
 	c.start = func() { c.listen(dsn, log) }
 }
 
+// Follow starts following the changes other replicas make now, rather than at the first
+// quote or authentication, so that a server's quotes are served from memory from its
+// first request on. It returns at once; the cache comes on when LISTEN is in place.
+func (s *Store) Follow() { s.cache.follow() }
+
 // follow starts following changes, once.
 func (c *readCache) follow() {
 	if c.start != nil {

@@ -226,3 +226,25 @@ func TestQuoteCacheFollowsOtherReplicas(t *testing.T) {
 	eventually("after the cut and another settlement", quoteIsCurrent)
 	waitCacheOn(t, a)
 }
+
+// TestFollowBeforeFirstRead: Follow turns the cache on with no read at all, as serve
+// needs for its first requests to be served from memory.
+func TestFollowBeforeFirstRead(t *testing.T) {
+	url := os.Getenv(storetest.EnvURL)
+	if url == "" {
+		t.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT TESTED")
+	}
+	s := storetest.Postgres(t, url)
+	if s.CacheStats().On {
+		t.Fatal("the cache is on before anything asked it to follow changes")
+	}
+	s.Follow()
+	for deadline := time.Now().Add(10 * time.Second); !s.CacheStats().On; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache did not come on within 10 s of Follow")
+		}
+	}
+	if st := s.CacheStats(); st.Hits+st.Misses != 0 {
+		t.Errorf("Follow read something: %+v", st)
+	}
+}

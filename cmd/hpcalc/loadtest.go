@@ -30,8 +30,8 @@ Loadtest measures the API on loopback. It starts, inside this process, an empty 
 handler as the baseline and an hpcalc server on a scratch database (SQLite in a temporary
 directory, or a scratch schema of the PostgreSQL database named by --database-url) with the
 shipped fixtures loaded, then sends from --clients concurrent clients, each phase bounded
-by --duration and --requests: empty requests and quotes (POST /v1/quotes) in turn,
---rounds times, so that both meet the same load from the rest of the machine; then durable
+by --duration and --requests: after --warmup unmeasured requests of each, empty
+requests and quotes (POST /v1/quotes) in turn, --rounds times, so that both meet the same load from the rest of the machine; then durable
 settlements (POST /v1/settlements) once. It prints requests per second and p50/p99
 latency of each over all its rounds, and the quote rate as a share of the empty
 handler's, overall and per round (the target is at least 50%). --cpuprofile writes a CPU
@@ -43,6 +43,7 @@ type loadConfig struct {
 	requests    int
 	clients     int
 	rounds      int
+	warmup      int
 }
 
 func runLoadtest(args []string, stdout, stderr io.Writer) error {
@@ -53,12 +54,13 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.requests, "requests", 20000, "most requests in each phase")
 	fs.IntVar(&cfg.clients, "clients", 16, "concurrent clients")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "rounds of empty requests and quotes, in turn")
+	fs.IntVar(&cfg.warmup, "warmup", 1000, "unmeasured empty requests and quotes sent first")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if cfg.clients < 1 || cfg.requests < 1 || cfg.duration <= 0 || cfg.rounds < 1 {
-		return errors.New("--clients, --requests, --duration and --rounds must be positive")
+	if cfg.clients < 1 || cfg.requests < 1 || cfg.duration <= 0 || cfg.rounds < 1 || cfg.warmup < 0 {
+		return errors.New("--clients, --requests, --duration and --rounds must be positive, --warmup not negative")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -174,6 +176,17 @@ func loadtest(ctx context.Context, cfg loadConfig, stderr io.Writer) ([]loadResu
 		results[i] = mergeLoad(results[i], r)
 		results[i].name = ph.name
 		return nil
+	}
+	// Unmeasured first: connections to open, caches to fill, the heap to grow.
+	if cfg.warmup > 0 {
+		warm := cfg
+		warm.requests = cfg.warmup
+		for i := range 2 {
+			fmt.Fprintf(stderr, "loadtest: %s, warming up...\n", phases[i].name)
+			if _, err := runPhase(ctx, client, warm, phases[i].req); err != nil {
+				return nil, fmt.Errorf("%s, warming up: %w", phases[i].name, err)
+			}
+		}
 	}
 	// Empty requests and quotes in turn, so that a change in what else the machine does
 	// falls on both; settlements, which store, once.
@@ -316,8 +329,8 @@ func printLoad(w io.Writer, cfg loadConfig, results []loadResult) {
 	if cfg.databaseURL != "" {
 		db = "PostgreSQL"
 	}
-	fmt.Fprintf(w, "Load on loopback, %d clients, each phase at most %s or %d requests a round, %d rounds of empty requests and quotes in turn, database %s\n\n",
-		cfg.clients, cfg.duration, cfg.requests, cfg.rounds, db)
+	fmt.Fprintf(w, "Load on loopback, %d clients, each phase at most %s or %d requests a round, %d rounds of empty requests and quotes in turn after %d unmeasured of each, database %s\n\n",
+		cfg.clients, cfg.duration, cfg.requests, cfg.rounds, cfg.warmup, db)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\trequests\terrors\tper second\tp50\tp99\t")
 	for _, r := range results {

@@ -17,7 +17,7 @@ func TestLoadtest(t *testing.T) {
 	}
 	for name, url := range urls {
 		t.Run(name, func(t *testing.T) {
-			cfg := loadConfig{databaseURL: url, duration: 5 * time.Second, requests: 60, clients: 4, rounds: 2}
+			cfg := loadConfig{databaseURL: url, duration: 5 * time.Second, requests: 60, clients: 4, rounds: 2, warmup: 20}
 			results, err := loadtest(context.Background(), cfg, io.Discard)
 			if err != nil {
 				t.Fatal(err)

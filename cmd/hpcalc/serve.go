@@ -105,6 +105,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 	}
 	defer s.Close()
 	s.SetLogger(logger)
+	s.Follow()
 	if cfg.loadFixtures {
 		token, err := loadFixtures(ctx, s)
 		if err != nil {
