@@ -25,9 +25,7 @@ func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error 
 		}
 		return s.cache.notify(ctx, tx, string(changedPersons))
 	})
-	if err == nil {
-		s.cache.apply(string(changedPersons))
-	}
+	s.cache.apply(string(changedPersons)) // even if the commit failed: it may still have committed
 	return err
 }
 
@@ -43,9 +41,7 @@ func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) 
 		}
 		return s.cache.notify(ctx, tx, string(changedProviders))
 	})
-	if err == nil {
-		s.cache.apply(string(changedProviders))
-	}
+	s.cache.apply(string(changedProviders)) // even if the commit failed: it may still have committed
 	return err
 }
 
