@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -122,28 +121,9 @@ func TestQuoteCacheFollowsWrites(t *testing.T) {
 // replicas of the service would: what one writes, the other's quotes show within
 // moments, also when the connection that brings the changes was cut meanwhile.
 func TestQuoteCacheFollowsOtherReplicas(t *testing.T) {
-	url := os.Getenv(storetest.EnvURL)
-	if url == "" {
-		t.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT TESTED")
-	}
+	url := storetest.PostgresURL(t)
 	ctx := context.Background()
-	scratch, drop, err := store.ScratchPostgres(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	open := func() *store.Store {
-		s, err := store.Open(ctx, scratch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	a, b := open(), open()
+	a, b, scratch := storetest.PostgresReplicas(t, url)
 	d := loadShipped(t, b)
 	waitCacheOn(t, a)
 
@@ -230,11 +210,7 @@ func TestQuoteCacheFollowsOtherReplicas(t *testing.T) {
 // TestFollowBeforeFirstRead: Follow turns the cache on with no read at all, as serve
 // needs for its first requests to be served from memory.
 func TestFollowBeforeFirstRead(t *testing.T) {
-	url := os.Getenv(storetest.EnvURL)
-	if url == "" {
-		t.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT TESTED")
-	}
-	s := storetest.Postgres(t, url)
+	s := storetest.Postgres(t, storetest.PostgresURL(t))
 	if s.CacheStats().On {
 		t.Fatal("the cache is on before anything asked it to follow changes")
 	}

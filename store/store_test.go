@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -362,29 +361,8 @@ func TestRevokeToken(t *testing.T) {
 // TestRevokeTokenOnOtherReplica: a token revoked through one store stops authenticating
 // through another on the same PostgreSQL schema well within the 30 s it is remembered.
 func TestRevokeTokenOnOtherReplica(t *testing.T) {
-	url := os.Getenv(storetest.EnvURL)
-	if url == "" {
-		t.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT TESTED")
-	}
 	ctx := context.Background()
-	scratch, drop, err := store.ScratchPostgres(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	var replicas [2]*store.Store
-	for i := range replicas {
-		s, err := store.Open(ctx, scratch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := s.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		replicas[i] = s
-	}
-	a, b := replicas[0], replicas[1]
+	a, b, _ := storetest.PostgresReplicas(t, storetest.PostgresURL(t))
 	plain, info, err := b.IssueToken(ctx, store.Token{Role: store.RoleAdmin})
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,30 @@ func Postgres(tb testing.TB, url string) *store.Store {
 	return migrated(tb, scratch)
 }
 
+// PostgresURL returns the URL of the test PostgreSQL database, skipping the test, loudly,
+// when HPCALC_TEST_DATABASE_URL is not set.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	url := os.Getenv(EnvURL)
+	if url == "" {
+		tb.Skip(EnvURL + " is not set: PostgreSQL NOT TESTED")
+	}
+	return url
+}
+
+// PostgresReplicas opens two migrated stores on one new schema of the database at url, as
+// two replicas of the service would share it, and returns them and the schema's URL. The
+// schema is dropped when the test ends.
+func PostgresReplicas(tb testing.TB, url string) (a, b *store.Store, scratch string) {
+	tb.Helper()
+	scratch, drop, err := store.ScratchPostgres(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(drop)
+	return migrated(tb, scratch), migrated(tb, scratch), scratch
+}
+
 func migrated(tb testing.TB, url string) *store.Store {
 	tb.Helper()
 	s, err := store.Open(context.Background(), url)
