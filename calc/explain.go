@@ -33,12 +33,9 @@ func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 			b = r.Deductible.AppendGrouped(b)
 			b = append(b, ')')
 		default:
-			b = r.Rate.AppendPercent(b)
-			b = append(b, " × "...)
-			b = r.Base.AppendGrouped(b)
+			b = appendProduct(b, r.Rate, r.Base)
 		}
-		b = append(b, " = "...)
-		b = r.Computed.AppendGrouped(b)
+		b = appendResult(b, r.Computed)
 	case Critical:
 		after := s.BurdenBefore + r.Base
 		b = append(b, ": burden "...)
@@ -55,8 +52,7 @@ func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 			default:
 				b = append(b, " falls in no paying band"...)
 			}
-			b = append(b, " = "...)
-			b = r.Computed.AppendGrouped(b)
+			b = appendResult(b, r.Computed)
 			break
 		}
 		if s.BurdenBefore < r.Deductible {
@@ -73,22 +69,16 @@ func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 			b = append(b, " × "...)
 			b = (u.To - u.From).AppendGrouped(b)
 		}
-		b = append(b, " = "...)
-		b = r.Computed.AppendGrouped(b)
+		b = appendResult(b, r.Computed)
 	case Commercial:
 		if !r.Applies {
 			return append(b, ": not registered poor = 0.00"...)
 		}
 		b = append(b, ": "...)
-		b = r.Rate.AppendPercent(b)
-		b = append(b, " × "...)
-		b = r.Base.AppendGrouped(b)
+		b = appendProduct(b, r.Rate, r.Base)
 		b = append(b, " + "...)
-		b = r.RateOut.AppendPercent(b)
-		b = append(b, " × "...)
-		b = r.BaseOut.AppendGrouped(b)
-		b = append(b, " = "...)
-		b = r.Computed.AppendGrouped(b)
+		b = appendProduct(b, r.RateOut, r.BaseOut)
+		b = appendResult(b, r.Computed)
 	case Aid:
 		if !r.Applies {
 			return append(b, ": no aid category = 0.00"...)
@@ -96,11 +86,8 @@ func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 		b = append(b, " ("...)
 		b = append(b, s.Aid.String()...)
 		b = append(b, "): "...)
-		b = r.Rate.AppendPercent(b)
-		b = append(b, " × "...)
-		b = r.Base.AppendGrouped(b)
-		b = append(b, " = "...)
-		b = r.Computed.AppendGrouped(b)
+		b = appendProduct(b, r.Rate, r.Base)
+		b = appendResult(b, r.Computed)
 	case Backstop:
 		if !r.Applies {
 			b = append(b, ": not registered poor = 0.00; patient pays "...)
@@ -113,12 +100,9 @@ func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 		} else {
 			b = append(b, " − ceiling "...)
 		}
-		b = r.Rate.AppendPercent(b)
-		b = append(b, " × "...)
-		b = s.Total.AppendGrouped(b)
+		b = appendProduct(b, r.Rate, s.Total)
 		if r.Amount == 0 {
-			b = append(b, " = "...)
-			b = r.Deductible.AppendGrouped(b)
+			b = appendResult(b, r.Deductible)
 			return append(b, ": pays 0.00"...)
 		}
 		b = append(b, " ("...)
@@ -130,9 +114,21 @@ func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 		b = append(b, ", limited to the cap room "...)
 		b = r.CapRoom.AppendGrouped(b)
 		if r.Amount != r.CapRoom {
-			b = append(b, " = "...)
-			b = r.Amount.AppendGrouped(b)
+			b = appendResult(b, r.Amount)
 		}
 	}
 	return b
+}
+
+// appendProduct appends "r × m", as the explanations write a rate applied to an amount.
+func appendProduct(b []byte, r Rate, m Money) []byte {
+	b = r.AppendPercent(b)
+	b = append(b, " × "...)
+	return m.AppendGrouped(b)
+}
+
+// appendResult appends " = m".
+func appendResult(b []byte, m Money) []byte {
+	b = append(b, " = "...)
+	return m.AppendGrouped(b)
 }
