@@ -327,15 +327,28 @@ func (imp *importer) checkPolicies(ctx context.Context) ([]string, error) {
 	return versions, nil
 }
 
-// checkEmpty refuses a database that holds claims or any of the imported persons.
-func (imp *importer) checkEmpty(ctx context.Context) error {
+// CheckImportable refuses, as ImportSettled would (ErrConflict), a database that already
+// holds claims: a caller can say so before it draws or reads a million claims.
+func (s *Store) CheckImportable(ctx context.Context) error {
+	return refuseClaims(ctx, s.db)
+}
+
+func refuseClaims(ctx context.Context, q sqlx.QueryerContext) error {
 	var claimID string
-	err := imp.tx.GetContext(ctx, &claimID, `SELECT claim_id FROM claims LIMIT 1`)
+	err := sqlx.GetContext(ctx, q, &claimID, `SELECT claim_id FROM claims LIMIT 1`)
 	switch {
 	case err == nil:
 		return fmt.Errorf("import: %w: the database already holds claims (claim %s among them); import stores only into a database without claims", ErrConflict, claimID)
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("import: read claims: %w", err)
+	}
+	return nil
+}
+
+// checkEmpty refuses a database that holds claims or any of the imported persons.
+func (imp *importer) checkEmpty(ctx context.Context) error {
+	if err := refuseClaims(ctx, imp.tx); err != nil {
+		return err
 	}
 	rows, err := imp.tx.QueryxContext(ctx, `SELECT person_id FROM persons`)
 	if err != nil {

@@ -82,8 +82,9 @@ day from 2018-01-01 to 2018-11-30. It then stores, in one transaction, the perso
 providers, the claims, each claim settled in its person's discharge order under the
 policy in force as POST /v1/settlements would have settled it (settlement id "S" and
 the claim id), and the persons' ledgers, and prints what the five lines paid. It stores
-nothing unless it stores everything, and refuses a database that holds claims or any of
-the persons; providers already stored must equal the shipped ones. The default size
+nothing unless it stores everything, and refuses a database that holds claims (before it
+publishes or draws anything) or any of the persons; providers already stored must equal
+the shipped ones. The default size
 takes about 700 MB of memory and 2 to 2.5 GB of database (mostly each settlement's
 workings, stored as the API stores them). Check the result with:
 
@@ -172,6 +173,10 @@ func scaleIntoDatabase(ctx context.Context, url string, opts synth.ScaleOptions,
 		return err
 	}
 	defer s.Close()
+	// Refuse a database with claims before publishing anything or drawing a million claims.
+	if err := s.CheckImportable(ctx); err != nil {
+		return err
+	}
 	policies, err := ensureScalePolicy(ctx, s, logf)
 	if err != nil {
 		return err
