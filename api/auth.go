@@ -56,9 +56,16 @@ func token(c echo.Context) store.Token {
 // mayActFor returns a 403 problem when a clinic token acts for a provider that is not
 // one of its own, and nil otherwise: other roles act for every provider.
 func mayActFor(c echo.Context, providerID string) error {
-	t := token(c)
-	if t.Role != clinic || slices.Contains(t.Providers, providerID) {
+	if actsFor(c, providerID) {
 		return nil
 	}
+	t := token(c)
 	return fail(kindForbidden, "this clinic token acts only for claims of its provider(s) "+strings.Join(t.Providers, ", "))
+}
+
+// actsFor reports whether the request's token acts for providerID: a clinic token for its
+// own providers only, other roles for every provider.
+func actsFor(c echo.Context, providerID string) bool {
+	t := token(c)
+	return t.Role != clinic || slices.Contains(t.Providers, providerID)
 }

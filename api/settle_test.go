@@ -38,7 +38,7 @@ func TestSettleIdempotentAndConflicts(t *testing.T) {
 			fields []string
 		}{
 			{"kind and total", asClinic, func(b map[string]any) { b["kind"] = "outpatient_chronic"; b["total"] = "20000.01" }, []string{"kind", "total"}},
-			{"provider", asAdmin, func(b map[string]any) { b["provider_id"] = otherProv }, []string{"provider_id", "level"}},
+			{"provider", asAdmin, func(b map[string]any) { b["provider_id"] = otherProv }, []string{"provider_id"}},
 			{"dates", asAdmin, func(b map[string]any) { b["admitted_on"] = "2018-05-20" }, []string{"admitted_on"}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,7 @@ func (s *server) settleClaim(c echo.Context) (outcome string, err error) {
 	ctx := c.Request().Context()
 	st, isNew, err := s.store.Settle(ctx, claim)
 	if err != nil {
-		return "", claimStoreError(err, claim)
+		return "", claimStoreError(hideOthersClaim(c, err), claim)
 	}
 	out := settledOut(&st, claim.ProviderID)
 	if isNew {
@@ -138,6 +138,30 @@ func claimStoreError(err error, claim calc.Claim) error {
 	return err
 }
 
+// hideOthersClaim turns the conflict of a claim_id already used by a claim of a provider
+// the token does not act for into a 409 that names no field and no value: the sender may
+// learn that the id is taken, and nothing of the claim under it. The fields that differ
+// are named only to those who may read the stored claim.
+func hideOthersClaim(c echo.Context, err error) error {
+	var cfe *store.ConflictError
+	if errors.As(err, &cfe) && !actsFor(c, cfe.Owner) {
+		return fail(kindConflict, "this claim_id is already used by another claim; send the claim under a claim_id of its own")
+	}
+	return err
+}
+
+// settlementNotFound is the 404 of a settlement id that is not on file or whose claim is
+// of a provider the token does not act for: one answer for both, so that a clinic cannot
+// tell another's settlement from none.
+func settlementNotFound() error {
+	return fail(kindNotFound, "no settlement with this id is on file for this token")
+}
+
+// claimNotFound is settlementNotFound for a settlement read by its claim's id.
+func claimNotFound() error {
+	return fail(kindNotFound, "no settlement of a claim with this id is on file for this token")
+}
+
 // reversedBy is the id of the reversal of settlement id, "" if it is not reversed.
 func (s *server) reversedBy(c echo.Context, id string) (string, error) {
 	r, err := s.store.Reversal(c.Request().Context(), id)
@@ -151,8 +175,12 @@ func (s *server) reversedBy(c echo.Context, id string) (string, error) {
 }
 
 // stored reads a settlement and its claim's provider, and checks that a clinic token
-// may see it.
-func (s *server) stored(c echo.Context, st store.Settled, err error) (settlementJSON, error) {
+// may see it: a settlement not on file and one the token may not see are both answered
+// with missing.
+func (s *server) stored(c echo.Context, st store.Settled, err, missing error) (settlementJSON, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return settlementJSON{}, missing
+	}
 	if err != nil {
 		return settlementJSON{}, err
 	}
@@ -160,8 +188,8 @@ func (s *server) stored(c echo.Context, st store.Settled, err error) (settlement
 	if err != nil {
 		return settlementJSON{}, err
 	}
-	if err := mayActFor(c, claim.ProviderID); err != nil {
-		return settlementJSON{}, err
+	if !actsFor(c, claim.ProviderID) {
+		return settlementJSON{}, missing
 	}
 	out := settledOut(&st, claim.ProviderID)
 	if st.Reverses == "" {
@@ -174,8 +202,9 @@ func (s *server) stored(c echo.Context, st store.Settled, err error) (settlement
 
 // getSettlement answers GET /v1/settlements/{id}.
 func (s *server) getSettlement(c echo.Context) error {
-	st, err := s.store.Settlement(c.Request().Context(), c.Param("id"))
-	out, err := s.stored(c, st, err)
+	id := c.Param("id")
+	st, err := s.store.Settlement(c.Request().Context(), id)
+	out, err := s.stored(c, st, err, settlementNotFound())
 	if err != nil {
 		return err
 	}
@@ -184,8 +213,9 @@ func (s *server) getSettlement(c echo.Context) error {
 
 // getClaimSettlement answers GET /v1/claims/{claim_id}/settlement.
 func (s *server) getClaimSettlement(c echo.Context) error {
-	st, err := s.store.SettlementForClaim(c.Request().Context(), c.Param("claim_id"))
-	out, err := s.stored(c, st, err)
+	claimID := c.Param("claim_id")
+	st, err := s.store.SettlementForClaim(c.Request().Context(), claimID)
+	out, err := s.stored(c, st, err, claimNotFound())
 	if err != nil {
 		return err
 	}
@@ -200,7 +230,7 @@ func (s *server) reverse(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
 	st, err := s.store.Settlement(ctx, id)
-	if _, err := s.stored(c, st, err); err != nil {
+	if _, err := s.stored(c, st, err, settlementNotFound()); err != nil {
 		return err
 	}
 	if err := requireJSON(c); err != nil {

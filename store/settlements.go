@@ -28,9 +28,11 @@ type Settled struct {
 }
 
 // ConflictError is the ErrConflict of a claim id sent again with another body; Fields
-// names the fields that differ.
+// names the fields that differ. Owner is the provider of the claim on file, for the API
+// to decide whether the sender may learn which fields differ.
 type ConflictError struct {
 	ClaimID string
+	Owner   string
 	Fields  []string
 }
 
@@ -91,7 +93,7 @@ func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error)
 			return err
 		} else if ok {
 			if diff := claimDiff(prev, c); len(diff) > 0 {
-				return &ConflictError{ClaimID: c.ID, Fields: diff}
+				return &ConflictError{ClaimID: c.ID, Owner: prev.ProviderID, Fields: diff}
 			}
 			out, err = s.settledForClaim(ctx, tx, c.ID)
 			return err
@@ -543,7 +545,10 @@ func (s *Store) claimByID(ctx context.Context, q sqlx.ExtContext, id string) (ca
 	return c, true, nil
 }
 
-// claimDiff names the fields in which two claims with the same id differ.
+// claimDiff names the fields in which two claims with the same id differ. The level is
+// not one of them: it is read from the provider's record when the claim arrives, never
+// sent, so that a provider moved to another level since does not make an unchanged claim
+// sent again a conflict.
 func claimDiff(a, b calc.Claim) []string {
 	var d []string
 	for _, f := range []struct {
@@ -551,7 +556,7 @@ func claimDiff(a, b calc.Claim) []string {
 		same bool
 	}{
 		{"person_id", a.PersonID == b.PersonID}, {"provider_id", a.ProviderID == b.ProviderID},
-		{"level", a.Level == b.Level}, {"kind", a.Kind == b.Kind},
+		{"kind", a.Kind == b.Kind},
 		{"admitted_on", a.AdmittedOn == b.AdmittedOn}, {"discharged_on", a.DischargedOn == b.DischargedOn},
 		{"total", a.Total == b.Total}, {"in_policy", a.InPolicy == b.InPolicy},
 	} {
