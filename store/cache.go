@@ -38,7 +38,8 @@ import (
 // SQLite has no NOTIFY: the embedded database is meant for one server process. Other
 // processes only read it (hpcalc audit), add what no cache can hold yet (hpcalc fixtures
 // scale adds new persons only), or revoke a token (hpcalc token revoke), which a running
-// server then honours for at most tokenTTL more.
+// server then refuses within revocationPoll, when Authenticate next counts the revoked
+// tokens.
 type readCache struct {
 	on           atomic.Bool // false while changes made elsewhere could be missed
 	hits, misses atomic.Uint64
@@ -49,6 +50,8 @@ type readCache struct {
 	providers map[string]calc.Provider
 
 	tokens    *sync.Map // the store's remembered tokens, emptied when one is revoked
+	tokenMu   sync.Mutex
+	tokenGen  uint64 // bumped each time the remembered tokens are forgotten
 	channel   string    // PostgreSQL NOTIFY channel; "" for SQLite
 	start     func()    // starts following changes (PostgreSQL); nil for SQLite
 	startOnce sync.Once
@@ -196,8 +199,28 @@ func (c *readCache) flush() {
 
 // forgetTokens empties the store's remembered tokens, for a revocation to take effect.
 func (c *readCache) forgetTokens() {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	c.tokenGen++
 	if c.tokens != nil {
 		c.tokens.Clear()
+	}
+}
+
+// tokenGeneration is to be read before reading from the database what keepToken will keep.
+func (c *readCache) tokenGeneration() uint64 {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	return c.tokenGen
+}
+
+// keepToken remembers a token read while the generation was gen, unless the remembered
+// tokens were forgotten since: what was read may predate a revocation.
+func (c *readCache) keepToken(gen uint64, hash string, t cachedToken) {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	if gen == c.tokenGen && c.tokens != nil {
+		c.tokens.Store(hash, t)
 	}
 }
 

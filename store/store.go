@@ -61,6 +61,7 @@ type Store struct {
 	parsed    sync.Map     // policy version → *calc.Policy
 	policySet atomic.Value // *calc.PolicySet last read
 	tokens    sync.Map     // token hash → cachedToken
+	revoked   revocations  // what Authenticate last counted of revoked tokens
 	stmts     sync.Map     // query → *sqlx.Stmt, for the queries of every request
 	cache     *readCache   // what quotes read
 	// Now is the clock; tests replace it.
@@ -108,6 +109,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
 	s := &Store{db: db, dialect: d, cache: newReadCache(), Now: time.Now}
+	s.revoked.count = -1
 	s.cache.tokens = &s.tokens
 	s.log.Store(slog.Default())
 	if d.name == "sqlite" {

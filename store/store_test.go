@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -381,5 +382,49 @@ func TestRevokeTokenOnOtherReplica(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("replica a still honours the revoked token after 5 s")
 		}
+	}
+}
+
+// TestRevokeTokenOnSQLiteFromAnotherProcess: a token revoked through one store stops
+// authenticating through another store on the same SQLite file (a running server and
+// hpcalc token revoke) within a second, though SQLite tells the other store nothing.
+func TestRevokeTokenOnSQLiteFromAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hpcalc.db")
+	open := func() *store.Store {
+		s, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	server, cli := open(), open()
+	plain, info, err := cli.IssueToken(ctx, store.Token{Role: store.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Authenticate(ctx, plain); err != nil { // now remembered by server
+		t.Fatal(err)
+	}
+	if _, err := cli.RevokeToken(ctx, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	for {
+		_, err := server.Authenticate(ctx, plain)
+		if errors.Is(err, store.ErrBadToken) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(revoked) > time.Second {
+			t.Fatal("the server still honours the revoked token a second after its revocation")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

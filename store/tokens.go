@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -93,29 +94,73 @@ func (s *Store) issueToken(ctx context.Context, t Token) (string, error) {
 }
 
 // tokenTTL is how long Authenticate trusts what it read of a token. A revocation empties
-// the remembered tokens of this store at once, and of other replicas as soon as its
-// change notification reaches them (see readCache); tokenTTL bounds the time a revoked
-// token may still be honoured should a notification be lost.
+// the remembered tokens of this store at once, of other replicas on PostgreSQL as soon as
+// its change notification reaches them (see readCache), and of every store on the
+// database within revocationPoll, when it next counts the revoked tokens; tokenTTL only
+// bounds how long a token read once is trusted without being read again.
 const tokenTTL = 30 * time.Second
+
+// revocationPoll is how often Authenticate counts the revoked tokens on file, so that a
+// token revoked by another process (hpcalc token revoke against a running server's SQLite
+// file, which has no NOTIFY; or another replica whose notification was lost) is refused
+// within it. The count is one small query at most four times a second, whatever the load.
+const revocationPoll = 250 * time.Millisecond
 
 type cachedToken struct {
 	token Token
 	until time.Time
 }
 
+// revocations is what Authenticate last learned of the revoked tokens on file.
+type revocations struct {
+	mu      sync.Mutex
+	checked time.Time // on the monotonic clock, not Store.Now: tests that stop Now stop no poll
+	count   int64     // revoked tokens on file when checked; -1 before the first count
+}
+
 // Authenticate returns what a token grants, or ErrBadToken. Known tokens are remembered
-// for tokenTTL, to spare the database a query per request.
+// for tokenTTL, to spare the database a query per request; a revocation anywhere is
+// honoured within revocationPoll.
 func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
 	s.cache.follow() // revocations elsewhere reach the remembered tokens through it
+	if err := s.checkRevocations(ctx); err != nil {
+		return Token{}, fmt.Errorf("authenticate: %w", err)
+	}
 	hash := hashToken(plain)
 	if c, ok := s.tokens.Load(hash); ok && s.Now().Before(c.(cachedToken).until) {
 		return c.(cachedToken).token, nil
 	}
+	gen := s.cache.tokenGeneration()
 	t, err := s.authenticate(ctx, hash)
 	if err == nil {
-		s.tokens.Store(hash, cachedToken{token: t, until: s.Now().Add(tokenTTL)})
+		s.cache.keepToken(gen, hash, cachedToken{token: t, until: s.Now().Add(tokenTTL)})
 	}
 	return t, err
+}
+
+// checkRevocations counts the revoked tokens on file if it has not for revocationPoll,
+// and forgets every remembered token when the count moved. Tokens are never un-revoked
+// nor deleted, so the count only grows, and a revocation always moves it.
+func (s *Store) checkRevocations(ctx context.Context) error {
+	r := &s.revoked
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count >= 0 && time.Since(r.checked) < revocationPoll {
+		return nil
+	}
+	stmt, err := s.prepared(ctx, `SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if err := stmt.QueryRowxContext(ctx).Scan(&n); err != nil {
+		return fmt.Errorf("count revoked tokens: %w", err)
+	}
+	if n != r.count {
+		s.cache.forgetTokens()
+	}
+	r.count, r.checked = n, time.Now()
+	return nil
 }
 
 func (s *Store) authenticate(ctx context.Context, hash string) (Token, error) {
