@@ -52,8 +52,8 @@ type readCache struct {
 	tokens    *sync.Map // the store's remembered tokens, emptied when one is revoked
 	tokenMu   sync.Mutex
 	tokenGen  uint64 // bumped each time the remembered tokens are forgotten
-	channel   string    // PostgreSQL NOTIFY channel; "" for SQLite
-	start     func()    // starts following changes (PostgreSQL); nil for SQLite
+	channel   string // PostgreSQL NOTIFY channel; "" for SQLite
+	start     func() // starts following changes (PostgreSQL); nil for SQLite
 	startOnce sync.Once
 	closing   atomic.Bool
 	listener  *pq.Listener
