@@ -50,14 +50,15 @@ type readCache struct {
 	providers map[string]calc.Provider
 
 	tokens    *sync.Map // the store's remembered tokens, emptied when one is revoked
-	tokenMu   sync.Mutex
-	tokenGen  uint64 // bumped each time the remembered tokens are forgotten
-	channel   string // PostgreSQL NOTIFY channel; "" for SQLite
-	start     func() // starts following changes (PostgreSQL); nil for SQLite
+	channel   string    // PostgreSQL NOTIFY channel; "" for SQLite
+	start     func()    // starts following changes (PostgreSQL); nil for SQLite
 	startOnce sync.Once
 	closing   atomic.Bool
 	listener  *pq.Listener
 	done      chan struct{}
+
+	tokenMu  sync.Mutex
+	tokenGen uint64 // bumped each time the remembered tokens are forgotten
 }
 
 // Bounds on the cache: enough for every person a busy county sees in a stretch of
