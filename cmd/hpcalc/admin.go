@@ -55,7 +55,7 @@ Usage:
       list the tokens on file (id, role, providers, note, created, revoked), not the tokens
   hpcalc token revoke ID
       revoke the token with ID (as token list shows it): it stops authenticating at once,
-      and on running servers as soon as they hear of it (at most 30 s)
+      and on running servers on the same database within a quarter of a second
 
 Each takes --database-url (env DATABASE_URL), as serve does.`
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -108,10 +109,15 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 	s.Follow()
 	if cfg.loadFixtures {
 		token, err := loadFixtures(ctx, s)
+		if errors.Is(err, errNotEmpty) {
+			return fmt.Errorf("%w; to get an admin token for it, run: %s", err, cfg.store.tokenCommand())
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Loaded the shipped policy, persons and providers.\nAdmin token (shown once): %s\n", token)
+	} else if err := tellNoAdmin(ctx, s, cfg.store, logger); err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -148,6 +154,49 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 	return nil
 }
 
+// tellNoAdmin warns, with the command that makes one, when no admin token is on file:
+// without one nobody can call the API, and nothing else would say so.
+func tellNoAdmin(ctx context.Context, s *store.Store, sf storeFlags, logger *slog.Logger) error {
+	tokens, err := s.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		if t.Role == store.RoleAdmin && t.RevokedAt == nil {
+			return nil
+		}
+	}
+	logger.Warn("no admin token is on file, so nobody can call the API yet; make one with: "+sf.tokenCommand(),
+		"command", sf.tokenCommand())
+	return nil
+}
+
+// tokenCommand is the command that makes an admin token for the database of f. A
+// PostgreSQL URL is not repeated, since it may hold a password.
+func (f storeFlags) tokenCommand() string {
+	const cmd = "hpcalc token create --role admin"
+	switch {
+	case strings.HasPrefix(f.databaseURL, "postgres://") || strings.HasPrefix(f.databaseURL, "postgresql://"):
+		return cmd + " --database-url <this PostgreSQL URL> (or with DATABASE_URL set)"
+	case f.databaseURL == "hpcalc.db" && os.Getenv("DATABASE_URL") == "":
+		return cmd
+	}
+	return cmd + " --database-url " + shellQuote(f.databaseURL)
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain path characters.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-:+=,@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// errNotEmpty is loadFixtures' refusal of a database that already has policies.
+var errNotEmpty = errors.New("--load-fixtures: the database already has policies; it loads only into an empty database")
+
 // loadFixtures loads the shipped policy, persons and providers into an empty database
 // and returns a new admin token.
 func loadFixtures(ctx context.Context, s *store.Store) (string, error) {
@@ -156,7 +205,7 @@ func loadFixtures(ctx context.Context, s *store.Store) (string, error) {
 		return "", err
 	}
 	if len(existing.Policies()) > 0 {
-		return "", errors.New("--load-fixtures: the database already has policies; it loads only into an empty database")
+		return "", errNotEmpty
 	}
 	d, err := fixtures.Load()
 	if err != nil {

@@ -53,8 +53,38 @@ func TestServe(t *testing.T) {
 		t.Errorf("no JSON shutdown log:\n%s", stderr.String())
 	}
 
-	// A second --load-fixtures into the same database is refused.
-	if err := serve(context.Background(), cfg, &stdout, &stderr, nil); err == nil || !strings.Contains(err.Error(), "empty database") {
+	// A second --load-fixtures into the same database is refused, with the way to a token.
+	err = serve(context.Background(), cfg, &stdout, &stderr, nil)
+	if err == nil || !strings.Contains(err.Error(), "empty database") ||
+		!strings.Contains(err.Error(), "run: hpcalc token create --role admin --database-url "+cfg.store.databaseURL) {
 		t.Errorf("second --load-fixtures: %v", err)
+	}
+}
+
+// TestServeTellsTheWayToAToken: serve on a database without an admin token says how to
+// make one, and says nothing of it once there is one.
+func TestServeTellsTheWayToAToken(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hpcalc.db")
+	run := func() string {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cfg := serveConfig{store: storeFlags{databaseURL: db}, addr: "127.0.0.1:0", logFormat: "text"}
+		var stdout, stderr bytes.Buffer
+		err := serve(ctx, cfg, &stdout, &stderr, func(string) { cancel() })
+		if err != nil {
+			t.Fatalf("serve: %v\n%s", err, stderr.String())
+		}
+		return stdout.String() + stderr.String()
+	}
+	const hint = "make one with: hpcalc token create --role admin --database-url "
+	if out := run(); !strings.Contains(out, hint+db) {
+		t.Errorf("serve without an admin token does not say how to make one:\n%s", out)
+	}
+	if code, out, errOut := runCLI(t, "token", "create", "--role", "admin", "--database-url", db); code != 0 {
+		t.Fatalf("token create: exit %d, %q %q", code, out, errOut)
+	}
+	if out := run(); strings.Contains(out, "no admin token") {
+		t.Errorf("serve with an admin token still says there is none:\n%s", out)
 	}
 }
