@@ -141,8 +141,8 @@ func causesByClaim(stored []StoredClaim) map[int][]string {
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		ca, cb := &stored[a].Claim, &stored[b].Claim
-		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), cmp.Compare(ca.DischargedOn.Year(), cb.DischargedOn.Year()),
-			cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
+		// Discharge order keeps each person-year's claims together.
+		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), calc.CompareClaims(ca, cb))
 	})
 	out := map[int][]string{}
 	for lo := 0; lo < len(order); {

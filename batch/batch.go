@@ -45,7 +45,7 @@ func NewSet(persons map[string]calc.Person, claims []calc.Claim) (*Set, error) {
 	}
 	settlementOrder := func(a, b int32) int {
 		ca, cb := &claims[a], &claims[b]
-		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
+		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), calc.CompareClaims(ca, cb))
 	}
 	// Claims read from a database usually come in this order already.
 	if !slices.IsSortedFunc(order, settlementOrder) {
@@ -171,9 +171,7 @@ func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
 					person := &set.Persons[p]
 					var ledger calc.Ledger
 					for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
-						if ledger.Claims > 0 && ledger.Year != set.Discharged[r].Year() {
-							ledger = calc.Ledger{}
-						}
+						ledger = ledger.ForYear(set.Discharged[r].Year())
 						if policy == nil || !policy.Covers(set.Discharged[r]) {
 							if policy = policies.At(set.Discharged[r]); policy == nil {
 								mu.Lock()

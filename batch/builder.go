@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"runtime"
@@ -185,7 +184,7 @@ func (b *Builder) Set() *Set {
 	}
 	// Then each person's few claims in settlement order: discharge date, then claim id.
 	settlementOrder := func(x, y int32) int {
-		return cmp.Or(cmp.Compare(b.row(x).discharged, b.row(y).discharged), bytes.Compare(b.id(x), b.id(y)))
+		return calc.CompareOrder(b.row(x).discharged, b.id(x), b.row(y).discharged, b.id(y))
 	}
 	for k := range s.Persons {
 		rows := s.Input[s.Start[k]:s.Start[k+1]]

@@ -46,6 +46,30 @@ type Ledger struct {
 // BasicPaid is what basic insurance paid this year, both kinds together.
 func (l *Ledger) BasicPaid() Money { return l.BasicInpatient + l.BasicChronic }
 
+// ForYear returns the ledger that a claim discharged in year settles against, given l, the
+// ledger the person's previous claim left: l itself in the same year, otherwise a fresh
+// ledger for year, since deductibles and caps run per calendar year.
+func (l Ledger) ForYear(year int) Ledger {
+	if l.Year == year {
+		return l
+	}
+	return Ledger{Year: year}
+}
+
+// Add returns the ledger with what s took from it booked, exactly as settling s booked
+// it: for rebuilding a ledger from stored settlements. A zero Ledger takes s's year. It
+// returns an error wrapping ErrLedgerYear if s is from another year than the ledger.
+func (l Ledger) Add(s *Settlement) (Ledger, error) {
+	if l.Year == 0 && l.Claims == 0 {
+		l.Year = s.Year
+	}
+	if s.Year != l.Year {
+		return l, fmt.Errorf("add claim %s of %d: %w (%d)", s.ClaimID, s.Year, ErrLedgerYear, l.Year)
+	}
+	l.apply(s, 1)
+	return l, nil
+}
+
 // Reverse returns the ledger with everything s took from it given back: a reversal. It
 // returns an error wrapping ErrLedgerYear if s is from another year, or ErrLedgerNegate if
 // s is not part of this ledger (a total would go negative).

@@ -34,8 +34,8 @@ func Run(policies *calc.PolicySet, persons map[string]calc.Person, claims []calc
 	return res, nil
 }
 
-// Order returns the indexes of claims in settlement order: by person, then discharge
-// date, then claim id.
+// Order returns the indexes of claims in settlement order: by person, then in
+// calc.CompareClaims order.
 func Order(claims []calc.Claim) []int {
 	order := make([]int, len(claims))
 	for i := range order {
@@ -43,7 +43,7 @@ func Order(claims []calc.Claim) []int {
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		ca, cb := &claims[a], &claims[b]
-		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), cmp.Compare(ca.DischargedOn, cb.DischargedOn), cmp.Compare(ca.ID, cb.ID))
+		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), calc.CompareClaims(ca, cb))
 	})
 	return order
 }
@@ -65,9 +65,7 @@ func Each(policies *calc.PolicySet, persons map[string]calc.Person, claims []cal
 			}
 			person, ledger = p, calc.Ledger{}
 		}
-		if ledger.Claims > 0 && ledger.Year != c.DischargedOn.Year() {
-			ledger = calc.Ledger{}
-		}
+		ledger = ledger.ForYear(c.DischargedOn.Year())
 		policy := policies.At(c.DischargedOn)
 		if policy == nil {
 			return fmt.Errorf("replay claim %s: %w on its discharge day %s", c.ID, calc.ErrNoPolicy, c.DischargedOn)

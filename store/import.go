@@ -552,12 +552,12 @@ func (imp *importer) settle(ctx context.Context) ([]calc.Ledger, []yearLedger, c
 			extraMu.Lock()
 			extra = append(extra, yearLedger{p, *l})
 			extraMu.Unlock()
-			*l = calc.Ledger{}
 		}
-		if l.Claims == 0 {
-			l.Year = st.Year
+		next, err := l.ForYear(st.Year).Add(st)
+		if err != nil {
+			panic(err) // cannot happen: the ledger is of the settlement's year
 		}
-		*l = addSettlement(*l, st)
+		*l = next
 		d, err := json.Marshal(detail{Settlement: *st, Ledger: *l})
 		if err != nil {
 			panic(err) // plain structs of numbers and strings always marshal

@@ -342,27 +342,11 @@ func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year
 			}
 			continue
 		}
-		l = addSettlement(l, &d.Settlement)
+		if l, err = l.Add(&d.Settlement); err != nil {
+			return calc.Ledger{}, err
+		}
 	}
 	return l, nil
-}
-
-// addSettlement adds what a settlement took to a ledger, as calc does when settling.
-func addSettlement(l calc.Ledger, st *calc.Settlement) calc.Ledger {
-	l.Claims++
-	if st.Kind == calc.OutpatientChronic {
-		l.BasicChronic += st.Lines[calc.Basic].Amount
-	} else {
-		l.BasicInpatient += st.Lines[calc.Basic].Amount
-	}
-	l.CriticalBurden += st.Lines[calc.Critical].Base
-	l.CriticalPaid += st.Lines[calc.Critical].Amount
-	l.CommercialPaid += st.Lines[calc.Commercial].Amount
-	l.AidPaid += st.Lines[calc.Aid].Amount
-	l.BackstopPaid += st.Lines[calc.Backstop].Amount
-	l.OutOfPocket += st.OutOfPocket
-	l.Total += st.Total
-	return l
 }
 
 func newID(prefix string) string {
