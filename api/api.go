@@ -1,7 +1,8 @@
 // Package api is hpcalc's HTTP interface (labstack/echo v4): request and response types,
 // authentication by bearer token and roles, the mapping of errors to RFC 9457 problems,
-// metrics and the OpenAPI document. Handlers decode input into calc values, call store,
-// and encode the result; they hold no state of their own.
+// metrics and the OpenAPI document. Handlers decode input into calc values, call an
+// operation of ops (or store, for plain reads of rows and tokens), and encode the result;
+// they hold no state of their own. Each file declares the small interface of ops it uses.
 //
 // The routes and the roles that may call each are one table, routeTable in routes.go;
 // ROUTES.md is that table for people, and Routes returns it for programs.
@@ -13,13 +14,16 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
 
 // Config is what the API needs.
 type Config struct {
-	Store  *store.Store
+	Store *store.Store
+	// Ops runs the operations on Store; nil means ops.New(Store).
+	Ops    *ops.Service
 	Logger *slog.Logger
 }
 
@@ -27,6 +31,9 @@ type Config struct {
 // metrics are the only thing it accumulates.
 type server struct {
 	store   *store.Store
+	settler settler
+	replays replayer
+	whatIfs whatIfs
 	log     *slog.Logger
 	metrics *metrics
 	openapi []byte
@@ -43,7 +50,11 @@ func New(cfg Config) *echo.Echo {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &server{store: cfg.Store, log: logger, metrics: newMetrics(), routeOf: map[string]string{}}
+	o := cfg.Ops
+	if o == nil {
+		o = ops.New(cfg.Store)
+	}
+	s := &server{store: cfg.Store, settler: o, replays: o, whatIfs: o, log: logger, metrics: newMetrics(), routeOf: map[string]string{}}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -6,16 +6,14 @@ import (
 	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
 
-// money is an amount in JSON: a string of yuan with two decimals, "1234.50".
-type money calc.Money
-
-func (m money) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + calc.Money(m).String() + `"`), nil
-}
+// money is an amount in JSON: a string of yuan with two decimals, "1234.50", the same
+// type as the reports of ops use.
+type money = ops.Money
 
 // rate is a rate in JSON: a string decimal fraction, "0.85".
 type rate calc.Rate

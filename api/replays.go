@@ -1,60 +1,23 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/labstack/echo/v4"
 )
 
-// AuditReport is an audit replay as JSON: what `POST /v1/replays` answers and
-// `hpcalc audit --format json` prints.
-type AuditReport struct {
-	Claims      int               `json:"claims"`
-	Reversed    int               `json:"reversed"`
-	Paid        auditTotals       `json:"paid"`
-	Replayed    auditTotals       `json:"replayed"`
-	Differences []auditDifference `json:"differences"`
+// replayer is what the audit replay needs of ops.
+type replayer interface {
+	Versions(ctx context.Context, name string) (ops.Versions, error)
+	Audit(ctx context.Context, from, to calc.Date, v ops.Versions, progress func(ops.Progress)) (*batch.Audit, error)
 }
 
-type auditTotals struct {
-	Claims      int              `json:"claims"`
-	Total       money            `json:"total"`
-	Lines       map[string]money `json:"lines"`
-	OutOfPocket money            `json:"out_of_pocket"`
-}
-
-type auditDifference struct {
-	ClaimID         string           `json:"claim_id"`
-	PersonID        string           `json:"person_id"`
-	PaidVersion     string           `json:"paid_version"`
-	ReplayedVersion string           `json:"replayed_version"`
-	Delta           map[string]money `json:"delta"` // replayed − paid, per line and out_of_pocket
-	Causes          []string         `json:"causes"`
-}
-
-func totalsOf(t calc.Tally) auditTotals {
-	out := auditTotals{Claims: t.Claims, Total: money(t.Total), Lines: map[string]money{}, OutOfPocket: money(t.OutOfPocket)}
-	for _, l := range calc.Lines() {
-		out.Lines[l.String()] = money(t.Lines[l])
-	}
-	return out
-}
-
-// NewAuditReport encodes an audit.
-func NewAuditReport(a *batch.Audit) AuditReport {
-	r := AuditReport{Claims: a.Claims, Reversed: a.Reversed, Paid: totalsOf(a.Stored), Replayed: totalsOf(a.Replayed), Differences: []auditDifference{}}
-	for _, d := range a.Differences {
-		x := auditDifference{ClaimID: d.ClaimID, PersonID: d.PersonID, PaidVersion: d.StoredVersion, ReplayedVersion: d.ReplayedVersion,
-			Delta: map[string]money{"out_of_pocket": money(d.ReplayedOOP - d.StoredOutOfPocket)}, Causes: d.Causes}
-		for _, l := range calc.Lines() {
-			x.Delta[l.String()] = money(d.Delta(l))
-		}
-		r.Differences = append(r.Differences, x)
-	}
-	return r
-}
+var _ replayer = (*ops.Service)(nil)
 
 // replay answers POST /v1/replays {from, to, policy}: every stored, non-reversed claim
 // discharged in the period re-settled from scratch, under the versions in force
@@ -71,37 +34,21 @@ func (s *server) replay(c echo.Context) error {
 	var f fields
 	from, to := period(&f, req.From, req.To)
 	ctx := c.Request().Context()
-	policies, err := s.store.Policies(ctx)
-	if err != nil {
+	versions, err := s.replays.Versions(ctx, req.Policy)
+	switch {
+	case errors.Is(err, ops.ErrUnknownVersion):
+		f.addf("policy", "no published version %q; want in-force or a published version", req.Policy)
+	case err != nil:
 		return err
-	}
-	var only *calc.Policy
-	if req.Policy != "" && req.Policy != "in-force" {
-		for _, p := range policies.Policies() {
-			if p.Version == req.Policy {
-				only = p
-			}
-		}
-		if only == nil {
-			f.addf("policy", "no published version %q; want in-force or a published version", req.Policy)
-		}
 	}
 	if len(f.errs) > 0 {
 		return f.err("the replay request")
 	}
-	persons, err := s.store.Persons(ctx)
+	a, err := s.replays.Audit(ctx, from, to, versions, nil)
 	if err != nil {
 		return err
 	}
-	stored, err := s.store.LoadStoredClaims(ctx, from, to)
-	if err != nil {
-		return err
-	}
-	a, err := batch.RunAudit(persons, stored, policies, only, batch.Options{})
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, NewAuditReport(a))
+	return writeJSON(c, http.StatusOK, ops.NewAuditReport(a))
 }
 
 // decodeJSONBody reads a JSON request body into req, refusing unknown fields.

@@ -1,15 +1,26 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
+
+// settler is what the settlement routes need of ops.
+type settler interface {
+	Settle(ctx context.Context, c calc.Claim) (store.Settled, bool, error)
+	Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error)
+	Reverse(ctx context.Context, id, reason string) (store.Settled, error)
+}
+
+var _ settler = (*ops.Service)(nil)
 
 // settle answers POST /v1/settlements: 201 with a new settlement, 200 with the stored one
 // when the same claim is sent again, 409 when its claim_id was settled with other values.
@@ -36,7 +47,7 @@ func (s *server) settleClaim(c echo.Context) (outcome string, err error) {
 		return "", err
 	}
 	ctx := c.Request().Context()
-	st, isNew, err := s.store.Settle(ctx, claim)
+	st, isNew, err := s.settler.Settle(ctx, claim)
 	if err != nil {
 		return "", claimStoreError(hideOthersClaim(c, err), claim)
 	}
@@ -69,7 +80,7 @@ func (s *server) quote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, ledger, err := s.store.Quote(c.Request().Context(), claim)
+	st, ledger, err := s.settler.Quote(c.Request().Context(), claim)
 	if err != nil {
 		return claimStoreError(err, claim)
 	}
@@ -256,7 +267,7 @@ func (s *server) reverse(c echo.Context) error {
 	if err := f.err("the reversal"); err != nil {
 		return err
 	}
-	rev, err := s.store.Reverse(ctx, id, reason)
+	rev, err := s.settler.Reverse(ctx, id, reason)
 	if err != nil {
 		return err
 	}

@@ -2,19 +2,28 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
-	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/labstack/echo/v4"
 )
+
+// whatIfs is what the what-if and sweep routes need of ops.
+type whatIfs interface {
+	WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.Set, error)
+	Sweep(ctx context.Context, from, to calc.Date, field string, values []calc.Rate) ([]ops.SweepStep, error)
+}
+
+var _ whatIfs = (*ops.Service)(nil)
 
 // whatIfGroup is one group's totals under both runs, and what changed per line.
 type whatIfGroup struct {
 	Group            string           `json:"group"`
-	Baseline         auditTotals      `json:"baseline"`
-	Scenario         auditTotals      `json:"scenario"`
+	Baseline         ops.Totals       `json:"baseline"`
+	Scenario         ops.Totals       `json:"scenario"`
 	Delta            map[string]money `json:"delta"` // scenario − baseline, by line, out_of_pocket and public
 	PublicDelta      money            `json:"public_delta"`
 	OutOfPocketDelta money            `json:"out_of_pocket_delta"`
@@ -40,8 +49,8 @@ func householdOf(h *batch.HouseholdChange) whatIfHousehold {
 // WhatIfReport is a what-if run as JSON.
 type WhatIfReport struct {
 	Claims          int               `json:"claims"`
-	Baseline        auditTotals       `json:"baseline"`
-	Scenario        auditTotals       `json:"scenario"`
+	Baseline        ops.Totals        `json:"baseline"`
+	Scenario        ops.Totals        `json:"scenario"`
 	ByLevel         []whatIfGroup     `json:"by_level"`
 	ByKind          []whatIfGroup     `json:"by_kind"`
 	ByAidCategory   []whatIfGroup     `json:"by_aid_category"`
@@ -53,7 +62,7 @@ type WhatIfReport struct {
 
 func groupOf(name string, b, s *calc.Tally) whatIfGroup {
 	public := money((s.Total - s.OutOfPocket) - (b.Total - b.OutOfPocket))
-	g := whatIfGroup{Group: name, Baseline: totalsOf(*b), Scenario: totalsOf(*s), PublicDelta: public,
+	g := whatIfGroup{Group: name, Baseline: ops.TotalsOf(*b), Scenario: ops.TotalsOf(*s), PublicDelta: public,
 		OutOfPocketDelta: money(s.OutOfPocket - b.OutOfPocket),
 		Delta:            map[string]money{"out_of_pocket": money(s.OutOfPocket - b.OutOfPocket), "public": public}}
 	for _, l := range calc.Lines() {
@@ -98,40 +107,17 @@ func (s *server) whatIf(c echo.Context) error {
 	if len(f.errs) > 0 {
 		return f.err("the what-if request")
 	}
-	ctx := c.Request().Context()
-	base, err := s.store.Policies(ctx)
-	if err != nil {
-		return err
-	}
-	var changed []*calc.Policy
-	for _, p := range base.Policies() {
-		doc, err := s.store.PolicyDocument(ctx, p.Version)
-		if err != nil {
-			return err
-		}
-		q, _, err := policyfile.Merge(doc, "change", []byte(req.Change))
-		if err != nil {
-			var fe fields
-			fe.add("change", err.Error())
-			return fe.err("the change")
-		}
-		changed = append(changed, q)
-	}
-	scenario, err := calc.NewPolicySet(changed...)
-	if err != nil {
+	w, set, err := s.whatIfs.WhatIf(c.Request().Context(), from, to, []byte(req.Change))
+	var ce *ops.ChangeError
+	if errors.As(err, &ce) {
 		var fe fields
-		fe.add("change", err.Error())
+		fe.add("change", ce.Error())
 		return fe.err("the change")
 	}
-	set, err := s.storedSet(ctx, from, to)
 	if err != nil {
 		return err
 	}
-	w, err := batch.RunWhatIf(set, base, scenario, batch.Options{})
-	if err != nil {
-		return err
-	}
-	rep := WhatIfReport{Claims: set.Len(), Baseline: totalsOf(w.Base.All), Scenario: totalsOf(w.Scenario.All),
+	rep := WhatIfReport{Claims: set.Len(), Baseline: ops.TotalsOf(w.Base.All), Scenario: ops.TotalsOf(w.Scenario.All),
 		PatientsPayMore: w.PayMore, PatientsPayLess: w.PayLess,
 		LargestRises: []whatIfHousehold{}, LargestFalls: []whatIfHousehold{}}
 	for _, l := range calc.Levels() {
@@ -189,70 +175,29 @@ func (s *server) sweep(c echo.Context) error {
 	if req.Field == "" {
 		f.add("field", "is required: a parameter's dotted path, e.g. backstop.oop_ceiling")
 	}
-	steps, err := policyfile.Steps(req.Start, req.Stop, req.Step, 100)
+	values, err := ops.SweepValues(req.Start, req.Stop, req.Step)
 	if err != nil {
 		f.add("step", "start, stop and step: "+err.Error())
 	}
 	if len(f.errs) > 0 {
 		return f.err("the sweep request")
 	}
-	ctx := c.Request().Context()
-	base, err := s.store.Policies(ctx)
-	if err != nil {
-		return err
+	steps, err := s.whatIfs.Sweep(c.Request().Context(), from, to, req.Field, values)
+	// A value the parameter cannot take is the field's problem; changed versions that
+	// no longer form a set are not the request's to fix.
+	if ce := (*ops.ChangeError)(nil); errors.As(err, &ce) && ce.Version != "" {
+		var fe fields
+		fe.add("field", ce.Error())
+		return fe.err("the sweep")
 	}
-	docs := map[string][]byte{}
-	for _, p := range base.Policies() {
-		if docs[p.Version], err = s.store.PolicyDocument(ctx, p.Version); err != nil {
-			return err
-		}
-	}
-	set, err := s.storedSet(ctx, from, to)
 	if err != nil {
 		return err
 	}
 	rep := SweepReport{Field: req.Field, Steps: []sweepStep{}}
-	for _, v := range steps {
-		var changed []*calc.Policy
-		for _, p := range base.Policies() {
-			q, _, err := policyfile.Merge(docs[p.Version], req.Field+"="+v.Decimal(), policyfile.Change(req.Field, v.Decimal()))
-			if err != nil {
-				var fe fields
-				fe.add("field", err.Error())
-				return fe.err("the sweep")
-			}
-			changed = append(changed, q)
-		}
-		ps, err := calc.NewPolicySet(changed...)
-		if err != nil {
-			return err
-		}
-		res, err := batch.Run(set, ps, batch.Options{})
-		if err != nil {
-			return err
-		}
-		t := totalsOf(res.All)
-		rep.Steps = append(rep.Steps, sweepStep{Value: v.Decimal(), Lines: t.Lines,
-			Public: money(res.All.Total - res.All.OutOfPocket), OutOfPocket: t.OutOfPocket})
+	for _, st := range steps {
+		t := ops.TotalsOf(st.Tally)
+		rep.Steps = append(rep.Steps, sweepStep{Value: st.Value.Decimal(), Lines: t.Lines,
+			Public: money(st.Tally.Total - st.Tally.OutOfPocket), OutOfPocket: t.OutOfPocket})
 	}
 	return writeJSON(c, http.StatusOK, rep)
-}
-
-// storedSet reads the stored claims of a period that were not reversed into a batch set.
-func (s *server) storedSet(ctx context.Context, from, to calc.Date) (*batch.Set, error) {
-	persons, err := s.store.Persons(ctx)
-	if err != nil {
-		return nil, err
-	}
-	stored, err := s.store.LoadStoredClaims(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	claims := make([]calc.Claim, 0, len(stored))
-	for i := range stored {
-		if !stored[i].Reversed {
-			claims = append(claims, stored[i].Claim)
-		}
-	}
-	return batch.NewSet(persons, claims)
 }

@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 )
 
 const auditHelp = `
@@ -25,6 +26,14 @@ claim of the same person was reversed, or the claim was settled out of discharge
 --policy in-force replays each claim under the version in force on its discharge day;
 --policy VERSION replays every claim under that published version. Progress goes to
 stderr, every 100,000 claims read (none with --quiet).`
+
+// auditor is what the audit command needs of ops.
+type auditor interface {
+	Versions(ctx context.Context, name string) (ops.Versions, error)
+	Audit(ctx context.Context, from, to calc.Date, v ops.Versions, progress func(ops.Progress)) (*batch.Audit, error)
+}
+
+var _ auditor = (*ops.Service)(nil)
 
 func runAudit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit", auditHelp, stdout, stderr)
@@ -58,22 +67,11 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	policies, err := s.Policies(ctx)
-	if err != nil {
-		return err
+	var o auditor = ops.New(s)
+	versions, err := o.Versions(ctx, *policy)
+	if errors.Is(err, ops.ErrUnknownVersion) {
+		return fmt.Errorf("--policy %q: no such published version", *policy)
 	}
-	var only *calc.Policy
-	if *policy != "in-force" {
-		for _, p := range policies.Policies() {
-			if p.Version == *policy {
-				only = p
-			}
-		}
-		if only == nil {
-			return fmt.Errorf("--policy %q: no such published version", *policy)
-		}
-	}
-	persons, err := s.Persons(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,14 +81,13 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(progress, "audit: reading the claims discharged %s to %s...\n", fromDay, toDay)
 	start := time.Now()
-	stored, err := s.LoadStoredClaimsReporting(ctx, fromDay, toDay, 100_000, func(read, total int) {
-		fmt.Fprintf(progress, "audit: read %s of %s claims (%s)\n", groupInt(read), groupInt(total), time.Since(start).Round(100*time.Millisecond))
+	a, err := o.Audit(ctx, fromDay, toDay, versions, func(p ops.Progress) {
+		if p.Stage == "settle" {
+			fmt.Fprintf(progress, "audit: re-settling %s claims...\n", groupInt(p.Total))
+			return
+		}
+		fmt.Fprintf(progress, "audit: read %s of %s claims (%s)\n", groupInt(p.Done), groupInt(p.Total), time.Since(start).Round(100*time.Millisecond))
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "audit: re-settling %s claims...\n", groupInt(len(stored)))
-	a, err := batch.RunAudit(persons, stored, policies, only, batch.Options{})
 	if err != nil {
 		return err
 	}
@@ -161,5 +158,5 @@ func writeAuditCSV(w io.Writer, a *batch.Audit) error {
 func writeAuditJSON(w io.Writer, a *batch.Audit) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(api.NewAuditReport(a))
+	return enc.Encode(ops.NewAuditReport(a))
 }

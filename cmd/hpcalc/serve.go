@@ -17,6 +17,7 @@ import (
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 )
 
@@ -125,7 +126,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{Store: s, Logger: logger}),
+		Handler:           api.New(api.Config{Store: s, Ops: ops.New(s), Logger: logger}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

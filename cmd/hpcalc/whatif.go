@@ -13,6 +13,7 @@ import (
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 )
 
@@ -41,7 +42,7 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	providersFile := fs.String("providers", "", "providers CSV `FILE`; claims' providers and levels are checked against it (default: the shipped providers, when the claims are the shipped ones)")
 	groupBy := fs.String("group-by", "level", "group the differences by `KEY`: level, kind, aid or household")
 	top := fs.Int("top", 5, "how many households to list with the largest change each way")
-	sweep := fs.String("sweep", "", "instead of --change, vary one parameter over a range and print each line's cost at each step: `FIELD=FROM:TO:STEP`, e.g. backstop.oop_ceiling=0.05:0.15:0.01")
+	sweep := fs.String("sweep", "", "instead of --change, vary one parameter of each base version over a range (at most 100 steps, as the API) and print each line's cost at each step: `FIELD=FROM:TO:STEP`, e.g. backstop.oop_ceiling=0.05:0.15:0.01")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -64,37 +65,16 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The change applies to each base version's document.
-	docs := map[string][]byte{}
-	if len(policyFiles) == 0 {
-		raw, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
-		if err != nil {
-			return err
-		}
-		docs[in.policies.Policies()[0].Version] = raw
-	}
-	for _, path := range policyFiles {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		p, err := policyfile.Parse(path, raw)
-		if err != nil {
-			return err
-		}
-		docs[p.Version] = raw
-	}
-	var changed []*calc.Policy
-	for _, base := range in.policies.Policies() {
-		p, _, err := policyfile.Merge(docs[base.Version], *changeFile, change)
-		if err != nil {
-			return err
-		}
-		changed = append(changed, p)
-	}
-	scenario, err := calc.NewPolicySet(changed...)
+	base, err := baseOf(in, policyFiles)
 	if err != nil {
-		return fmt.Errorf("the changed policies: %w", err)
+		return err
+	}
+	scenario, err := ops.ApplyChange(base, *changeFile, change)
+	if ce := (*ops.ChangeError)(nil); errors.As(err, &ce) && ce.Version == "" {
+		return fmt.Errorf("the changed policies: %w", ce.Err)
+	}
+	if err != nil {
+		return err
 	}
 	w, err := batch.RunWhatIf(in.set, in.policies, scenario, batch.Options{})
 	if err != nil {
@@ -175,6 +155,35 @@ func signed(m calc.Money) string {
 	return m.Grouped()
 }
 
+// baseOf returns the base versions of a what-if with their documents: the files given
+// with --policy, or the shipped policy.
+func baseOf(in *replayInput, policyFiles []string) (ops.Base, error) {
+	docs := map[string][]byte{}
+	if len(policyFiles) == 0 {
+		raw, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+		if err != nil {
+			return ops.Base{}, err
+		}
+		docs[in.policies.Policies()[0].Version] = raw
+	}
+	for _, path := range policyFiles {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return ops.Base{}, err
+		}
+		p, err := policyfile.Parse(path, raw)
+		if err != nil {
+			return ops.Base{}, err
+		}
+		docs[p.Version] = raw
+	}
+	base := ops.Base{Policies: in.policies}
+	for _, p := range in.policies.Policies() {
+		base.Documents = append(base.Documents, docs[p.Version])
+	}
+	return base, nil
+}
+
 // runSweep runs one what-if per step of a parameter's range and prints the cost of each
 // line at each step, as CSV for plotting.
 func runSweep(spec string, policyFiles []string, personsFile, providersFile, claimsFile string, stdout io.Writer) error {
@@ -183,7 +192,7 @@ func runSweep(spec string, policyFiles []string, personsFile, providersFile, cla
 	if !ok || field == "" || len(parts) != 3 {
 		return fmt.Errorf("--sweep %q: want FIELD=FROM:TO:STEP, e.g. backstop.oop_ceiling=0.05:0.15:0.01", spec)
 	}
-	steps, err := policyfile.Steps(parts[0], parts[1], parts[2], 1000)
+	values, err := ops.SweepValues(parts[0], parts[1], parts[2])
 	if err != nil {
 		return fmt.Errorf("--sweep %q: %w", spec, err)
 	}
@@ -191,13 +200,11 @@ func runSweep(spec string, policyFiles []string, personsFile, providersFile, cla
 	if err != nil {
 		return err
 	}
-	if len(in.policies.Policies()) != 1 {
-		return errors.New("--sweep takes one base policy version")
+	base, err := baseOf(in, policyFiles)
+	if err != nil {
+		return err
 	}
-	base, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
-	if len(policyFiles) == 1 {
-		base, err = os.ReadFile(policyFiles[0])
-	}
+	steps, err := ops.Sweep(in.set, base, field, values, "--sweep ")
 	if err != nil {
 		return err
 	}
@@ -208,24 +215,12 @@ func runSweep(spec string, policyFiles []string, personsFile, providersFile, cla
 		header = append(header, l.String())
 	}
 	_ = cw.Write(append(header, "public", "out_of_pocket"))
-	for _, v := range steps {
-		p, _, err := policyfile.Merge(base, "--sweep "+field+"="+v.Decimal(), policyfile.Change(field, v.Decimal()))
-		if err != nil {
-			return err
-		}
-		ps, err := calc.NewPolicySet(p)
-		if err != nil {
-			return err
-		}
-		res, err := batch.Run(in.set, ps, batch.Options{})
-		if err != nil {
-			return err
-		}
-		row := []string{v.Decimal()}
+	for _, st := range steps {
+		row := []string{st.Value.Decimal()}
 		for _, l := range calc.Lines() {
-			row = append(row, res.All.Lines[l].String())
+			row = append(row, st.Tally.Lines[l].String())
 		}
-		_ = cw.Write(append(row, public(&res.All).String(), res.All.OutOfPocket.String()))
+		_ = cw.Write(append(row, public(&st.Tally).String(), st.Tally.OutOfPocket.String()))
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
 )
 
 func TestWhatif(t *testing.T) {
@@ -57,10 +58,42 @@ func TestWhatifSweep(t *testing.T) {
 	if !strings.HasPrefix(lines[6], "0.1,") || !strings.Contains(lines[6], ",523200.00,") {
 		t.Errorf("step 0.1: %s", lines[6])
 	}
-	for _, bad := range []string{"nofield", "backstop.oop_ceiling=0.2:0.1:0.01", "backstop.oop_ceiling=0:1:0", "backstop.nope=0.1:0.2:0.1"} {
+	for _, bad := range []string{"nofield", "backstop.oop_ceiling=0.2:0.1:0.01", "backstop.oop_ceiling=0:1:0", "backstop.nope=0.1:0.2:0.1",
+		"backstop.oop_ceiling=0:1:0.01"} { // 101 values: over ops.MaxSweepSteps
 		if code, _, _ := runCLI(t, "whatif", "--sweep", bad); code != 1 {
 			t.Errorf("--sweep %s: exit %d, want 1", bad, code)
 		}
+	}
+}
+
+// TestWhatifSweepVersions: a sweep takes several base versions, as the API's does, and
+// changes each; the shipped claims are all of 2018, so a 2019 version beside the shipped
+// one changes nothing, and a 2019 version alone covers none of them.
+func TestWhatifSweepVersions(t *testing.T) {
+	dir := t.TempDir()
+	doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc19, err := policyfile.Merge(doc, "2019", []byte("version: test-2019\neffective: {from: 2019-01-01, to: 2019-12-31}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p18, p19 := filepath.Join(dir, "2018.yaml"), filepath.Join(dir, "2019.yaml")
+	if err := os.WriteFile(p18, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p19, doc19, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const sweep = "backstop.oop_ceiling=0.08:0.12:0.02"
+	_, want, _ := runCLI(t, "whatif", "--sweep", sweep)
+	code, got, errOut := runCLI(t, "whatif", "--sweep", sweep, "--policy", p18, "--policy", p19)
+	if code != 0 || got != want || len(strings.Split(strings.TrimSpace(got), "\n")) != 4 {
+		t.Errorf("sweep of two versions: exit %d, stderr %q; output\n%s\nwant\n%s", code, errOut, got, want)
+	}
+	if code, _, errOut := runCLI(t, "whatif", "--sweep", sweep, "--policy", p19); code != 1 || !strings.Contains(errOut, "no policy is in force") {
+		t.Errorf("sweep of 2018 claims under a 2019 version only: exit %d, stderr %q; want 1, no policy in force", code, errOut)
 	}
 }
 

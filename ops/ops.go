@@ -1,0 +1,56 @@
+// Package ops owns the operations that the JSON API (api), the command (cmd/hpcalc) and
+// the coming browser console share — settle and quote, reverse, audit, what-if and sweep,
+// import of settled data — and the meaning of their transactions. It calls store for rows
+// and batch and calc for arithmetic, so that each operation is written once, whoever asks
+// for it.
+//
+// ops must never import api, cmd or console: they call it, each declaring the small
+// interface it needs where it uses it.
+package ops
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/store"
+)
+
+// ErrUnknownVersion is returned, wrapped, for a policy version that is not published.
+var ErrUnknownVersion = errors.New("no such published policy version")
+
+// Service runs the operations on one store. It holds no state of its own: any number of
+// goroutines may call it at once.
+type Service struct {
+	store *store.Store
+}
+
+// New returns the operations on st.
+func New(st *store.Store) *Service { return &Service{store: st} }
+
+// Settle settles claim c at discharge and stores the claim, its settlement and the
+// person's ledger in one transaction, under the person-year's ledger lock; sent again with
+// the same values it stores nothing and returns the stored settlement with created false.
+// Errors: a *store.ConflictError (store.ErrConflict) when the claim id was settled with
+// other values; store.ErrNotFound (wrapped) for an unknown person; calc.ErrInvalid (a
+// *calc.ValidationError) for an invalid claim; calc.ErrNoPolicy for a discharge day no
+// published policy covers; the database's errors.
+func (s *Service) Settle(ctx context.Context, c calc.Claim) (st store.Settled, created bool, err error) {
+	return s.store.Settle(ctx, c)
+}
+
+// Quote computes what claim c would settle to now, against the person's ledger as it
+// stands, and stores nothing. It returns the settlement and the ledger after it. Errors:
+// those of Settle but ErrConflict.
+func (s *Service) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
+	return s.store.Quote(ctx, c)
+}
+
+// Reverse reverses settlement id, once, for reason: a new stored row gives back to the
+// person's ledger everything the settlement took. It returns the reversal. Errors:
+// store.ErrNotFound (wrapped) for an unknown settlement; store.ErrConflict (wrapped) for a
+// settlement already reversed or a reversal; calc.ErrLedgerNegate if the stored ledger no
+// longer holds what the settlement took; the database's errors.
+func (s *Service) Reverse(ctx context.Context, id, reason string) (store.Settled, error) {
+	return s.store.Reverse(ctx, id, reason)
+}
