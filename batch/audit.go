@@ -4,21 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
-
-// StoredClaim is a settled claim as stored, with what was paid on it.
-type StoredClaim struct {
-	Claim         calc.Claim
-	SettlementID  string
-	PolicyVersion string
-	SettledAt     time.Time
-	Paid          [calc.NumLines]calc.Money
-	OutOfPocket   calc.Money
-	Reversed      bool // the settlement has been reversed
-}
 
 // The likely causes of a difference between what was paid and what a replay gives.
 const (
@@ -53,7 +41,7 @@ type Audit struct {
 // policies (the versions in force on each discharge day, or a single version for every
 // claim when only is not nil), compares each line with what was paid and names the likely
 // cause of every difference.
-func RunAudit(persons map[string]calc.Person, stored []StoredClaim, policies *calc.PolicySet, only *calc.Policy, opt Options) (*Audit, error) {
+func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies *calc.PolicySet, only *calc.Policy, opt Options) (*Audit, error) {
 	a := &Audit{}
 	var live []int // indexes into stored of the claims replayed
 	claims := make([]calc.Claim, 0, len(stored))
@@ -120,7 +108,7 @@ func RunAudit(persons map[string]calc.Person, stored []StoredClaim, policies *ca
 	return a, nil
 }
 
-func addPaid(t *calc.Tally, sc *StoredClaim) {
+func addPaid(t *calc.Tally, sc *calc.PaidClaim) {
 	t.Claims++
 	t.Total += sc.Claim.Total
 	for l := range calc.NumLines {
@@ -132,7 +120,7 @@ func addPaid(t *calc.Tally, sc *StoredClaim) {
 // causesByClaim finds, for each stored claim, the causes that lie in its person-year's
 // history: a reversed claim settled before it, and claims of the year settled in another
 // order than their discharge order.
-func causesByClaim(stored []StoredClaim) map[int][]string {
+func causesByClaim(stored []calc.PaidClaim) map[int][]string {
 	// Person-years in discharge order, as a replay settles them: claims read from the
 	// database come in this order already, which the sort finds out in one pass.
 	order := make([]int, len(stored))
@@ -161,7 +149,7 @@ func causesByClaim(stored []StoredClaim) map[int][]string {
 }
 
 // personYearCauses adds the causes found in one person-year, idx in discharge order.
-func personYearCauses(stored []StoredClaim, idx []int, out map[int][]string) {
+func personYearCauses(stored []calc.PaidClaim, idx []int, out map[int][]string) {
 	for n, i := range idx {
 		sc := &stored[i]
 		if sc.Reversed {

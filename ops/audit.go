@@ -76,7 +76,7 @@ func (s *Service) Audit(ctx context.Context, from, to calc.Date, v Versions, pro
 		every = auditProgressEvery
 		report = func(read, total int) { progress(Progress{Stage: "read", Done: read, Total: total}) }
 	}
-	stored, err := s.store.LoadStoredClaimsReporting(ctx, from, to, every, report)
+	stored, err := s.store.LoadStoredClaims(ctx, from, to, every, report)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (s *Service) StoredSet(ctx context.Context, from, to calc.Date) (*batch.Set
 	if err != nil {
 		return nil, err
 	}
-	stored, err := s.store.LoadStoredClaims(ctx, from, to)
+	stored, err := s.store.LoadStoredClaims(ctx, from, to, 0, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 )
 
 // StoredClaims streams, in one query, every settled claim discharged from from to to
 // inclusive, with what was paid and whether it was reversed, ordered by person and
 // discharge date.
-func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*batch.StoredClaim) error) error {
+func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*calc.PaidClaim) error) error {
 	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT c.claim_id, c.person_id, c.provider_id, c.level, c.kind, c.admitted_on, c.discharged_on,
 		c.total, c.in_policy, st.settlement_id, st.policy_version, st.created_at, st.basic, st.critical, st.commercial,
 		st.aid, st.backstop, st.out_of_pocket, r.settlement_id
@@ -27,7 +26,7 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			sc                                      batch.StoredClaim
+			sc                                      calc.PaidClaim
 			level, kind, admitted, discharged, when string
 			total, inPolicy                         string
 			paid                                    [6]string
@@ -129,22 +128,17 @@ func parseStamp(s string) (time.Time, error) {
 }
 
 // LoadStoredClaims returns what StoredClaims streams, as one slice sized from a count
-// first: growing a slice of a million claims copies most of a gigabyte.
-func (s *Store) LoadStoredClaims(ctx context.Context, from, to calc.Date) ([]batch.StoredClaim, error) {
-	return s.LoadStoredClaimsReporting(ctx, from, to, 0, nil)
-}
-
-// LoadStoredClaimsReporting is LoadStoredClaims that calls report with how many claims
-// of how many it has read after every every claims (if every > 0) and at the end, for
-// the progress of long reads.
-func (s *Store) LoadStoredClaimsReporting(ctx context.Context, from, to calc.Date, every int, report func(read, total int)) ([]batch.StoredClaim, error) {
+// first: growing a slice of a million claims copies most of a gigabyte. report, if not
+// nil, is called with how many claims of how many counted have been read, after every
+// every claims (if every > 0) and at the end, for the progress of long reads.
+func (s *Store) LoadStoredClaims(ctx context.Context, from, to calc.Date, every int, report func(read, total int)) ([]calc.PaidClaim, error) {
 	var n int
 	if err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM claims WHERE discharged_on >= ? AND discharged_on <= ?`),
 		from.String(), to.String()); err != nil {
 		return nil, fmt.Errorf("count stored claims: %w", err)
 	}
-	out := make([]batch.StoredClaim, 0, n)
-	err := s.StoredClaims(ctx, from, to, func(sc *batch.StoredClaim) error {
+	out := make([]calc.PaidClaim, 0, n)
+	err := s.StoredClaims(ctx, from, to, func(sc *calc.PaidClaim) error {
 		out = append(out, *sc)
 		if every > 0 && report != nil && len(out)%every == 0 {
 			report(len(out), max(n, len(out)))

@@ -14,12 +14,13 @@ import (
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
 
 // BenchmarkAuditPostgres stores 1,000,000 settled claims of 400,000 persons in a scratch
-// schema of PostgreSQL (loaded with Store.ImportSettled, outside the timer), then measures in the same
+// schema of PostgreSQL (loaded with ops.Import, outside the timer), then measures in the same
 // run (1) reading those claims and what was paid with COPY ... TO STDOUT through psql and
 // (2) a whole audit replay: reading them through store, re-settling and comparing. It
 // reports both times and their ratio (target: audit at most 2× the COPY).
@@ -92,7 +93,7 @@ func BenchmarkAuditPostgres(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stored, err := s.LoadStoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		stored, err := s.LoadStoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), 0, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func BenchmarkAuditPostgres(b *testing.B) {
 }
 
 // bulkLoad stores persons and their claims, settled in discharge order, with
-// Store.ImportSettled as hpcalc fixtures scale does: the settlements rows are those the
+// ops.Import as hpcalc fixtures scale does: the settlements rows are those the
 // API stores, workings included, so that the audit reads tables of their real size. It
 // returns the number of claims.
 func bulkLoad(b *testing.B, s *store.Store, nPersons, nClaims int) int {
@@ -136,7 +137,7 @@ func bulkLoad(b *testing.B, s *store.Store, nPersons, nClaims int) int {
 			Level: level, Kind: calc.Kind(r.IntN(2)),
 			AdmittedOn: day - 3, DischargedOn: day, Total: total, InPolicy: total * calc.Money(65+r.IntN(36)) / 100}
 	}
-	stats, err := s.ImportSettled(context.Background(), store.Import{Persons: persons, Providers: providers, Claims: claims}, nil)
+	stats, err := ops.New(s).Import(context.Background(), ops.Import{Persons: persons, Providers: providers, Claims: claims}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

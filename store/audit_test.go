@@ -18,8 +18,8 @@ import (
 func audit(t *testing.T, s *store.Store, only *calc.Policy) *batch.Audit {
 	t.Helper()
 	ctx := context.Background()
-	var stored []batch.StoredClaim
-	err := s.StoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), func(sc *batch.StoredClaim) error {
+	var stored []calc.PaidClaim
+	err := s.StoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), func(sc *calc.PaidClaim) error {
 		stored = append(stored, *sc)
 		return nil
 	})
@@ -132,9 +132,9 @@ func TestAuditCauses(t *testing.T) {
 	})
 }
 
-// TestLoadStoredClaimsReporting: progress every 100 claims and once at the end, with the
+// TestLoadStoredClaimsProgress: progress every 100 claims and once at the end, with the
 // count of the period.
-func TestLoadStoredClaimsReporting(t *testing.T) {
+func TestLoadStoredClaimsProgress(t *testing.T) {
 	s := storetest.SQLite(t)
 	d := loadShipped(t, s)
 	for _, i := range replay.Order(d.Claims.Claims) {
@@ -143,7 +143,7 @@ func TestLoadStoredClaimsReporting(t *testing.T) {
 		}
 	}
 	var got []string
-	stored, err := s.LoadStoredClaimsReporting(context.Background(), calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), 100,
+	stored, err := s.LoadStoredClaims(context.Background(), calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), 100,
 		func(read, total int) { got = append(got, fmt.Sprintf("%d/%d", read, total)) })
 	if err != nil {
 		t.Fatal(err)

@@ -8,33 +8,47 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
 )
 
-// Import is a data set for ImportSettled: persons, providers, and claims as submitted.
+// Import is what ImportSettled stores in one transaction: persons, providers, claims
+// as submitted, their settlements and the person-year ledgers. The caller (ops.Import)
+// checks the input and settles the claims; store checks it against the database and
+// writes the rows.
 type Import struct {
 	Persons   []calc.Person
 	Providers []calc.Provider
-	Claims    []calc.Claim // in any order; each is settled in its person's discharge order
+	// Claims yields the NumClaims claims, persons in id order and each person's claims in
+	// settlement order (calc.CompareClaims); the k-th claim is row k. ImportSettled walks
+	// it twice: to check the providers, then to store the claims.
+	Claims    iter.Seq[*calc.Claim]
+	NumClaims int
+	// Settle is called in the transaction once the claims are stored. It settles them
+	// and hands put each settlement with its row, the person's ledger after it and the
+	// claim's discharge day; put may be called from several goroutines at once. It
+	// returns the person-year ledgers to store.
+	Settle func(put func(row int, s *calc.Settlement, after calc.Ledger, discharged calc.Date)) ([]PersonLedger, error)
+}
+
+// PersonLedger is a person's ledger of one year.
+type PersonLedger struct {
+	PersonID string
+	Ledger   calc.Ledger
 }
 
 // ImportStats is what ImportSettled stored.
 type ImportStats struct {
-	Persons   int        // persons stored
-	Providers int        // providers stored; those already stored with the same values are not counted
-	Claims    int        // claims stored, each with its settlement
-	Claimants int        // persons with at least one claim
-	Ledgers   int        // person-year ledgers stored
-	Versions  []string   // the published policy versions the claims were settled under
-	Tally     calc.Tally // the settlements' sums
+	Persons   int // persons stored
+	Providers int // providers stored; those already stored with the same values are not counted
+	Claims    int // claims stored, each with its settlement
+	Ledgers   int // person-year ledgers stored
 }
 
 // ImportProgress is how far ImportSettled has come: Done of Total rows of Stage, one of
@@ -47,60 +61,48 @@ type ImportProgress struct {
 // importProgressEvery is how many rows pass between two progress reports of one stage.
 const importProgressEvery = 100_000
 
-// ImportSettled stores a data set as if every claim had been sent to Settle, one at a
-// time in each person's discharge order, but in one transaction and in bulk (COPY in
-// PostgreSQL, multi-row INSERTs in SQLite): it is how a province-sized synthetic data set
-// (hpcalc fixtures scale) gets into a database in minutes rather than hours of Settle
-// calls. It stores the persons, the providers, the claims as submitted, each claim's
-// settlement under the published policy in force on its discharge day, and the final
-// person-year ledgers. The settlements rows are those Settle stores (the same columns
-// and the same detail, ledger after included), so that Settlement, Tally, the audit and
-// LedgerFromSettlements read them back alike; only their ids and stamps differ:
+// ImportSettled stores a data set in one transaction and in bulk (COPY in PostgreSQL,
+// multi-row INSERTs in SQLite), as if every claim had been sent to Settle one at a time
+// in each person's discharge order. The settlements rows are those Settle stores (the
+// same columns and the same detail, ledger after included), so that Settlement, Tally,
+// the audit and LedgerFromSettlements read them back alike; only their ids and stamps
+// differ:
 //
 //   - a settlement's id is "S" and its claim id, so that the same data set imported twice
 //     gives the same ids; Settle's ids are "S" and 24 random hex digits, which could only
 //     meet one of these for a claim id of 24 hex digits, with a chance of 2⁻⁹⁶;
 //   - claims are received at the store clock's s.Now() when the import begins, and the
-//     settlement of row k (persons in id order, each person's claims in discharge order)
-//     is stamped k nanoseconds later, so that a person's settlements read back in the
-//     order they were settled, as the audit's causes and LedgerFromSettlements expect.
+//     settlement of row k is stamped k nanoseconds later, so that a person's settlements
+//     read back in the order they were settled, as the audit's causes and
+//     LedgerFromSettlements expect.
 //
-// It stores nothing unless everything is stored. It refuses, storing nothing:
-//
-//   - an input that breaks a rule (errors.Is calc.ErrInvalid): an empty or repeated
-//     person, provider or claim id; a person without a household or with an unknown aid
-//     category; a provider with an unknown level; a claim that breaks calc's rules
-//     (Claim.Validate), whose person is not among the imported persons, whose provider is
-//     neither imported nor stored, or whose level is not its provider's;
-//   - a discharge day no published policy covers (errors.Is calc.ErrNoPolicy);
-//   - a database that already holds claims, or any of the imported persons, or a provider
-//     with the id of an imported one but other values (errors.Is ErrConflict). The rule
-//     is that simple so that no imported person can have a ledger or settlement already:
-//     the import settles everyone from a fresh ledger. A provider stored with the same
-//     values is left as it is (providers are shared reference data: serve
-//     --load-fixtures stores the same ones).
-//
-// The checks run inside the transaction. In PostgreSQL a Settle committed meanwhile by
-// another process is not seen by them, but the claims' and persons' keys still make the
-// import fail whole rather than store a claim or person twice.
+// It stores nothing unless everything is stored. It refuses, storing nothing, a database
+// that already holds claims, or any of the imported persons, or a provider with the id of
+// an imported one but other values (errors.Is ErrConflict); and a claim whose provider is
+// neither imported nor stored, or whose level is not its provider's (errors.Is
+// calc.ErrInvalid). A provider stored with the same values is left as it is (providers
+// are shared reference data: serve --load-fixtures stores the same ones). The checks run
+// inside the transaction. In PostgreSQL a Settle committed meanwhile by another process
+// is not seen by them, but the claims' and persons' keys still make the import fail whole
+// rather than store a claim or person twice. Settle's error ends the import.
 //
 // progress, if not nil, is called from the calling goroutine as each stage starts (Done
-// 0) and ends (Done = Total), and every 100,000 rows in between. Memory: the claims are held in a batch.Set
-// (about 120 bytes a claim with its strings) and every person's ledger while the
-// settlements are streamed to the database.
+// 0) and ends (Done = Total), and every 100,000 rows in between.
 func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(ImportProgress)) (ImportStats, error) {
 	if progress == nil {
 		progress = func(ImportProgress) {}
 	}
-	set, byID, err := importSet(&in)
-	if err != nil {
-		return ImportStats{}, err
+	// The imported persons by id, to look stored ones up in: a map of a province's
+	// persons would take far more memory.
+	byID := make([]int32, len(in.Persons))
+	for i := range byID {
+		byID[i] = int32(i)
 	}
-	in.Claims = nil // the set holds them now
+	slices.SortFunc(byID, func(a, b int32) int { return strings.Compare(in.Persons[a].ID, in.Persons[b].ID) })
 	var stats ImportStats
 	started := s.Now().UTC()
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		imp := &importer{s: s, tx: tx, set: set, in: &in, byID: byID, started: started, progress: progress}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		imp := &importer{s: s, tx: tx, in: &in, byID: byID, started: started, progress: progress}
 		var err error
 		stats, err = imp.run(ctx)
 		return err
@@ -150,117 +152,18 @@ func (p *problems) err(kind error) error {
 	return fmt.Errorf("import %s: %w: %s", p.what, kind, msg)
 }
 
-// sortedBy returns the indexes 0..n-1 ordered by key, and the first two that share a key
-// (-1, -1 if none). Inputs usually come ordered already, which one pass finds out.
-func sortedBy(n int, key func(i int32) string) ([]int32, int32, int32) {
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
-	}
-	byKey := func(a, b int32) int { return cmp.Or(strings.Compare(key(a), key(b)), cmp.Compare(a, b)) }
-	if !slices.IsSortedFunc(order, byKey) {
-		slices.SortFunc(order, byKey)
-	}
-	for k := 1; k < len(order); k++ {
-		if key(order[k]) == key(order[k-1]) {
-			return order, order[k-1], order[k]
-		}
-	}
-	return order, -1, -1
-}
-
-// importSet checks what can be checked of an import without the database and returns its
-// claims grouped by person in settlement order, and the indexes of its persons ordered by
-// id.
-func importSet(in *Import) (*batch.Set, []int32, error) {
-	pp := problems{what: "persons"}
-	for i := range in.Persons {
-		p := &in.Persons[i]
-		switch {
-		case p.ID == "":
-			pp.add("person %d: person_id must not be empty", i+1)
-		case p.HouseholdID == "":
-			pp.add("person %s: household_id must not be empty", p.ID)
-		case p.Aid >= calc.NumAidCategories:
-			pp.add("person %s: aid_category: unknown category %d", p.ID, p.Aid)
-		}
-	}
-	byPerson, a, b := sortedBy(len(in.Persons), func(i int32) string { return in.Persons[i].ID })
-	if a >= 0 {
-		pp.add("person_id %s appears twice (persons %d and %d)", in.Persons[a].ID, a+1, b+1)
-	}
-	if err := pp.err(calc.ErrInvalid); err != nil {
-		return nil, nil, err
-	}
-
-	vp := problems{what: "providers"}
-	for i := range in.Providers {
-		p := &in.Providers[i]
-		switch {
-		case p.ID == "":
-			vp.add("provider %d: provider_id must not be empty", i+1)
-		case p.Level >= calc.NumLevels:
-			vp.add("provider %s: level: unknown level %d", p.ID, p.Level)
-		}
-	}
-	if _, a, b := sortedBy(len(in.Providers), func(i int32) string { return in.Providers[i].ID }); a >= 0 {
-		vp.add("provider_id %s appears twice (providers %d and %d)", in.Providers[a].ID, a+1, b+1)
-	}
-	if err := vp.err(calc.ErrInvalid); err != nil {
-		return nil, nil, err
-	}
-
-	// The persons with claims, found by binary search in the persons ordered by id:
-	// a map of every person would take far more memory than the claims.
-	cp := problems{what: "claims"}
-	claimants := map[string]calc.Person{}
-	for i := range in.Claims {
-		c := &in.Claims[i]
-		if err := c.Validate(); err != nil {
-			cp.add("%v", err)
-			continue
-		}
-		if _, ok := claimants[c.PersonID]; ok {
-			continue
-		}
-		k, found := slices.BinarySearchFunc(byPerson, c.PersonID, func(j int32, id string) int { return strings.Compare(in.Persons[j].ID, id) })
-		if !found {
-			cp.add("claim %s: person_id: unknown person %s: not among the imported persons", c.ID, c.PersonID)
-			continue
-		}
-		claimants[c.PersonID] = in.Persons[byPerson[k]]
-	}
-	if _, a, _ := sortedBy(len(in.Claims), func(i int32) string { return in.Claims[i].ID }); a >= 0 {
-		cp.add("claim_id %s appears twice", in.Claims[a].ID)
-	}
-	if err := cp.err(calc.ErrInvalid); err != nil {
-		return nil, nil, err
-	}
-	set, err := batch.NewSet(claimants, in.Claims)
-	if err != nil {
-		return nil, nil, fmt.Errorf("import claims: %w", err) // cannot happen: every person was found
-	}
-	return set, byPerson, nil
-}
-
 // importer is one ImportSettled's transaction.
 type importer struct {
 	s        *Store
 	tx       *sqlx.Tx
-	set      *batch.Set
 	in       *Import
 	byID     []int32 // indexes of in.Persons ordered by id
 	started  time.Time
 	progress func(ImportProgress)
-	policies *calc.PolicySet
 }
 
 func (imp *importer) run(ctx context.Context) (ImportStats, error) {
-	stats := ImportStats{Claims: imp.set.Len(), Claimants: len(imp.set.Persons)}
-	var err error
-	if stats.Versions, err = imp.checkPolicies(ctx); err != nil {
-		return ImportStats{}, err
-	}
+	stats := ImportStats{Claims: imp.in.NumClaims}
 	if err := imp.checkEmpty(ctx); err != nil {
 		return ImportStats{}, err
 	}
@@ -279,12 +182,11 @@ func (imp *importer) run(ctx context.Context) (ImportStats, error) {
 	if err := imp.writeClaims(ctx); err != nil {
 		return ImportStats{}, err
 	}
-	ledgers, extra, tally, err := imp.settle(ctx)
+	ledgers, err := imp.settle(ctx)
 	if err != nil {
 		return ImportStats{}, err
 	}
-	stats.Tally = tally
-	if stats.Ledgers, err = imp.writeLedgers(ctx, ledgers, extra); err != nil {
+	if stats.Ledgers, err = imp.writeLedgers(ctx, ledgers); err != nil {
 		return ImportStats{}, err
 	}
 	for _, change := range []rune{changedPersons, changedProviders} {
@@ -293,38 +195,6 @@ func (imp *importer) run(ctx context.Context) (ImportStats, error) {
 		}
 	}
 	return stats, nil
-}
-
-// checkPolicies reads the published policies and checks that one covers every discharge
-// day; it returns the versions the claims fall under, in the order of their periods.
-func (imp *importer) checkPolicies(ctx context.Context) ([]string, error) {
-	ps, err := imp.s.policies(ctx, imp.tx)
-	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
-	}
-	imp.policies = ps
-	used := map[string]bool{}
-	cp := problems{what: "claims"}
-	var policy *calc.Policy
-	for r, day := range imp.set.Discharged {
-		if policy == nil || !policy.Covers(day) {
-			if policy = ps.At(day); policy == nil {
-				cp.add("claim %s: discharged_on: no published policy is in force on %s", imp.set.ID[r], day)
-				continue
-			}
-			used[policy.Version] = true
-		}
-	}
-	if err := cp.err(calc.ErrNoPolicy); err != nil {
-		return nil, err
-	}
-	var versions []string
-	for _, p := range ps.Policies() {
-		if used[p.Version] {
-			versions = append(versions, p.Version)
-		}
-	}
-	return versions, nil
 }
 
 // CheckImportable refuses, as ImportSettled would (ErrConflict), a database that already
@@ -427,13 +297,12 @@ func (imp *importer) checkProviders(ctx context.Context) ([]calc.Provider, error
 		return nil, err
 	}
 	cp := problems{what: "claims"}
-	set := imp.set
-	for r := range set.Len() {
-		switch level, ok := known[set.Provider[r]]; {
+	for c := range imp.in.Claims {
+		switch level, ok := known[c.ProviderID]; {
 		case !ok:
-			cp.add("claim %s: provider_id: unknown provider %s: neither imported nor stored", set.ID[r], set.Provider[r])
-		case level != set.Level[r]:
-			cp.add("claim %s: level: level %s differs from provider %s's level %s", set.ID[r], set.Level[r], set.Provider[r], level)
+			cp.add("claim %s: provider_id: unknown provider %s: neither imported nor stored", c.ID, c.ProviderID)
+		case level != c.Level:
+			cp.add("claim %s: level: level %s differs from provider %s's level %s", c.ID, c.Level, c.ProviderID, level)
 		}
 	}
 	if err := cp.err(calc.ErrInvalid); err != nil {
@@ -483,28 +352,24 @@ func (imp *importer) writeProviders(ctx context.Context, providers []calc.Provid
 	return nil
 }
 
-// writeClaims stores the claims as submitted, from the set (persons in id order, each
-// person's claims in discharge order).
+// writeClaims stores the claims as submitted, in the order Claims yields them.
 func (imp *importer) writeClaims(ctx context.Context) error {
-	set := imp.set
 	w, err := imp.s.bulk(ctx, imp.tx, "claims", []string{"person_id", "claim_id", "provider_id", "level", "kind",
 		"admitted_on", "discharged_on", "total", "in_policy", "received_at"})
 	if err != nil {
 		return fmt.Errorf("import claims: %w", err)
 	}
 	received := imp.started.UTC().Format(stampLayout) // as Settle stamps it
-	n := set.Len()
+	n := imp.in.NumClaims
 	imp.progress(ImportProgress{Stage: "claims", Total: n})
-	for p := range set.Persons {
-		person := set.Persons[p].ID
-		for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
-			if err := w.add(ctx, person, set.ID[r], set.Provider[r], set.Level[r].String(), set.Kind[r].String(),
-				set.Admitted[r].String(), set.Discharged[r].String(), moneyText(set.Total[r]), moneyText(set.InPolicy[r]), received); err != nil {
-				return fmt.Errorf("import claims: claim %s: %w", set.ID[r], err)
-			}
-			if (r+1)%importProgressEvery == 0 && r+1 < n {
-				imp.progress(ImportProgress{Stage: "claims", Done: r + 1, Total: n})
-			}
+	r := 0
+	for c := range imp.in.Claims {
+		if err := w.add(ctx, c.PersonID, c.ID, c.ProviderID, c.Level.String(), c.Kind.String(),
+			c.AdmittedOn.String(), c.DischargedOn.String(), moneyText(c.Total), moneyText(c.InPolicy), received); err != nil {
+			return fmt.Errorf("import claims: claim %s: %w", c.ID, err)
+		}
+		if r++; r%importProgressEvery == 0 && r < n {
+			imp.progress(ImportProgress{Stage: "claims", Done: r, Total: n})
 		}
 	}
 	if err := w.close(ctx); err != nil {
@@ -514,55 +379,30 @@ func (imp *importer) writeClaims(ctx context.Context) error {
 	return nil
 }
 
-// yearLedger is a person's ledger of a year before their last.
-type yearLedger struct {
-	person int
-	ledger calc.Ledger
-}
-
-// settle settles the set with batch.Run, persons in parallel, and streams each
-// settlement's row to the database as it comes. Run calls Each for one person's claims
-// in discharge order from one goroutine (rows r of set, persons p), so the person's
-// running ledger, kept in ledgers[p], is the ledger after each settlement, as Settle
-// would read and write it. It returns every person's ledger of their last year, the
-// ledgers of earlier years, and the settlements' sums.
-func (imp *importer) settle(ctx context.Context) ([]calc.Ledger, []yearLedger, calc.Tally, error) {
-	set := imp.set
+// settle has Settle settle the claims and streams each settlement's row to the database
+// as it comes; it returns the ledgers Settle returns.
+func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 	w, err := imp.s.bulk(ctx, imp.tx, "settlements", []string{"person_id", "settlement_id", "claim_id", "reverses", "year",
 		"discharged_on", "policy_version", "kind", "total", "basic", "critical", "commercial", "aid", "backstop",
 		"out_of_pocket", "burden", "detail", "reason", "created_at"})
 	if err != nil {
-		return nil, nil, calc.Tally{}, fmt.Errorf("import settlements: %w", err)
+		return nil, fmt.Errorf("import settlements: %w", err)
 	}
 	var (
-		ledgers = make([]calc.Ledger, len(set.Persons))
-		extraMu sync.Mutex
-		extra   []yearLedger
 		rows    = make(chan []any, 4096)
-		stop    atomic.Bool // the writer failed: settle no further
+		stop    atomic.Bool // the writer failed: write no further
 		runErr  error
-		tally   calc.Tally
+		ledgers []PersonLedger
 	)
-	each := func(p, r int, st *calc.Settlement) {
+	put := func(r int, st *calc.Settlement, after calc.Ledger, discharged calc.Date) {
 		if stop.Load() {
 			return
 		}
-		l := &ledgers[p]
-		if l.Claims > 0 && l.Year != st.Year {
-			extraMu.Lock()
-			extra = append(extra, yearLedger{p, *l})
-			extraMu.Unlock()
-		}
-		next, err := l.ForYear(st.Year).Add(st)
-		if err != nil {
-			panic(err) // cannot happen: the ledger is of the settlement's year
-		}
-		*l = next
-		d, err := json.Marshal(detail{Settlement: *st, Ledger: *l})
+		d, err := json.Marshal(detail{Settlement: *st, Ledger: after})
 		if err != nil {
 			panic(err) // plain structs of numbers and strings always marshal
 		}
-		rows <- []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, set.Discharged[r].String(), st.PolicyVersion,
+		rows <- []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion,
 			st.Kind.String(), moneyText(st.Total), moneyText(st.Lines[calc.Basic].Amount), moneyText(st.Lines[calc.Critical].Amount),
 			moneyText(st.Lines[calc.Commercial].Amount), moneyText(st.Lines[calc.Aid].Amount), moneyText(st.Lines[calc.Backstop].Amount),
 			moneyText(st.OutOfPocket), moneyText(st.Lines[calc.Critical].Base), string(d), "",
@@ -570,14 +410,9 @@ func (imp *importer) settle(ctx context.Context) ([]calc.Ledger, []yearLedger, c
 	}
 	go func() {
 		defer close(rows)
-		res, err := batch.Run(set, imp.policies, batch.Options{Each: each})
-		if err != nil {
-			runErr = fmt.Errorf("import settlements: %w", err)
-			return
-		}
-		tally = res.All
+		ledgers, runErr = imp.in.Settle(put)
 	}()
-	n := set.Len()
+	n := imp.in.NumClaims
 	imp.progress(ImportProgress{Stage: "settlements", Total: n})
 	var (
 		werr error
@@ -585,7 +420,7 @@ func (imp *importer) settle(ctx context.Context) ([]calc.Ledger, []yearLedger, c
 	)
 	for row := range rows {
 		if werr != nil {
-			continue // drain, so that Run ends
+			continue // drain, so that Settle ends
 		}
 		if werr = w.add(ctx, row...); werr != nil {
 			werr = fmt.Errorf("import settlements: claim %s: %w", row[2], werr)
@@ -597,45 +432,33 @@ func (imp *importer) settle(ctx context.Context) ([]calc.Ledger, []yearLedger, c
 		}
 	}
 	if err := cmp.Or(runErr, werr); err != nil {
-		return nil, nil, calc.Tally{}, err
+		return nil, err
 	}
 	if err := w.close(ctx); err != nil {
-		return nil, nil, calc.Tally{}, fmt.Errorf("import settlements: %w", err)
+		return nil, fmt.Errorf("import settlements: %w", err)
 	}
 	imp.progress(ImportProgress{Stage: "settlements", Done: n, Total: n})
-	return ledgers, extra, tally, nil
+	return ledgers, nil
 }
 
 // writeLedgers stores the person-year ledgers and returns how many.
-func (imp *importer) writeLedgers(ctx context.Context, last []calc.Ledger, earlier []yearLedger) (int, error) {
+func (imp *importer) writeLedgers(ctx context.Context, ledgers []PersonLedger) (int, error) {
 	w, err := imp.s.bulk(ctx, imp.tx, "ledgers", []string{"person_id", "year", "claims", "basic_inpatient", "basic_chronic",
 		"critical_burden", "critical_paid", "commercial_paid", "aid_paid", "backstop_paid", "out_of_pocket", "total"})
 	if err != nil {
 		return 0, fmt.Errorf("import ledgers: %w", err)
 	}
-	n := len(last) + len(earlier)
+	n := len(ledgers)
 	imp.progress(ImportProgress{Stage: "ledgers", Total: n})
-	done := 0
-	write := func(p int, l *calc.Ledger) error {
-		id := imp.set.Persons[p].ID
+	for i := range ledgers {
+		id, l := ledgers[i].PersonID, &ledgers[i].Ledger
 		if err := w.add(ctx, id, l.Year, l.Claims, moneyText(l.BasicInpatient), moneyText(l.BasicChronic), moneyText(l.CriticalBurden),
 			moneyText(l.CriticalPaid), moneyText(l.CommercialPaid), moneyText(l.AidPaid), moneyText(l.BackstopPaid),
 			moneyText(l.OutOfPocket), moneyText(l.Total)); err != nil {
-			return fmt.Errorf("import ledgers: ledger %s %d: %w", id, l.Year, err)
+			return 0, fmt.Errorf("import ledgers: ledger %s %d: %w", id, l.Year, err)
 		}
-		if done++; done%importProgressEvery == 0 && done < n {
+		if done := i + 1; done%importProgressEvery == 0 && done < n {
 			imp.progress(ImportProgress{Stage: "ledgers", Done: done, Total: n})
-		}
-		return nil
-	}
-	for p := range last {
-		if err := write(p, &last[p]); err != nil {
-			return 0, err
-		}
-	}
-	for i := range earlier {
-		if err := write(earlier[i].person, &earlier[i].ledger); err != nil {
-			return 0, err
 		}
 	}
 	if err := w.close(ctx); err != nil {

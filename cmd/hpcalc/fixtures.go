@@ -17,6 +17,7 @@ import (
 	"github.com/hpcalc/hpcalc/csvdata"
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/fixtures/synth"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 )
@@ -157,6 +158,13 @@ func groupInt(n int) string {
 
 // scaleIntoDatabase draws the scaled data set, settles it and stores it in the database
 // at url (see fixturesScaleHelp).
+// importer is what fixtures scale --database-url needs of ops.
+type importer interface {
+	Import(ctx context.Context, in ops.Import, progress func(ops.Progress)) (ops.ImportStats, error)
+}
+
+var _ importer = (*ops.Service)(nil)
+
 func scaleIntoDatabase(ctx context.Context, url string, opts synth.ScaleOptions, quiet bool, stdout, stderr io.Writer) error {
 	start := time.Now()
 	logf := func(format string, args ...any) {
@@ -197,8 +205,9 @@ func scaleIntoDatabase(ctx context.Context, url string, opts synth.ScaleOptions,
 	logf("drew %s persons and %s claims, %s; settling and storing them", groupInt(len(persons)), groupInt(len(claims)),
 		time.Since(start).Round(time.Millisecond))
 	var nextNote time.Time
-	stats, err := s.ImportSettled(ctx, store.Import{Persons: persons, Providers: synth.Providers(), Claims: claims},
-		func(p store.ImportProgress) {
+	var o importer = ops.New(s)
+	stats, err := o.Import(ctx, ops.Import{Persons: persons, Providers: synth.Providers(), Claims: claims},
+		func(p ops.Progress) {
 			// The end of each stage, and a report every few seconds within one.
 			if p.Done == p.Total || p.Done > 0 && time.Now().After(nextNote) {
 				logf("%s: %s of %s stored, %s", p.Stage, groupInt(p.Done), groupInt(p.Total), time.Since(start).Round(time.Millisecond))

@@ -1,4 +1,4 @@
-package store_test
+package ops_test
 
 import (
 	"context"
@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
@@ -63,8 +65,8 @@ func publish2019(t *testing.T, s *store.Store) {
 
 // shippedImport is the shipped data set as an Import, persons and providers in no
 // particular order (maps), claims in file order.
-func shippedImport(d *fixtures.Data) store.Import {
-	var in store.Import
+func shippedImport(d *fixtures.Data) ops.Import {
+	var in ops.Import
 	for _, p := range d.Persons {
 		in.Persons = append(in.Persons, p)
 	}
@@ -75,8 +77,8 @@ func shippedImport(d *fixtures.Data) store.Import {
 	return in
 }
 
-// settleAll stores through Settle what in holds, each person's claims in discharge order.
-func settleAll(t *testing.T, s *store.Store, in store.Import) {
+// settleAllOf stores through Settle what in holds, each person's claims in discharge order.
+func settleAllOf(t *testing.T, s *store.Store, in ops.Import) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.UpsertPersons(ctx, in.Persons); err != nil {
@@ -164,7 +166,7 @@ func countRows(t *testing.T, s *store.Store) counts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := s.LoadStoredClaims(ctx, calc.NewDate(1900, 1, 1), calc.NewDate(2999, 12, 31))
+	stored, err := s.LoadStoredClaims(ctx, calc.NewDate(1900, 1, 1), calc.NewDate(2999, 12, 31), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +181,10 @@ func countRows(t *testing.T, s *store.Store) counts {
 	return counts{persons: len(persons), claims: len(stored), tally: tally, policies: len(ps.Policies())}
 }
 
-// TestImportSettledShipped imports the shipped data set and checks it against the same
+// TestImportShipped imports the shipped data set and checks it against the same
 // claims sent to Settle one by one, the published figures, the audit, and a second
 // import, which is refused.
-func TestImportSettledShipped(t *testing.T) {
+func TestImportShipped(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := publishShipped(t, s)
@@ -190,12 +192,12 @@ func TestImportSettledShipped(t *testing.T) {
 		start := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
 		s.Now = func() time.Time { return start }
 
-		var seen []store.ImportProgress
-		stats, err := s.ImportSettled(ctx, in, func(p store.ImportProgress) { seen = append(seen, p) })
+		var seen []ops.Progress
+		stats, err := ops.New(s).Import(ctx, in, func(p ops.Progress) { seen = append(seen, p) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := store.ImportStats{Persons: len(d.Persons), Providers: len(d.Providers), Claims: len(d.Claims.Claims),
+		want := ops.ImportStats{Persons: len(d.Persons), Providers: len(d.Providers), Claims: len(d.Claims.Claims),
 			Claimants: stats.Claimants, Ledgers: stats.Claimants, Versions: []string{"pingxiang-2018"}}
 		res, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
 		if err != nil {
@@ -209,7 +211,7 @@ func TestImportSettledShipped(t *testing.T) {
 			t.Errorf("stats %+v, want %+v", stats, want)
 		}
 		for _, stage := range []string{"persons", "providers", "claims", "settlements", "ledgers"} {
-			var last *store.ImportProgress
+			var last *ops.Progress
 			for i := range seen {
 				if seen[i].Stage == stage {
 					last = &seen[i]
@@ -222,7 +224,7 @@ func TestImportSettledShipped(t *testing.T) {
 
 		ref := another(t, s)
 		publishShipped(t, ref)
-		settleAll(t, ref, in)
+		settleAllOf(t, ref, in)
 		sameAsSettle(t, s, ref, d.Claims.Claims)
 
 		tally, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
@@ -243,7 +245,7 @@ func TestImportSettledShipped(t *testing.T) {
 		}
 
 		// Settlements are stamped in discharge order within the import's first millisecond.
-		stored, err := s.LoadStoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		stored, err := s.LoadStoredClaims(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +258,7 @@ func TestImportSettledShipped(t *testing.T) {
 					stored[i-1].Claim.ID, stored[i-1].SettledAt)
 			}
 		}
-		if a := audit(t, s, nil); len(a.Differences) != 0 || a.Claims != len(d.Claims.Claims) {
+		if a := audit(t, s); len(a.Differences) != 0 || a.Claims != len(d.Claims.Claims) {
 			t.Errorf("audit of the import: %s", a.Summary())
 		}
 
@@ -277,7 +279,7 @@ func TestImportSettledShipped(t *testing.T) {
 		}
 
 		before := countRows(t, s)
-		_, err = s.ImportSettled(ctx, in, nil)
+		_, err = ops.New(s).Import(ctx, in, nil)
 		if !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "already holds claims") {
 			t.Errorf("second import: %v; want a conflict: the database holds claims", err)
 		}
@@ -287,9 +289,9 @@ func TestImportSettledShipped(t *testing.T) {
 	})
 }
 
-// TestImportSettledYears imports a person's claims of two years and checks both
+// TestImportYears imports a person's claims of two years and checks both
 // person-year ledgers.
-func TestImportSettledYears(t *testing.T) {
+func TestImportYears(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := publishShipped(t, s)
@@ -307,7 +309,7 @@ func TestImportSettledYears(t *testing.T) {
 			claim("Y4", "P00001", calc.NewDate(2019, 5, 1), 20000*calc.Yuan),
 			claim("Z1", "P00002", calc.NewDate(2019, 5, 1), 20000*calc.Yuan),
 		}
-		stats, err := s.ImportSettled(ctx, in, nil)
+		stats, err := ops.New(s).Import(ctx, in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,13 +319,13 @@ func TestImportSettledYears(t *testing.T) {
 		ref := another(t, s)
 		publishShipped(t, ref)
 		publish2019(t, ref)
-		settleAll(t, ref, in)
+		settleAllOf(t, ref, in)
 		sameAsSettle(t, s, ref, in.Claims)
 	})
 }
 
-// TestImportSettledRefuses checks that each refusal names its rule and stores nothing.
-func TestImportSettledRefuses(t *testing.T) {
+// TestImportRefuses checks that each refusal names its rule and stores nothing.
+func TestImportRefuses(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := publishShipped(t, s)
@@ -339,35 +341,35 @@ func TestImportSettledRefuses(t *testing.T) {
 		before := countRows(t, s)
 		for _, tc := range []struct {
 			name   string
-			change func(in *store.Import)
+			change func(in *ops.Import)
 			want   error
 			rule   string
 		}{
-			{"unknown person", func(in *store.Import) { in.Claims[7].PersonID = "NOBODY" },
+			{"unknown person", func(in *ops.Import) { in.Claims[7].PersonID = "NOBODY" },
 				calc.ErrInvalid, "person_id: unknown person NOBODY"},
-			{"claim of a stored person not imported", func(in *store.Import) { in.Claims[7].PersonID = other.ID },
+			{"claim of a stored person not imported", func(in *ops.Import) { in.Claims[7].PersonID = other.ID },
 				calc.ErrInvalid, "unknown person OTHER: not among the imported persons"},
-			{"invalid claim", func(in *store.Import) { in.Claims[3].InPolicy = in.Claims[3].Total + 1 },
+			{"invalid claim", func(in *ops.Import) { in.Claims[3].InPolicy = in.Claims[3].Total + 1 },
 				calc.ErrInvalid, "exceeds total"},
-			{"claim id twice", func(in *store.Import) { in.Claims[5].ID = in.Claims[6].ID },
+			{"claim id twice", func(in *ops.Import) { in.Claims[5].ID = in.Claims[6].ID },
 				calc.ErrInvalid, "claim_id " + d.Claims.Claims[6].ID + " appears twice"},
-			{"person id twice", func(in *store.Import) { in.Persons = append(in.Persons, in.Persons[0]) },
+			{"person id twice", func(in *ops.Import) { in.Persons = append(in.Persons, in.Persons[0]) },
 				calc.ErrInvalid, "person_id " + "P0" /* any shipped id */},
-			{"person without household", func(in *store.Import) { in.Persons[2].HouseholdID = "" },
+			{"person without household", func(in *ops.Import) { in.Persons[2].HouseholdID = "" },
 				calc.ErrInvalid, "household_id must not be empty"},
-			{"provider id twice", func(in *store.Import) { in.Providers = append(in.Providers, in.Providers[1]) },
+			{"provider id twice", func(in *ops.Import) { in.Providers = append(in.Providers, in.Providers[1]) },
 				calc.ErrInvalid, "appears twice"},
-			{"unknown provider", func(in *store.Import) { in.Claims[2].ProviderID = "NOWHERE" },
+			{"unknown provider", func(in *ops.Import) { in.Claims[2].ProviderID = "NOWHERE" },
 				calc.ErrInvalid, "unknown provider NOWHERE"},
-			{"level not the provider's", func(in *store.Import) {
+			{"level not the provider's", func(in *ops.Import) {
 				in.Claims[2].ProviderID, in.Claims[2].Level = "TWN01", calc.Provincial
 			}, calc.ErrInvalid, "level provincial differs from provider TWN01's level township"},
-			{"no policy in force", func(in *store.Import) {
+			{"no policy in force", func(in *ops.Import) {
 				in.Claims[4].DischargedOn, in.Claims[4].AdmittedOn = calc.NewDate(2019, 1, 3), calc.NewDate(2019, 1, 1)
 			}, calc.ErrNoPolicy, "discharged_on: no published policy is in force on 2019-01-03"},
-			{"person already stored", func(in *store.Import) { in.Persons = append(in.Persons, other) },
+			{"person already stored", func(in *ops.Import) { in.Persons = append(in.Persons, other) },
 				store.ErrConflict, "1 of the imported persons are already stored (OTHER among them)"},
-			{"provider stored with other values", func(in *store.Import) {
+			{"provider stored with other values", func(in *ops.Import) {
 				for i := range in.Providers {
 					if in.Providers[i].ID == shared.ID {
 						in.Providers[i].Name += " (renamed)"
@@ -379,7 +381,7 @@ func TestImportSettledRefuses(t *testing.T) {
 				in := shippedImport(d)
 				in.Claims = append([]calc.Claim(nil), in.Claims...)
 				tc.change(&in)
-				_, err := s.ImportSettled(ctx, in, nil)
+				_, err := ops.New(s).Import(ctx, in, nil)
 				if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.rule) {
 					t.Errorf("import: %v; want %v naming %q", err, tc.want, tc.rule)
 				}
@@ -393,7 +395,7 @@ func TestImportSettledRefuses(t *testing.T) {
 		}
 
 		// With PRV01 stored as imported, the import goes through and stores the rest.
-		stats, err := s.ImportSettled(ctx, shippedImport(d), nil)
+		stats, err := ops.New(s).Import(ctx, shippedImport(d), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -403,14 +405,14 @@ func TestImportSettledRefuses(t *testing.T) {
 	})
 }
 
-// TestImportSettledWithoutPolicy refuses an import into a database without policies.
-func TestImportSettledWithoutPolicy(t *testing.T) {
+// TestImportWithoutPolicy refuses an import into a database without policies.
+func TestImportWithoutPolicy(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		d, err := fixtures.Load()
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.ImportSettled(context.Background(), shippedImport(d), nil)
+		_, err = ops.New(s).Import(context.Background(), shippedImport(d), nil)
 		if !errors.Is(err, calc.ErrNoPolicy) || !strings.Contains(err.Error(), "no published policy is in force on 2018-") {
 			t.Errorf("import without a policy: %v; want ErrNoPolicy", err)
 		}
@@ -420,8 +422,8 @@ func TestImportSettledWithoutPolicy(t *testing.T) {
 	})
 }
 
-// TestImportSettledEmpty stores persons and providers without claims.
-func TestImportSettledEmpty(t *testing.T) {
+// TestImportEmpty stores persons and providers without claims.
+func TestImportEmpty(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d, err := fixtures.Load()
@@ -430,7 +432,7 @@ func TestImportSettledEmpty(t *testing.T) {
 		}
 		in := shippedImport(d)
 		in.Claims = nil
-		stats, err := s.ImportSettled(ctx, in, nil)
+		stats, err := ops.New(s).Import(ctx, in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -441,4 +443,28 @@ func TestImportSettledEmpty(t *testing.T) {
 			t.Errorf("person P00001: %+v, %v", p, err)
 		}
 	})
+}
+
+// testClaim is a claim of person at provider PRV01, discharged on 2018-06-01, 80% in
+// policy.
+func testClaim(id, person string, total calc.Money) calc.Claim {
+	d := calc.NewDate(2018, 6, 1)
+	return calc.Claim{ID: id, PersonID: person, ProviderID: "PRV01", Level: calc.Provincial, Kind: calc.Inpatient,
+		AdmittedOn: d - 5, DischargedOn: d, Total: total, InPolicy: total * 8 / 10}
+}
+
+// audit re-settles the stored claims of 2018 under the versions in force.
+func audit(t *testing.T, s *store.Store) *batch.Audit {
+	t.Helper()
+	ctx := context.Background()
+	o := ops.New(s)
+	v, err := o.Versions(ctx, ops.InForce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := o.Audit(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

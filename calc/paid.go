@@ -1,0 +1,16 @@
+package calc
+
+import "time"
+
+// PaidClaim is a claim as it was settled and stored: which settlement paid it, under
+// which policy version and when, what each line and the patient paid, and whether it has
+// been reversed since. An audit compares a replay with it.
+type PaidClaim struct {
+	Claim         Claim
+	SettlementID  string
+	PolicyVersion string
+	SettledAt     time.Time
+	Paid          [NumLines]Money
+	OutOfPocket   Money
+	Reversed      bool // the settlement has been reversed
+}
