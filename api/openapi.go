@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/workbook"
 )
 
 // obj is a JSON object of the OpenAPI document.
@@ -115,6 +116,9 @@ func operation(r route) obj {
 		content := obj{"application/json": obj{"schema": ref(r.okSchema)}}
 		if r.okCSV {
 			content["text/csv"] = obj{"schema": obj{"type": "string"}}
+		}
+		if r.okXLSX {
+			content[workbook.MediaXLSX] = obj{"schema": obj{"type": "string", "format": "binary"}}
 		}
 		ok["content"] = content
 	case r.path == "/metrics":

@@ -48,6 +48,9 @@ func (s *server) replay(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if as := preferred(c.Request().Header.Get(echo.HeaderAccept)); as != asJSON {
+		return writeBook(c, as, auditBook(from, to, req.Policy, a))
+	}
 	return writeJSON(c, http.StatusOK, ops.NewAuditReport(a))
 }
 

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/workbook"
 	"github.com/labstack/echo/v4"
 )
 
@@ -30,8 +29,8 @@ type tallyLineJSON struct {
 }
 
 // tally answers GET /v1/reports/tally?from=&to=: the totals of settlements of claims
-// discharged in the period, net of reversals, as JSON or (?format=csv or Accept:
-// text/csv) CSV.
+// discharged in the period, net of reversals, as JSON, CSV or an xlsx workbook (?format=
+// or the Accept header).
 func (s *server) tally(c echo.Context) error {
 	var f fields
 	from := dateParam(c, &f, "from")
@@ -39,15 +38,14 @@ func (s *server) tally(c echo.Context) error {
 	if len(f.errs) == 0 && to < from {
 		f.addf("to", "%s is before from %s", to, from)
 	}
-	asCSV := false
+	as := asJSON
 	switch format := c.QueryParam("format"); format {
-	case "csv":
-		asCSV = true
-	case "json":
+	case asCSV, asXLSX, asJSON:
+		as = format
 	case "":
-		asCSV = prefersCSV(c.Request().Header.Get(echo.HeaderAccept))
+		as = preferred(c.Request().Header.Get(echo.HeaderAccept))
 	default:
-		f.addf("format", "%q is not json or csv", format)
+		f.addf("format", "%q is not json, csv or xlsx", format)
 	}
 	if len(f.errs) > 0 {
 		return fail(kindBadRequest, "bad query parameters", f.errs...)
@@ -56,8 +54,11 @@ func (s *server) tally(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if asCSV {
+	switch as {
+	case asCSV:
 		return writeTallyCSV(c, from, to, t)
+	case asXLSX:
+		return writeBook(c, as, workbook.Tally(from, to, t))
 	}
 	out := tallyJSON{From: from.String(), To: to.String(), Claims: t.Claims,
 		Total: money(t.Total), TotalWan: t.Total.Wan(), OutOfPocket: money(t.OutOfPocket), OutOfPocketWan: t.OutOfPocket.Wan()}
@@ -78,34 +79,6 @@ func dateParam(c echo.Context, f *fields, name string) calc.Date {
 		f.addf(name, "%q is not a date as YYYY-MM-DD", s)
 	}
 	return d
-}
-
-// prefersCSV reports whether an Accept header asks for text/csv over JSON: text/csv is
-// listed and application/json is not listed with a higher or equal quality.
-func prefersCSV(accept string) bool {
-	if accept == "" {
-		return false
-	}
-	q := map[string]float64{}
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		mt = strings.ToLower(strings.TrimSpace(mt))
-		weight := 1.0
-		for _, p := range strings.Split(params, ";") {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
-				if w, err := strconv.ParseFloat(v, 64); err == nil {
-					weight = w
-				}
-			}
-		}
-		q[mt] = weight
-	}
-	csvQ, ok := q["text/csv"]
-	if !ok || csvQ <= 0 {
-		return false
-	}
-	jsonQ, ok := q["application/json"]
-	return !ok || jsonQ < csvQ
 }
 
 // writeTallyCSV writes the tally as CSV: item, yuan, wan (万元).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/workbook"
 	"github.com/labstack/echo/v4"
 )
 
@@ -37,9 +38,13 @@ type route struct {
 	alsoOK   int      // another status of success, 0 if none
 	okSchema string   // response schema, "" for none
 	okCSV    bool     // the response may also be text/csv
+	okXLSX   bool     // the response may also be an xlsx workbook
 	problems []int    // problem statuses beyond those every route may answer
 	notes    []string // extra sentences for the OpenAPI description
 }
+
+// acceptBook says how the report routes answer spreadsheets.
+const acceptBook = "Accept: " + workbook.MediaXLSX + " answers the report as an xlsx workbook (a sheet per table, money as numbers in yuan), Accept: text/csv as CSV (its tables one after another); JSON when neither is preferred."
 
 // param is a query parameter.
 type param struct {
@@ -101,24 +106,24 @@ var routeTable = []route{
 		notes: []string{"The token stops authenticating at once on this server and on other replicas of a PostgreSQL deployment as soon as they hear of it (at most 30 s should that news be lost). 409 if it is already revoked."}},
 	{method: http.MethodPost, path: "/v1/replays", roles: []string{auditor, admin},
 		summary: "Audit replay: re-settle a period's stored claims from scratch and list every difference and its likely cause", handle: (*server).replay,
-		body: "ReplayRequest", ok: http.StatusOK, okSchema: "AuditReport", problems: []int{400, 413, 415, 422},
-		notes: []string{"Reversed claims are left out. policy is \"in-force\" (each claim under the version in force on its discharge day) or a published version for every claim."}},
+		body: "ReplayRequest", ok: http.StatusOK, okSchema: "AuditReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
+		notes: []string{"Reversed claims are left out. policy is \"in-force\" (each claim under the version in force on its discharge day) or a published version for every claim.", acceptBook}},
 	{method: http.MethodPost, path: "/v1/whatif", roles: []string{finance, admin},
 		summary: "What-if: what a policy change would have cost on a period's stored claims, per line, level, kind, aid category and household", handle: (*server).whatIf,
-		body: "WhatIfRequest", ok: http.StatusOK, okSchema: "WhatIfReport", problems: []int{400, 413, 415, 422},
-		notes: []string{"change is a partial policy document (YAML or JSON, as a string) applied to every published version; it is validated like a policy."}},
+		body: "WhatIfRequest", ok: http.StatusOK, okSchema: "WhatIfReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
+		notes: []string{"change is a partial policy document (YAML or JSON, as a string) applied to every published version; it is validated like a policy.", acceptBook}},
 	{method: http.MethodPost, path: "/v1/sweeps", roles: []string{finance, admin},
 		summary: "Sweep: each line's cost on a period's stored claims as one parameter varies over a range", handle: (*server).sweep,
 		body: "SweepRequest", ok: http.StatusOK, okSchema: "SweepReport", problems: []int{400, 413, 415, 422},
 		notes: []string{"field is a parameter's dotted path, e.g. backstop.oop_ceiling; start, stop and step are decimals; at most 100 steps."}},
 	{method: http.MethodGet, path: "/v1/reports/tally", roles: []string{auditor, finance, admin},
-		summary: "Totals per line net of reversals, in yuan and 万元 (JSON or CSV)", handle: (*server).tally,
+		summary: "Totals per line net of reversals, in yuan and 万元 (JSON, CSV or xlsx)", handle: (*server).tally,
 		query: []param{
 			{name: "from", description: "first discharge day, YYYY-MM-DD", format: "date", required: true},
 			{name: "to", description: "last discharge day, YYYY-MM-DD", format: "date", required: true},
-			{name: "format", description: "json (default) or csv; Accept: text/csv also selects CSV"},
+			{name: "format", description: "json (default), csv or xlsx; without it, the Accept header chooses (text/csv, " + workbook.MediaXLSX + ")"},
 		},
-		ok: http.StatusOK, okSchema: "Tally", okCSV: true, problems: []int{400, 406}},
+		ok: http.StatusOK, okSchema: "Tally", okCSV: true, okXLSX: true, problems: []int{400, 406}},
 	{method: http.MethodGet, path: "/healthz", summary: "The process is up", handle: (*server).healthz,
 		ok: http.StatusOK, okSchema: "Status"},
 	{method: http.MethodGet, path: "/readyz", summary: "The database answers (503 if not)", handle: (*server).readyz,
