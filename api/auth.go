@@ -66,6 +66,5 @@ func mayActFor(c echo.Context, providerID string) error {
 // actsFor reports whether the request's token acts for providerID: a clinic token for its
 // own providers only, other roles for every provider.
 func actsFor(c echo.Context, providerID string) bool {
-	t := token(c)
-	return t.Role != clinic || slices.Contains(t.Providers, providerID)
+	return token(c).MayActFor(providerID)
 }

@@ -16,13 +16,14 @@ import (
 
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/console"
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 )
 
 const serveHelp = `
-Serve runs the settlement API: township health centres settle patients at discharge,
+Serve runs the settlement API and, at /, the browser console: township health centres settle patients at discharge,
 auditors and finance staff read reports. With no flags it keeps its data in ./hpcalc.db
 (an embedded SQLite database, created and migrated at start) and listens on
 127.0.0.1:8080. --database-url postgres://... (or DATABASE_URL) uses PostgreSQL instead.
@@ -125,8 +126,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 	if err != nil {
 		return err
 	}
+	operations := ops.New(s)
+	con, err := console.New(console.Config{Store: s, Ops: operations, Logger: logger})
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{Store: s, Ops: ops.New(s), Logger: logger}),
+		Handler:           con.Handler(api.New(api.Config{Store: s, Ops: operations, Logger: logger})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
