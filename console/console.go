@@ -108,6 +108,7 @@ type Console struct {
 	echo   *echo.Echo
 	static http.Handler
 	desks  []desk
+	langs  []string // the default language first
 }
 
 // desk is one desk of the console: where it lives, its label, the API route whose roles
@@ -159,6 +160,13 @@ func New(cfg Config) (*Console, error) {
 	if c.pages, err = loadPages(); err != nil {
 		return nil, err
 	}
+	c.langs = []string{defaultLang}
+	for code := range c.pages {
+		if code != defaultLang {
+			c.langs = append(c.langs, code)
+		}
+	}
+	slices.Sort(c.langs[1:])
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err

@@ -192,6 +192,9 @@ func TestSettleForm(t *testing.T) {
 		t.Fatalf("the API does not have the form's settlement: %d", code)
 	}
 	checkSlipHTML(t, slip, st)
+	if !strings.Contains(slip, ">12,345.60<") || !strings.Contains(slip, "1.23 万元") {
+		t.Error("the slip does not show the total in yuan with thousands separators and in 万元")
+	}
 }
 
 var slipAmount = regexp.MustCompile(`data-amount="([a-z_]+)">([^<]+)<`)
@@ -270,7 +273,7 @@ func TestSignout(t *testing.T) {
 func TestSessionEnds(t *testing.T) {
 	v := newEnv(t)
 	u := v.signedIn(asAdmin)
-	clock := time.Now()
+	clock := v.store.Now()
 	v.store.Now = func() time.Time { return clock }
 	if res, _ := u.get("/admin"); res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", res.StatusCode)
@@ -279,7 +282,6 @@ func TestSessionEnds(t *testing.T) {
 	if res, _ := u.get("/admin"); res.StatusCode != http.StatusSeeOther {
 		t.Errorf("after 31 idle minutes: status %d, want 303 to sign in", res.StatusCode)
 	}
-	v.store.Now = time.Now
 	u = v.signedIn(asClinic)
 	tokens, err := v.store.Tokens(context.Background())
 	if err != nil {

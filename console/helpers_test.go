@@ -52,6 +52,10 @@ func newEnv(t testing.TB) *env {
 func newEnvOn(t testing.TB, s *store.Store, tls bool) *env {
 	t.Helper()
 	v := &env{t: t, store: s, tokens: map[string]string{}}
+	// The store's clock runs from the console's day, so that settlements are made on
+	// the day they are discharged, as at a window.
+	offset := today.Sub(time.Now())
+	s.Now = func() time.Time { return time.Now().Add(offset) }
 	ctx := context.Background()
 	d, err := fixtures.Load()
 	if err != nil {

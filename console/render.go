@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -162,10 +161,7 @@ func (c *Console) renderWith(ec echo.Context, status int, name, title string, da
 		return fmt.Errorf("console: no page %q", name)
 	}
 	v := view{Lang: set.locale.code, Title: title, CSRF: csrf, Path: ec.Request().URL.RequestURI(), Data: data}
-	for code := range c.pages {
-		v.Langs = append(v.Langs, code)
-	}
-	sort.Strings(v.Langs)
+	v.Langs = c.langs
 	if s, ok := c.session(ec); ok {
 		v.Session = &s
 		v.Providers = strings.Join(s.Providers, ", ")
