@@ -29,6 +29,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
@@ -79,14 +80,14 @@ type Store interface {
 }
 
 var (
-	_ Ops   = (*store.Store)(nil)
+	_ Ops   = (*ops.Service)(nil)
 	_ Store = (*store.Store)(nil)
 )
 
 // Config is what the console needs.
 type Config struct {
 	Store Store
-	// Ops performs settlements, quotes and reversals; nil uses Store's (a *store.Store).
+	// Ops performs settlements, quotes and reversals, as for the API (an *ops.Service).
 	Ops    Ops
 	Logger *slog.Logger
 	// Idle is how long a session lives without a request; 30 minutes if zero.
@@ -127,12 +128,8 @@ func deskList() []desk { return []desk{dischargeDesk(), adminDesk()} }
 // New returns the console.
 func New(cfg Config) (*Console, error) {
 	c := &Console{store: cfg.Store, ops: cfg.Ops, log: cfg.Logger, idle: cfg.Idle, now: cfg.Now, roles: map[string][]string{}, desks: deskList()}
-	if c.ops == nil {
-		ops, ok := cfg.Store.(Ops)
-		if !ok {
-			return nil, errors.New("console: Config.Ops is nil and Config.Store performs no operations")
-		}
-		c.ops = ops
+	if c.ops == nil || c.store == nil {
+		return nil, errors.New("console: Config needs a Store and Ops")
 	}
 	if c.log == nil {
 		c.log = slog.Default()

@@ -110,14 +110,14 @@ func (c *Console) claim(ec echo.Context, sess store.Session, f claimForm) (calc.
 		}
 	}
 	if len(errs) == 0 {
-		c.addClaimError(l, errs, cl.Validate())
+		c.addClaimError(l, sess, errs, cl.Validate())
 	}
 	return cl, errs, nil
 }
 
 // addClaimError puts an operation's refusal of a claim at the field that caused it; it
 // reports whether it knew where.
-func (c *Console) addClaimError(l *locale, errs fieldErrors, err error) bool {
+func (c *Console) addClaimError(l *locale, sess store.Session, errs fieldErrors, err error) bool {
 	var ve *calc.ValidationError
 	switch {
 	case err == nil:
@@ -131,11 +131,13 @@ func (c *Console) addClaimError(l *locale, errs fieldErrors, err error) bool {
 			errs.add(fe.Field, fe.Rule)
 		}
 	case errors.Is(err, store.ErrConflict):
+		// As the API: the fields that differ are named only to whoever may read the
+		// claim on file.
 		var ce *store.ConflictError
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) && sess.MayActFor(ce.Owner) {
 			errs.add("claim_id", l.T("err.claimConflict", strings.Join(ce.Fields, ", ")))
 		} else {
-			errs.add("claim_id", l.T("err.claimConflict", ""))
+			errs.add("claim_id", l.T("err.claimTaken"))
 		}
 	default:
 		return false
@@ -353,7 +355,7 @@ func (c *Console) dischargeQuote(ec echo.Context) error {
 			if ans.Quote, err = c.fragment(ec, "discharge", "quote", quoteOf(&st)); err != nil {
 				return err
 			}
-		} else if !c.addClaimError(c.lang(ec), errs, err) {
+		} else if !c.addClaimError(c.lang(ec), sess, errs, err) {
 			return err
 		}
 	}
@@ -375,7 +377,7 @@ func (c *Console) dischargeSettle(ec echo.Context) error {
 		if err == nil {
 			return ec.Redirect(http.StatusSeeOther, "/v1/settlements/"+url.PathEscape(st.ID)+"/slip")
 		}
-		if !c.addClaimError(c.lang(ec), errs, err) {
+		if !c.addClaimError(c.lang(ec), sess, errs, err) {
 			return err
 		}
 	}
@@ -422,7 +424,8 @@ func (c *Console) dischargeReverse(ec echo.Context) error {
 		return err
 	}
 	if !sess.MayActFor(cl.ProviderID) {
-		return echo.NewHTTPError(http.StatusForbidden, "err.forbiddenProvider")
+		// As the API: another provider's settlement is answered as one not on file.
+		return echo.NewHTTPError(http.StatusNotFound, "err.notFound")
 	}
 	d := reverseData{Settled: st, Claim: cl, Reason: strings.TrimSpace(ec.FormValue("reason"))}
 	switch {

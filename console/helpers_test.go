@@ -18,6 +18,7 @@ import (
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/console"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -93,11 +94,12 @@ func newEnvOn(t testing.TB, s *store.Store, tls bool) *env {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	con, err := console.New(console.Config{Store: s, Logger: logger, Now: func() time.Time { return today }})
+	operations := ops.New(s)
+	con, err := console.New(console.Config{Store: s, Ops: operations, Logger: logger, Now: func() time.Time { return today }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := con.Handler(api.New(api.Config{Store: s, Logger: logger}))
+	h := con.Handler(api.New(api.Config{Store: s, Ops: operations, Logger: logger}))
 	if tls {
 		v.srv = httptest.NewTLSServer(h)
 	} else {

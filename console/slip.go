@@ -62,7 +62,7 @@ func (c *Console) bearer(h echo.HandlerFunc) echo.HandlerFunc {
 
 // slip answers GET /v1/settlements/{id}/slip: the printable slip of a settlement, to a
 // signed-in user or a bearer token of a role that may read the settlement; a clinic only
-// for its providers.
+// for its providers (404 for others', as the API answers).
 func (c *Console) slip(ec echo.Context) error {
 	sess, _ := c.session(ec)
 	ctx := ec.Request().Context()
@@ -75,7 +75,9 @@ func (c *Console) slip(ec echo.Context) error {
 		return err
 	}
 	if !sess.MayActFor(cl.ProviderID) {
-		return echo.NewHTTPError(http.StatusForbidden, "err.forbiddenProvider")
+		// As the API: another provider's settlement is answered as one not on file, so
+		// that a clinic cannot tell it from none.
+		return echo.NewHTTPError(http.StatusNotFound, "err.notFound")
 	}
 	d := slipData{Settled: st, Claim: cl, Quote: quoteOf(&st.Settlement), Print: ec.QueryParam("print") == "1", Paper: papers[0], Papers: papers}
 	if p := ec.QueryParam("paper"); slices.Contains(papers, p) {
