@@ -99,10 +99,7 @@ func (c *Console) adminCreateToken(ec echo.Context) error {
 	d.TokenForm.Role = ec.FormValue("role")
 	d.TokenForm.Providers = ec.FormValue("providers")
 	d.TokenForm.Note = strings.TrimSpace(ec.FormValue("note"))
-	var providers []string
-	for _, p := range strings.FieldsFunc(d.TokenForm.Providers, func(r rune) bool { return r == ',' || r == ' ' || r == '，' }) {
-		providers = append(providers, p)
-	}
+	providers := strings.FieldsFunc(d.TokenForm.Providers, func(r rune) bool { return r == ',' || r == ' ' || r == '，' })
 	plain, _, err := c.store.IssueToken(ec.Request().Context(), store.Token{Role: d.TokenForm.Role, Providers: providers, Note: d.TokenForm.Note})
 	if err != nil {
 		d.Error = err.Error()

@@ -55,7 +55,7 @@ func newEnvOn(t testing.TB, s *store.Store, tls bool) *env {
 	v := &env{t: t, store: s, tokens: map[string]string{}}
 	// The store's clock runs from the console's day, so that settlements are made on
 	// the day they are discharged, as at a window.
-	offset := today.Sub(time.Now())
+	offset := time.Until(today)
 	s.Now = func() time.Time { return time.Now().Add(offset) }
 	ctx := context.Background()
 	d, err := fixtures.Load()

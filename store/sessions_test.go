@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+func TestSessions(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		clock := time.Date(2018, 3, 15, 2, 0, 0, 0, time.UTC)
+		s.Now = func() time.Time { return clock }
+		if err := s.UpsertProviders(ctx, []calc.Provider{{ID: "TWN01", Name: "t", Level: calc.Township}}); err != nil {
+			t.Fatal(err)
+		}
+		plain, err := s.CreateToken(ctx, store.Token{Role: store.RoleClinic, Providers: []string{"TWN01"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.OpenSession(ctx, "hp_unknown", "ua"); !errors.Is(err, store.ErrBadToken) {
+			t.Errorf("unknown token: %v, want ErrBadToken", err)
+		}
+		secret, opened, err := s.OpenSession(ctx, plain, "ua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Session(ctx, secret, 30*time.Minute)
+		if err != nil || got.Role != store.RoleClinic || got.CSRF != opened.CSRF || got.CSRF == "" || !got.MayActFor("TWN01") || got.MayActFor("CTY01") {
+			t.Fatalf("session %+v, %v", got, err)
+		}
+		clock = clock.Add(20 * time.Minute) // seen: the idle time starts again
+		if _, err := s.Session(ctx, secret, 30*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(25 * time.Minute)
+		if _, err := s.Session(ctx, secret, 30*time.Minute); err != nil {
+			t.Errorf("25 minutes after the last request: %v", err)
+		}
+		clock = clock.Add(31 * time.Minute)
+		if _, err := s.Session(ctx, secret, 30*time.Minute); !errors.Is(err, store.ErrNoSession) {
+			t.Errorf("31 idle minutes: %v, want ErrNoSession", err)
+		}
+		secret, _, err = s.OpenSession(ctx, plain, "ua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EndSession(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session(ctx, secret, time.Hour); !errors.Is(err, store.ErrNoSession) {
+			t.Errorf("ended session: %v, want ErrNoSession", err)
+		}
+		secret, _, err = s.OpenSession(ctx, plain, "ua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.Tokens(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RevokeToken(ctx, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session(ctx, secret, time.Hour); !errors.Is(err, store.ErrNoSession) {
+			t.Errorf("session of a revoked token: %v, want ErrNoSession", err)
+		}
+	})
+}
+
+func TestProviderDay(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.UpsertProviders(ctx, []calc.Provider{{ID: "TWN01", Name: "t", Level: calc.Township}, {ID: "CTY01", Name: "c", Level: calc.County}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpsertPersons(ctx, []calc.Person{{ID: "P1", HouseholdID: "H1", RegisteredPoor: true}}); err != nil {
+			t.Fatal(err)
+		}
+		publishShipped(t, s)
+		day := calc.NewDate(2018, 3, 15)
+		settle := func(id, provider string, d calc.Date) store.Settled {
+			st, _, err := s.Settle(ctx, calc.Claim{ID: id, PersonID: "P1", ProviderID: provider, Kind: calc.Inpatient,
+				AdmittedOn: d - 3, DischargedOn: d, Total: 100000, InPolicy: 90000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		a := settle("A", "TWN01", day)
+		settle("B", "CTY01", day)
+		settle("C", "TWN01", day+1)
+		rev, err := s.Reverse(ctx, a.ID, "wrong bill")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ProviderDay(ctx, "TWN01", day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != a.ID || got[0].ReversedBy != rev.ID || got[0].Total != 100000 || got[0].OutOfPocket != a.Settlement.OutOfPocket {
+			t.Errorf("TWN01 on %s: %+v", day, got)
+		}
+		providers, err := s.Providers(ctx)
+		if err != nil || len(providers) != 2 || providers[0].ID != "CTY01" || providers[1].Level != calc.Township {
+			t.Errorf("providers %+v, %v", providers, err)
+		}
+	})
+}
