@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,13 +78,10 @@ func TestSessions(t *testing.T) {
 func TestProviderDay(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		if err := s.UpsertProviders(ctx, []calc.Provider{{ID: "TWN01", Name: "t", Level: calc.Township}, {ID: "CTY01", Name: "c", Level: calc.County}}); err != nil {
-			t.Fatal(err)
-		}
+		shipped := loadShipped(t, s)
 		if err := s.UpsertPersons(ctx, []calc.Person{{ID: "P1", HouseholdID: "H1", RegisteredPoor: true}}); err != nil {
 			t.Fatal(err)
 		}
-		publishShipped(t, s)
 		day := calc.NewDate(2018, 3, 15)
 		settle := func(id, provider string, d calc.Date) store.Settled {
 			st, _, err := s.Settle(ctx, calc.Claim{ID: id, PersonID: "P1", ProviderID: provider, Kind: calc.Inpatient,
@@ -107,8 +106,13 @@ func TestProviderDay(t *testing.T) {
 			t.Errorf("TWN01 on %s: %+v", day, got)
 		}
 		providers, err := s.Providers(ctx)
-		if err != nil || len(providers) != 2 || providers[0].ID != "CTY01" || providers[1].Level != calc.Township {
+		if err != nil || len(providers) != len(shipped.Providers) || !slices.IsSortedFunc(providers, func(a, b calc.Provider) int { return strings.Compare(a.ID, b.ID) }) {
 			t.Errorf("providers %+v, %v", providers, err)
+		}
+		for _, p := range providers {
+			if p != shipped.Providers[p.ID] {
+				t.Errorf("provider %+v, shipped %+v", p, shipped.Providers[p.ID])
+			}
 		}
 	})
 }
