@@ -418,7 +418,7 @@ func TestScreenshots(t *testing.T) {
 		v.settleByAPI(fmt.Sprintf("C20180315-%04d", i+1), c.person, strings.ReplaceAll(c.total, ",", ""), strings.ReplaceAll(c.inPolicy, ",", ""))
 	}
 	var rev apiSettlement
-	v.apiJSON(asClinic, http.MethodPost, "/v1/settlements/"+v.settleByAPI("C20180315-0005", "P00060", "2210.00", "1980.00").SettlementID+"/reversal",
+	v.apiJSON(asClinic, http.MethodPost, "/v1/settlements/"+v.settleByAPI("C20180315-0006", "P00060", "2210.00", "1980.00").SettlementID+"/reversal",
 		`{"reason":"账单录入有误"}`, &rev)
 	shot := func(ctx context.Context, name string) {
 		t.Helper()
@@ -437,6 +437,9 @@ func TestScreenshots(t *testing.T) {
 	fillClaim(t, ctx, "P00003", "2018-03-02", "2018-03-15", "48765.40", "41000.00")
 	eval[bool](t, ctx, `(function(){document.activeElement.blur(); window.scrollTo(0,0); return true})()`)
 	shot(ctx, "discharge.png")
+	eval[bool](t, ctx, `(function(){document.getElementById("day-list").closest("section").scrollIntoView(); window.scrollBy(0, -16); return true})()`)
+	shot(ctx, "discharge-day.png")
+	eval[bool](t, ctx, `(function(){window.scrollTo(0,0); return true})()`)
 
 	do(t, ctx, chromedp.Click(chromedp.ID("settle")), chromedp.WaitVisible(chromedp.ID("slip")))
 	shot(ctx, "slip.png")

@@ -10,7 +10,22 @@
 // call the same operations as the API (Ops, Store); the console never calls the API over
 // HTTP.
 //
-// A desk is one file (discharge.go, admin.go) and its template; it is listed in desks.
+// Adding a desk takes one file and one template:
+//
+//   - desk.go: func auditDesk() desk { return desk{id: "audit", path: "/audit",
+//     route: "POST /v1/replays", mount: ...} }, whose mount adds its routes, each wrapped
+//     in c.guard(apiRoute, handler) with the API route whose roles it takes (a GET shows,
+//     a POST acts and needs the session's CSRF token, which guard checks); list it in
+//     deskList. The navigation shows it to the roles of its route.
+//   - templates/audit.html: {{define "content"}}...{{end}}, rendered inside the layout by
+//     c.render(ec, status, "audit", "desk.audit", data); the page's data is .Data, the
+//     CSRF token .CSRF. Other {{define}}s of the file are fragments (c.fragment).
+//   - its labels in locales/zh.json and locales/en.json ("desk.audit" and the rest):
+//     every label through {{t "key"}}, never written in a template or in Go; TestLocales
+//     fails on a key missing from either.
+//
+// Static files go in static/ (served at /static/, same origin, no inline script or style:
+// the CSP forbids them); a script hooks onto ids and data- attributes.
 //
 // console must never import cmd.
 package console

@@ -40,6 +40,16 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /healthz: %s", resp.Status)
 	}
+	// The console on the same port: / sends an unsigned user to sign in.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin" || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("GET /: %s to %q, CSP %q; want the console's 303 to /signin", resp.Status, resp.Header.Get("Location"), resp.Header.Get("Content-Security-Policy"))
+	}
 	cancel()
 	select {
 	case err := <-done:
