@@ -1,5 +1,7 @@
 package calc
 
+import "fmt"
+
 // Person is an insured person as the cascade sees them.
 type Person struct {
 	ID             string
@@ -31,14 +33,50 @@ type Claim struct {
 // OutOfPolicy is the part of the bill the insurance catalogues do not recognise.
 func (c *Claim) OutOfPolicy() Money { return c.Total - c.InPolicy }
 
+// The longest period one claim may bill, in days from admission to discharge. The
+// shipped data's longest stay is 28 days and its chronic bills cover a day; the bounds
+// sit far above real bills and far below a mistyped year (an admission in 1900 for a
+// 2018 discharge), which would otherwise be settled as if it were true.
+const (
+	// MaxStayDays bounds an inpatient stay: a year. Longer stays are billed in parts.
+	MaxStayDays = 365
+	// MaxBillingDays bounds the period of a chronic outpatient bill: a quarter (the
+	// longest is July to September, 92 days), the longest period such bills are drawn up
+	// for.
+	MaxBillingDays = 92
+)
+
+// LongestPeriod is the most days from admission to discharge a claim of kind k may span.
+func LongestPeriod(k Kind) int {
+	if k == OutpatientChronic {
+		return MaxBillingDays
+	}
+	return MaxStayDays
+}
+
+// PeriodRule is the rule a claim of kind k admitted on from and discharged on to breaks
+// by its length, or "". A discharge before admission is another rule.
+func PeriodRule(k Kind, from, to Date) string {
+	if days := int(to - from); days > LongestPeriod(k) {
+		what := "an inpatient stay"
+		if k == OutpatientChronic {
+			what = "a chronic outpatient bill"
+		}
+		return fmt.Sprintf("admission %s is %d days before discharge %s; %s spans at most %d days", from, days, to, what, LongestPeriod(k))
+	}
+	return ""
+}
+
 // Validate checks the rules every claim keeps: an id and a person, a known level and kind,
-// amounts that are not negative and at most MaxAmount, in_policy at most total, and a
-// discharge on or after admission. It returns a *ValidationError (errors.Is ErrInvalid)
-// naming each field and rule, or nil. It does not allocate when the claim is valid.
+// a total above zero, amounts that are not negative and at most MaxAmount, in_policy at
+// most total, a discharge on or after admission, and at most LongestPeriod days from
+// admission to discharge. It returns a *ValidationError (errors.Is ErrInvalid) naming
+// each field and rule, or nil. It does not allocate when the claim is valid. The ids
+// are not checked against ValidID here: readers check them where they read them.
 func (c *Claim) Validate() error {
 	if c.ID != "" && c.PersonID != "" && c.Level < NumLevels && c.Kind < NumKinds &&
-		0 <= c.InPolicy && c.InPolicy <= c.Total && c.Total <= MaxAmount &&
-		c.AdmittedOn <= c.DischargedOn {
+		0 <= c.InPolicy && c.InPolicy <= c.Total && 0 < c.Total && c.Total <= MaxAmount &&
+		c.AdmittedOn <= c.DischargedOn && int(c.DischargedOn-c.AdmittedOn) <= LongestPeriod(c.Kind) {
 		return nil
 	}
 	var f fieldCheck
@@ -65,11 +103,17 @@ func (c *Claim) Validate() error {
 			f.add(a.field, "%s is over the limit of %s", a.m.Grouped(), MaxAmount.Grouped())
 		}
 	}
+	if c.Total == 0 {
+		f.add("total", "must be more than 0.00: a bill of nothing is not a claim")
+	}
 	if c.InPolicy > c.Total {
 		f.add("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total)
 	}
 	if c.DischargedOn < c.AdmittedOn {
 		f.add("discharged_on", "discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn)
+	}
+	if rule := PeriodRule(c.Kind, c.AdmittedOn, c.DischargedOn); rule != "" && c.Kind < NumKinds {
+		f.add("admitted_on", "%s", rule)
 	}
 	return f.result("claim " + c.ID)
 }

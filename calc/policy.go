@@ -223,8 +223,8 @@ func (c *fieldCheck) result(what string) error {
 
 // Validate checks every rule a policy must keep: a version name, a period that ends on or
 // after it starts, rates within 0–1, money parameters neither negative nor over MaxAmount,
-// critical-illness bands that start at or above zero with strictly increasing starts, at
-// most MaxBands of them. It returns a *ValidationError (errors.Is ErrInvalid) listing every
+// critical-illness bands that start at or above the annual deductible with strictly
+// increasing starts, at most MaxBands of them. It returns a *ValidationError (errors.Is ErrInvalid) listing every
 // broken rule, or nil.
 func (p *Policy) Validate() error {
 	var c fieldCheck
@@ -255,6 +255,10 @@ func (p *Policy) Validate() error {
 		field := fmt.Sprintf("critical.bands[%d]", i)
 		c.money(field+".from", b.From, "band start")
 		c.rate(field+".rate", b.Rate)
+		if i == 0 && b.From >= 0 && b.From < p.Critical.Deductible {
+			c.add(field+".from", "the first band starts at %s, below the annual deductible %s: bands slice the burden above the deductible",
+				b.From.Grouped(), p.Critical.Deductible.Grouped())
+		}
 		if i > 0 && b.From <= p.Critical.Bands[i-1].From {
 			c.add(field+".from", "bands not increasing: %s is not above the previous band's start %s",
 				b.From.Grouped(), p.Critical.Bands[i-1].From.Grouped())

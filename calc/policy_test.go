@@ -53,6 +53,8 @@ func TestPolicyValidate(t *testing.T) {
 			"basic.annual_cap"},
 		{"NegativeBandStart", func(p *calc.Policy) { p.Critical.Bands[0].From = -1 },
 			"critical.bands[0].from"},
+		{"BandBelowDeductible", func(p *calc.Policy) { p.Critical.Deductible = p.Critical.Bands[0].From + 1 },
+			"critical.bands[0].from"},
 		{"BandsEqualStarts", func(p *calc.Policy) { p.Critical.Bands[2].From = p.Critical.Bands[1].From },
 			"critical.bands[2].from"},
 		{"BandsDecreasing", func(p *calc.Policy) { p.Critical.Bands[1].From = mustMoney(t, "2000") },
@@ -112,7 +114,8 @@ func TestPolicyValidateAccepts(t *testing.T) {
 		{"CapZero", func(p *calc.Policy) { p.Commercial.AnnualCap = 0 }},
 		{"CapMaxAmount", func(p *calc.Policy) { p.Basic.AnnualCap = calc.MaxAmount }},
 		{"NoCap", func(p *calc.Policy) { p.Commercial.AnnualCap = calc.NoCap }},
-		{"BandFromZero", func(p *calc.Policy) { p.Critical.Bands[0].From = 0 }},
+		{"BandFromZeroWithoutDeductible", func(p *calc.Policy) { p.Critical.Bands[0].From, p.Critical.Deductible = 0, 0 }},
+		{"BandFromDeductible", func(p *calc.Policy) { p.Critical.Deductible = p.Critical.Bands[0].From }},
 		{"OneBand", func(p *calc.Policy) { p.Critical.Bands = p.Critical.Bands[:1] }},
 		{"MaxBands", func(p *calc.Policy) {
 			for i := range calc.MaxBands - 3 {

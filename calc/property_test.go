@@ -114,7 +114,8 @@ func propPolicy(tb testing.TB, r *rand.Rand, version string) *calc.Policy {
 	p.Basic.AnnualCap = propCap(r)
 	p.Basic.ChronicAnnualCap = propCap(r)
 
-	p.Critical.Deductible = propDeductible(r)
+	// Bands start at or above the deductible, which is therefore never beyond MaxAmount.
+	p.Critical.Deductible = min(propDeductible(r), calc.MaxAmount)
 	n := 1 + r.IntN(calc.MaxBands)
 	var from calc.Money
 	switch r.IntN(3) {
@@ -125,6 +126,7 @@ func propPolicy(tb testing.TB, r *rand.Rand, version string) *calc.Policy {
 	default:
 		from = propYuan(r, 20_000)
 	}
+	from = max(from, p.Critical.Deductible)
 	for range n {
 		p.Critical.Bands = append(p.Critical.Bands, calc.Band{From: from, Rate: propRate(r)})
 		if r.IntN(8) == 0 {
@@ -194,7 +196,7 @@ func propClaims(dst []calc.Claim, r *rand.Rand, p *calc.Policy) []calc.Claim {
 			ProviderID: "H001",
 			Level:      calc.Level(r.IntN(int(calc.NumLevels))),
 			Kind:       calc.Kind(r.IntN(int(calc.NumKinds))),
-			Total:      propAmount(r),
+			Total:      max(propAmount(r), 1), // a bill is of one fen at least
 		}
 		switch r.IntN(8) {
 		case 0:

@@ -141,9 +141,10 @@ func TestSettleRules(t *testing.T) {
 	// Bands that start above the deductible: 5,000 / 50,000 / 100,000.
 	bandsAbove := pingxiang2018(t)
 	bandsAbove.Critical.Bands[0].From = mustMoney(t, "5000")
-	// A deductible above the first band's start.
+	// A deductible of 4,000, where the first band starts.
 	dedAbove := pingxiang2018(t)
 	dedAbove.Critical.Deductible = mustMoney(t, "4000")
+	dedAbove.Critical.Bands[0].From = dedAbove.Critical.Deductible
 	for _, v := range []*calc.Policy{critCap, bandsAbove, dedAbove} {
 		if err := v.Validate(); err != nil {
 			t.Fatal(err)
@@ -542,9 +543,6 @@ func TestSettleRules(t *testing.T) {
 
 		// ---- edges ----
 
-		{name: "ZeroClaim", policy: p, person: tblPoorDibao, ledger: fresh,
-			claim: tblClaim(t, calc.County, calc.Inpatient, "0", "0"),
-			want:  tblWant{"0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00"}},
 		// nothing in-policy: commercial 5% × 5000 = 250; aid 60% × 0 = 0; share 4750 − 500 = 4250.
 		{name: "InPolicyZero", policy: p, person: tblPoorDibao, ledger: fresh,
 			claim: tblClaim(t, calc.County, calc.Inpatient, "5000", "0"),
@@ -664,6 +662,15 @@ func TestSettleErrors(t *testing.T) {
 		{name: "BothOverMaxAmount", person: tblPoor,
 			claim:   change(func(c *calc.Claim) { c.Total, c.InPolicy = calc.MaxAmount+1, calc.MaxAmount+1 }),
 			wantErr: calc.ErrInvalid, wantFields: []string{"total", "in_policy"}},
+		{name: "ZeroTotal", person: tblPoor, claim: change(func(c *calc.Claim) { c.Total, c.InPolicy = 0, 0 }),
+			wantErr: calc.ErrInvalid, wantFields: []string{"total"}},
+		{name: "AdmittedInYear1", person: tblPoor, claim: change(func(c *calc.Claim) { c.AdmittedOn = mustDate(t, "0001-01-01") }),
+			wantErr: calc.ErrInvalid, wantFields: []string{"admitted_on"}},
+		{name: "AdmittedIn1900", person: tblPoor, claim: change(func(c *calc.Claim) { c.AdmittedOn = mustDate(t, "1900-06-01") }),
+			wantErr: calc.ErrInvalid, wantFields: []string{"admitted_on"}},
+		{name: "ChronicBillOf364Days", person: tblPoor, claim: change(func(c *calc.Claim) {
+			c.Kind, c.AdmittedOn = calc.OutpatientChronic, c.DischargedOn-364
+		}), wantErr: calc.ErrInvalid, wantFields: []string{"admitted_on"}},
 		{name: "DischargeBeforeAdmission", person: tblPoor, claim: change(func(c *calc.Claim) { c.AdmittedOn = c.DischargedOn + 1 }),
 			wantErr: calc.ErrInvalid, wantFields: []string{"discharged_on"}},
 		{name: "EverythingWrong", person: tblPoor, claim: calc.Claim{Level: 9, Kind: 9, Total: -5, InPolicy: 0,
@@ -1093,5 +1100,35 @@ func TestSettleRefusesUnvalidatedPolicy(t *testing.T) {
 		DischargedOn: mustDate(t, "2018-03-02"), Total: calc.MaxAmount, InPolicy: calc.MaxAmount}
 	if _, _, err := calc.Settle(p, calc.Person{ID: "P1", RegisteredPoor: true}, calc.Ledger{}, c); !errors.Is(err, calc.ErrInvalid) {
 		t.Errorf("Settle with %d bands: %v, want ErrInvalid", len(p.Critical.Bands), err)
+	}
+}
+
+// TestClaimPeriod: a claim spans at most LongestPeriod days of its kind, from admission
+// to discharge; one day more is refused on admitted_on.
+func TestClaimPeriod(t *testing.T) {
+	discharged := mustDate(t, "2018-12-31")
+	for _, tt := range []struct {
+		kind calc.Kind
+		days int
+		ok   bool
+	}{
+		{calc.Inpatient, 0, true},
+		{calc.Inpatient, calc.MaxStayDays, true},
+		{calc.Inpatient, calc.MaxStayDays + 1, false},
+		{calc.OutpatientChronic, 0, true},
+		{calc.OutpatientChronic, calc.MaxBillingDays, true},
+		{calc.OutpatientChronic, calc.MaxBillingDays + 1, false},
+		{calc.OutpatientChronic, 364, false},
+	} {
+		c := tblClaim(t, calc.County, tt.kind, "6000", "5000")
+		c.DischargedOn, c.AdmittedOn = discharged, discharged-calc.Date(tt.days)
+		err := c.Validate()
+		var ve *calc.ValidationError
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%s over %d days: %v, want valid", tt.kind, tt.days, err)
+		case !tt.ok && (!errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field != "admitted_on"):
+			t.Errorf("%s over %d days: %v, want one error on admitted_on", tt.kind, tt.days, err)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -308,10 +309,14 @@ func name[T any](t *table, c column, parse func(string) (T, error)) (T, bool, er
 	return v, true, nil
 }
 
+// id reads a required identifier, which keeps calc's one grammar of ids.
 func (t *table) id(c column) (string, error) {
 	s := t.get(c)
 	if s == "" {
 		return "", t.fail(c, "is required")
+	}
+	if rule := calc.IDRule(s); rule != "" {
+		return s, t.fail(c, "%s", rule)
 	}
 	return s, nil
 }
@@ -353,12 +358,12 @@ func ReadPersons(file string, r io.Reader) ([]calc.Person, error) {
 // person reads the current row as a person, recording its problems; seen holds the ids of
 // the rows before.
 func (t *table) person(seen *idTable) (calc.Person, error) {
-	p := calc.Person{HouseholdID: t.get(personHousehold)}
-	var errs [4]error
+	var (
+		p    calc.Person
+		errs [4]error
+	)
 	p.ID, errs[0] = t.uniqueID(personID, "person", seen)
-	if p.HouseholdID == "" {
-		errs[1] = t.fail(personHousehold, "is required")
-	}
+	p.HouseholdID, errs[1] = t.id(personHousehold)
 	poor, ok := parseBool(t.get(personPoor))
 	switch {
 	case t.get(personPoor) == "":
@@ -423,6 +428,9 @@ func (t *table) uniqueID(c column, what string, seen *idTable) (string, error) {
 	if id == "" {
 		return id, t.fail(c, "is required")
 	}
+	if rule := calc.IDRule(id); rule != "" {
+		return id, t.fail(c, "%s", rule)
+	}
 	if n, added := seen.add(id, t.line()); !added {
 		return id, t.fail(c, "duplicate %s %s (first on line %d)", what, id, seen.line(n))
 	}
@@ -440,9 +448,12 @@ func ReadProviders(file string, r io.Reader) ([]Provider, error) {
 	seen := newIDTable()
 	return readRows(file, r, ProviderColumns, func(t *table) (Provider, error) {
 		p := Provider{Name: t.get(providerName)}
-		var errs [2]error
+		var errs [3]error
 		p.ID, errs[0] = t.uniqueID(providerID, "provider", seen)
 		p.Level, _, errs[1] = name(t, providerLevel, calc.ParseLevel)
+		if !utf8.ValidString(p.Name) {
+			errs[2] = t.fail(providerName, "is not valid UTF-8: save the file as UTF-8")
+		}
 		return p, firstErr(errs[:]...)
 	})
 }
@@ -535,7 +546,7 @@ func (t *table) claim(seen *idTable, checks ClaimChecks) (calc.Claim, int, error
 	c.PersonID, err = t.id(claimPerson)
 	check(err)
 	person := -1
-	if c.PersonID != "" {
+	if calc.ValidID(c.PersonID) {
 		known := true
 		switch {
 		case checks.PersonIndex != nil:
@@ -554,14 +565,15 @@ func (t *table) claim(seen *idTable, checks ClaimChecks) (calc.Claim, int, error
 	var levelOK bool
 	c.Level, levelOK, err = name(t, claimLevel, calc.ParseLevel)
 	check(err)
-	if c.ProviderID != "" && checks.Providers != nil {
+	if calc.ValidID(c.ProviderID) && checks.Providers != nil {
 		if p, ok := checks.Providers[c.ProviderID]; !ok {
 			check(t.fail(claimProvider, "unknown provider %s: not in the providers file", c.ProviderID))
 		} else if levelOK && p.Level != c.Level {
 			check(t.fail(claimLevel, "level %s differs from provider %s's level %s", c.Level, p.ID, p.Level))
 		}
 	}
-	c.Kind, _, err = name(t, claimKind, calc.ParseKind)
+	var kindOK bool
+	c.Kind, kindOK, err = name(t, claimKind, calc.ParseKind)
 	check(err)
 	var admittedOK, dischargedOK bool
 	c.AdmittedOn, admittedOK, err = t.date(claimAdmitted)
@@ -571,12 +583,20 @@ func (t *table) claim(seen *idTable, checks ClaimChecks) (calc.Claim, int, error
 	if admittedOK && dischargedOK && c.DischargedOn < c.AdmittedOn {
 		check(t.fail(claimDischarged, "discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn))
 	}
+	if admittedOK && dischargedOK && kindOK {
+		if rule := calc.PeriodRule(c.Kind, c.AdmittedOn, c.DischargedOn); rule != "" {
+			check(t.fail(claimAdmitted, "%s", rule))
+		}
+	}
 	if dischargedOK && checks.Policies != nil && checks.Policies.At(c.DischargedOn) == nil {
 		check(t.fail(claimDischarged, "no policy is in force on %s (%s)", c.DischargedOn, describePeriods(checks.Policies)))
 	}
 	nProblems := len(t.errs.Problems)
 	c.Total, err = t.money(claimTotal)
 	check(err)
+	if err == nil && len(t.errs.Problems) == nProblems && c.Total == 0 {
+		check(t.fail(claimTotal, "must be more than 0.00: a bill of nothing is not a claim"))
+	}
 	c.InPolicy, err = t.money(claimInPolicy)
 	check(err)
 	if len(t.errs.Problems) == nProblems && c.InPolicy > c.Total {

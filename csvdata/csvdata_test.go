@@ -150,6 +150,18 @@ func TestReadClaimsRefuses(t *testing.T) {
 		{"InPolicyOverTotal", row("total", "1200.00", "in_policy", "1200.01"),
 			want{2, 9, "in_policy", "in_policy 1200.01 exceeds total 1200.00"}},
 		{"NegativeTotal", row("total", "-1.00"), want{2, 8, "total", "-1.00 is negative"}},
+		{"ZeroTotal", row("total", "0.00", "in_policy", "0.00"), want{2, 8, "total", "must be more than 0.00: a bill of nothing is not a claim"}},
+		{"AdmittedInYear1", row("admitted_on", "0001-01-01"), want{2, 6, "admitted_on",
+			"admission 0001-01-01 is 736698 days before discharge 2018-01-05; an inpatient stay spans at most 365 days"}},
+		{"AdmittedIn1900", row("admitted_on", "1900-01-02"), want{2, 6, "admitted_on",
+			"admission 1900-01-02 is 43102 days before discharge 2018-01-05; an inpatient stay spans at most 365 days"}},
+		{"ChronicBillOver364Days", row("kind", "outpatient_chronic", "admitted_on", "2017-01-06"), want{2, 6, "admitted_on",
+			"admission 2017-01-06 is 364 days before discharge 2018-01-05; a chronic outpatient bill spans at most 92 days"}},
+		{"CommaInClaimID", row("claim_id", `"C,1"`), want{2, 1, "claim_id", `"C,1" is not an id: ',' (byte 2) is not a letter, a digit, '.', '_' or '-'`}},
+		{"SpaceInPersonID", row("person_id", `"P 00001"`), want{2, 2, "person_id", `"P 00001" is not an id: ' ' (byte 2) is not a letter, a digit, '.', '_' or '-'`}},
+		{"CommaInProviderID", row("provider_id", `"TWN01,CTY03"`), want{2, 3, "provider_id", `"TWN01,CTY03" is not an id: ',' (byte 6) is not a letter, a digit, '.', '_' or '-'`}},
+		{"LongClaimID", row("claim_id", strings.Repeat("C", 65)), want{2, 1, "claim_id", "is 65 bytes long; an id is at most 64 bytes"}},
+		{"InvalidUTF8ClaimID", row("claim_id", "C\xff1"), want{2, 1, "claim_id", "is not valid UTF-8"}},
 		{"NegativeInPolicy", row("in_policy", "-0.01"), want{2, 9, "in_policy", "-0.01 is negative"}},
 		{"NegativeHuge", row("total", "-12345678901234567"), want{2, 8, "total", "-12345678901234567 is negative"}},
 		{"Letters", row("total", "abc"), want{2, 8, "total", `"abc"` + amountRule}},
@@ -401,8 +413,7 @@ func TestReadClaimsAccepts(t *testing.T) {
 				`"a, b, ""c""",1000.00,1200.00,2018-01-05,2018-01-02,inpatient,township,TWN01,P00001,C1,F` + "\n", 2, want},
 		{"QuotedEverything", quotedHeader +
 			`"C1","P00001","TWN01","township","inpatient","2018-01-02","2018-01-05","1200","1000.0"` + "\n", 2, want},
-		{"QuotedCommasInIDs", claimHeader + `"C,1","P00001","TWN01",township,inpatient,2018-01-02,2018-01-05,1200.00,1000.00` + "\n", 2,
-			func() calc.Claim { c := want; c.ID = "C,1"; return c }()},
+		{"QuotedIDs", claimHeader + `"C1","P00001","TWN01",township,inpatient,2018-01-02,2018-01-05,1200.00,1000.00` + "\n", 2, want},
 		{"QuotedNewlineInExtraColumn", "note," + claimHeader + "\"line one\nline two\"," + goodRow + "\n", 2, want},
 		{"SpacesAroundValues", claimHeader + " C1 , P00001,TWN01 ,township, inpatient,2018-01-02 , 2018-01-05,1200.00 , 1000.00\n", 2, want},
 		{"ExactLimit", claimHeader + row("total", "100000000.00", "in_policy", "100000000.00") + "\n", 2,
@@ -444,7 +455,7 @@ func TestReadClaimsAccepts(t *testing.T) {
 	})
 	t.Run("NoChecks", func(t *testing.T) {
 		// With no ClaimChecks, persons, providers and periods are not checked.
-		text := claimHeader + row("person_id", "P99", "provider_id", "X", "discharged_on", "2030-01-01") + "\n"
+		text := claimHeader + row("person_id", "P99", "provider_id", "X", "admitted_on", "2030-01-01", "discharged_on", "2030-01-01") + "\n"
 		if _, err := csvdata.ReadClaims("claims.csv", strings.NewReader(text), csvdata.ClaimChecks{}); err != nil {
 			t.Error(err)
 		}
@@ -462,6 +473,9 @@ func TestReadPersons(t *testing.T) {
 		{"EmptyID", ",H1,true,", want{2, 1, "person_id", "is required"}},
 		{"EmptyHousehold", "P1,,true,", want{2, 2, "household_id", "is required"}},
 		{"BlankHousehold", "P1,  ,true,", want{2, 2, "household_id", "is required"}},
+		{"SpaceInID", "PX 001,H1,true,", want{2, 1, "person_id", `"PX 001" is not an id: ' ' (byte 3) is not a letter, a digit, '.', '_' or '-'`}},
+		{"CommaInHousehold", `P1,"H,1",true,`, want{2, 2, "household_id", `"H,1" is not an id: ',' (byte 2) is not a letter, a digit, '.', '_' or '-'`}},
+		{"InvalidUTF8Household", "P1,H\xfe,true,", want{2, 2, "household_id", "is not valid UTF-8"}},
 		{"BadRegisteredPoor", "P1,H1,maybe,", want{2, 3, "registered_poor", `"maybe" is not true or false`}},
 		{"ChineseRegisteredPoor", "P1,H1,是,", want{2, 3, "registered_poor", `"是" is not true or false`}},
 		{"EmptyRegisteredPoor", "P1,H1,,dibao", want{2, 3, "registered_poor", "is required: true or false"}},
@@ -516,6 +530,8 @@ func TestReadProviders(t *testing.T) {
 		{"EmptyLevel", "T1,乡镇卫生院,", want{2, 3, "level", "is required"}},
 		{"DuplicateID", "T1,x,township\nC1,y,county\nT1,z,county", want{4, 1, "provider_id", "duplicate provider T1 (first on line 2)"}},
 		{"EmptyID", ",x,township", want{2, 1, "provider_id", "is required"}},
+		{"CommaInID", `"NEW01,CTY03",x,township`, want{2, 1, "provider_id", `"NEW01,CTY03" is not an id: ',' (byte 6) is not a letter, a digit, '.', '_' or '-'`}},
+		{"InvalidUTF8Name", "T1,\xe4\xb9,township", want{2, 2, "name", "is not valid UTF-8: save the file as UTF-8"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -534,7 +550,7 @@ func TestRoundTrip(t *testing.T) {
 			{ID: "P1", HouseholdID: "H1", RegisteredPoor: true, Aid: calc.Dibao},
 			{ID: "P2", HouseholdID: "H1", RegisteredPoor: true, Aid: calc.Tekun},
 			{ID: "P3", HouseholdID: "H2", RegisteredPoor: true},
-			{ID: "P,4", HouseholdID: `H "3"`},
+			{ID: "P-4.a_b", HouseholdID: "H3"},
 			{ID: "张三", HouseholdID: "户1", Aid: calc.Dibao},
 		}
 		var b bytes.Buffer
@@ -568,10 +584,10 @@ func TestRoundTrip(t *testing.T) {
 				AdmittedOn: calc.NewDate(2018, 3, 7), DischargedOn: calc.NewDate(2018, 3, 7), Total: 5, InPolicy: 0},
 			{ID: "C2", PersonID: "P3", ProviderID: "O1", Level: calc.OutOfProvince, Kind: calc.Inpatient,
 				AdmittedOn: calc.NewDate(2017, 12, 20), DischargedOn: calc.NewDate(2018, 1, 9), Total: calc.MaxAmount, InPolicy: calc.MaxAmount},
-			{ID: "C,3", PersonID: `P "4"`, ProviderID: "M1", Level: calc.Municipal, Kind: calc.Inpatient,
+			{ID: "C3", PersonID: "P4", ProviderID: "M1", Level: calc.Municipal, Kind: calc.Inpatient,
 				AdmittedOn: calc.NewDate(2018, 2, 28), DischargedOn: calc.NewDate(2018, 3, 1), Total: 123456, InPolicy: 100010},
 			{ID: "C4", PersonID: "P1", ProviderID: "V1", Level: calc.Provincial, Kind: calc.Inpatient,
-				AdmittedOn: calc.NewDate(2018, 12, 30), DischargedOn: calc.NewDate(2018, 12, 31), Total: 0, InPolicy: 0},
+				AdmittedOn: calc.NewDate(2018, 12, 30), DischargedOn: calc.NewDate(2018, 12, 31), Total: 1, InPolicy: 0},
 			{ID: "C5", PersonID: "P1", ProviderID: "Y1", Level: calc.County, Kind: calc.OutpatientChronic,
 				AdmittedOn: calc.NewDate(2018, 6, 1), DischargedOn: calc.NewDate(2018, 6, 1), Total: 99, InPolicy: 9},
 		}
@@ -580,7 +596,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := b.String()
-		for _, s := range []string{claimHeader, ",2018-03-07,2018-03-07,0.05,0.00\n", ",100000000.00,100000000.00\n", ",1234.56,1000.10\n", ",0.99,0.09\n", `"C,3","P ""4"""`} {
+		for _, s := range []string{claimHeader, ",2018-03-07,2018-03-07,0.05,0.00\n", ",100000000.00,100000000.00\n", ",1234.56,1000.10\n", ",0.99,0.09\n", ",0.01,0.00\n"} {
 			if !strings.Contains(text, s) {
 				t.Errorf("claims file does not contain %q:\n%s", s, text)
 			}

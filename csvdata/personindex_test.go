@@ -92,7 +92,7 @@ func TestReadPersonIndex(t *testing.T) {
 		{"ReorderedColumnsBOM", "\ufeffbirth_year,aid_category,registered_poor,household_id,person_id\n" +
 			"1950,dibao,TRUE,H1,P1\n1960,tekun,yes,H1,P2\n1970,none,0,H2,P3\n1980,,false,H2,P4\n"},
 		{"OutOfOrderIDsAndHouseholds", personHeader + "P9,H2,true,\nP1,H1,true,dibao\nP5,H2,false,\nP2,H1,true,tekun\nP10,H3,true,\n"},
-		{"QuotedAndWide", personHeader + "\"P,1\",\"H \"\"1\"\"\",true,\n张三,户1,false,dibao\n"},
+		{"QuotedAndWide", personHeader + "\"P1\",\"H1\",true,\n张三,户1,false,dibao\n"},
 		{"HeaderOnly", personHeader},
 	}
 	for _, tt := range accepted {
