@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -284,6 +283,12 @@ func (f *fields) str(obj map[string]json.RawMessage, name, how string) (string, 
 		f.add(name, "is required")
 		return "", false
 	}
+	if !utf8.Valid(raw) {
+		// encoding/json would put U+FFFD in place of each bad byte: refused rather than
+		// stored as something the client did not send.
+		f.add(name, "is not valid UTF-8")
+		return "", false
+	}
 	s, good := unquote(raw)
 	if !good {
 		rule := "must be a JSON string"
@@ -312,33 +317,17 @@ func jsonKind(raw json.RawMessage) string {
 	return "a number"
 }
 
-// id reads an identifier: 1 to 64 printable characters without spaces.
+// id reads an identifier, which keeps calc's one grammar of ids (calc.IDRule).
 func (f *fields) id(obj map[string]json.RawMessage, name string) (string, bool) {
 	s, ok := f.str(obj, name, "")
 	if !ok {
 		return "", false
 	}
-	if rule := idRule(s); rule != "" {
+	if rule := calc.IDRule(s); rule != "" {
 		f.add(name, rule)
 		return "", false
 	}
 	return s, true
-}
-
-// maxID is the longest identifier accepted.
-const maxID = 64
-
-// idRule is the rule an identifier breaks, or "".
-func idRule(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case utf8.RuneCountInString(s) > maxID:
-		return fmt.Sprintf("must be at most %d characters", maxID)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
-		return "must not contain spaces or control characters"
-	}
-	return ""
 }
 
 // moneyHow is what a money field must look like.
@@ -413,6 +402,7 @@ var claimHints = map[string]string{
 var claimRules = map[string][]string{
 	"in_policy":     {"total"},
 	"discharged_on": {"admitted_on"},
+	"admitted_on":   {"discharged_on", "kind"},
 }
 
 // decodeClaim decodes a claim body. Every field is decoded on its own, so that each bad
@@ -474,6 +464,9 @@ func kindNames() []string {
 // a body that is not JSON and a 422 naming the field for an unknown field or a value of
 // the wrong type. prefix goes before field names, e.g. "[3].".
 func decodeStrict(body []byte, v any, prefix string) error {
+	if path, bad := utf8Fault(body); bad {
+		return fail(kindInvalid, "the body is not valid UTF-8", fieldError{Field: prefix + path, Rule: "is not valid UTF-8"})
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -511,4 +504,83 @@ func jsonType(goKind string) string {
 		return "value"
 	}
 	return "number"
+}
+
+// utf8Fault returns the path ("[3].name", "providers[0]") of the first string of a JSON
+// body, member name or value, that is not valid UTF-8, and true; or false when the body is
+// valid UTF-8. encoding/json would silently put U+FFFD in place of each bad byte. A body
+// too broken to walk is "body".
+func utf8Fault(body []byte) (string, bool) {
+	if utf8.Valid(body) {
+		return "", false
+	}
+	type frame struct {
+		array   bool
+		index   int    // of the array element being read
+		key     string // of the object member being read
+		wantKey bool
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, fr := range stack {
+			switch {
+			case fr.array:
+				fmt.Fprintf(&b, "[%d]", fr.index)
+			case b.Len() > 0:
+				b.WriteString("." + fr.key)
+			default:
+				b.WriteString(fr.key)
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	// valueDone moves the innermost container past the value just read.
+	valueDone := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].array {
+				stack[n-1].index++
+			} else {
+				stack[n-1].wantKey = true
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return "body", true
+		}
+		good := utf8.Valid(body[start:dec.InputOffset()]) // the token and the separators before it
+		n := len(stack)
+		if n > 0 && !stack[n-1].array && stack[n-1].wantKey {
+			if name, ok := tok.(string); ok { // a member name
+				stack[n-1].key, stack[n-1].wantKey = name, false
+				if !good {
+					return path(), true
+				}
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, frame{array: true})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:n-1]
+			valueDone()
+			continue
+		}
+		if !good {
+			return path(), true
+		}
+		valueDone()
+	}
 }

@@ -200,7 +200,7 @@ func schemas() obj {
 	moneyIn := obj{"type": "string", "example": "1234.50",
 		"description": "yuan with at most two decimals, as a JSON string (never a number); 0 to 100,000,000.00"}
 	dateIn := obj{"type": "string", "format": "date", "example": "2018-03-07"}
-	id := obj{"type": "string", "minLength": 1, "maxLength": maxID, "description": "no spaces or control characters"}
+	id := obj{"type": "string", "minLength": 1, "maxLength": calc.MaxIDLen, "description": "an id: 1 to 64 bytes of letters, digits, '.', '_' and '-'"}
 	ledger := obj{"person_id": str("")}
 	ledgerReq := []string{"year", "claims"}
 	ledger["year"] = obj{"type": "integer"}

@@ -43,7 +43,7 @@ func (s *server) putPersons(c echo.Context) error {
 	persons, err := readList(c, "persons", csvdata.ReadPersons, func(p personJSON, at string, f *fields, seen map[string]bool) calc.Person {
 		out := calc.Person{ID: p.PersonID, HouseholdID: p.HouseholdID}
 		f.uniqueID(at+"person_id", p.PersonID, seen)
-		if rule := idRule(p.HouseholdID); rule != "" {
+		if rule := calc.IDRule(p.HouseholdID); rule != "" {
 			f.add(at+"household_id", rule)
 		}
 		if p.RegisteredPoor == nil {
@@ -102,7 +102,7 @@ func levelNames() string {
 
 // uniqueID checks an identifier that must not repeat within one body.
 func (f *fields) uniqueID(field, id string, seen map[string]bool) {
-	switch rule := idRule(id); {
+	switch rule := calc.IDRule(id); {
 	case rule != "":
 		f.add(field, rule)
 	case seen[id]:

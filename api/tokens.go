@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
@@ -60,9 +61,13 @@ func (s *server) createToken(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if !f.bad["providers"] {
-		for _, id := range req.Providers {
-			if rule := idRule(id); rule != "" {
+		for i, id := range req.Providers {
+			if rule := calc.IDRule(id); rule != "" {
 				f.add("providers", "provider id "+rule)
+				break
+			}
+			if slices.Contains(req.Providers[:i], id) {
+				f.add("providers", "provider "+id+" is listed more than once")
 				break
 			}
 			if _, err := s.store.Provider(ctx, id); errors.Is(err, store.ErrNotFound) {

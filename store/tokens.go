@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -75,7 +76,16 @@ func (s *Store) issueToken(ctx context.Context, t Token) (string, error) {
 	if t.Role == RoleClinic && len(t.Providers) == 0 {
 		return "", errors.New("create token: a clinic token needs at least one provider")
 	}
-	for _, p := range t.Providers {
+	if t.Role != RoleClinic && len(t.Providers) > 0 {
+		return "", fmt.Errorf("create token: %w: only a clinic token acts for providers", calc.ErrInvalid)
+	}
+	for i, p := range t.Providers {
+		if rule := calc.IDRule(p); rule != "" {
+			return "", fmt.Errorf("create token: %w: provider id %s", calc.ErrInvalid, rule)
+		}
+		if slices.Contains(t.Providers[:i], p) {
+			return "", fmt.Errorf("create token: %w: provider %s is listed more than once", calc.ErrInvalid, p)
+		}
 		if _, err := s.Provider(ctx, p); err != nil {
 			return "", fmt.Errorf("create token: %w", err)
 		}
@@ -85,8 +95,20 @@ func (s *Store) issueToken(ctx context.Context, t Token) (string, error) {
 		return "", err
 	}
 	plain := "hp_" + base64.RawURLEncoding.EncodeToString(b[:])
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO api_tokens (token_hash, role, providers, note, created_at) VALUES (?, ?, ?, ?, ?)`),
-		hashToken(plain), t.Role, strings.Join(t.Providers, ","), t.Note, s.now())
+	hash := hashToken(plain)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO api_tokens (token_hash, role, note, created_at) VALUES (?, ?, ?, ?)`),
+			hash, t.Role, t.Note, s.now())
+		if err != nil {
+			return err
+		}
+		for i, p := range t.Providers {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO api_token_providers (token_hash, provider_id, position) VALUES (?, ?, ?)`), hash, p, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
@@ -164,23 +186,47 @@ func (s *Store) checkRevocations(ctx context.Context) error {
 }
 
 func (s *Store) authenticate(ctx context.Context, hash string) (Token, error) {
-	var row struct {
-		Role      string `db:"role"`
-		Providers string `db:"providers"`
-		Note      string `db:"note"`
+	var rows []struct {
+		Role     string         `db:"role"`
+		Note     string         `db:"note"`
+		Provider sql.NullString `db:"provider_id"`
 	}
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT role, providers, note FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`), hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Token{}, ErrBadToken
-	}
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT t.role, t.note, p.provider_id
+		FROM api_tokens t LEFT JOIN api_token_providers p ON p.token_hash = t.token_hash
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL ORDER BY p.position`), hash)
 	if err != nil {
 		return Token{}, fmt.Errorf("authenticate: %w", err)
 	}
-	t := Token{Role: row.Role, Note: row.Note}
-	if row.Providers != "" {
-		t.Providers = strings.Split(row.Providers, ",")
+	if len(rows) == 0 {
+		return Token{}, ErrBadToken
+	}
+	t := Token{Role: rows[0].Role, Note: rows[0].Note}
+	for _, r := range rows {
+		if r.Provider.Valid {
+			t.Providers = append(t.Providers, r.Provider.String)
+		}
 	}
 	return t, nil
+}
+
+// tokenProviders returns the providers of the tokens whose hash starts with prefix ("" for
+// every token), by token hash, each list in the order the token was given them.
+func tokenProviders(ctx context.Context, q sqlx.ExtContext, prefix string) (map[string][]string, error) {
+	var rows []struct {
+		Hash     string `db:"token_hash"`
+		Provider string `db:"provider_id"`
+	}
+	// The prefix is hex digits only (validTokenID), so no LIKE wildcard can slip in.
+	err := sqlx.SelectContext(ctx, q, &rows, q.Rebind(`SELECT token_hash, provider_id FROM api_token_providers
+		WHERE token_hash LIKE ? ORDER BY token_hash, position`), prefix+"%")
+	if err != nil {
+		return nil, fmt.Errorf("read token providers: %w", err)
+	}
+	out := map[string][]string{}
+	for _, r := range rows {
+		out[r.Hash] = append(out[r.Hash], r.Provider)
+	}
+	return out, nil
 }
 
 func hashToken(plain string) string {
@@ -191,19 +237,15 @@ func hashToken(plain string) string {
 type tokenRow struct {
 	Hash      string         `db:"token_hash"`
 	Role      string         `db:"role"`
-	Providers string         `db:"providers"`
 	Note      string         `db:"note"`
 	CreatedAt string         `db:"created_at"`
 	RevokedAt sql.NullString `db:"revoked_at"`
 }
 
-const tokenColumns = `token_hash, role, providers, note, created_at, revoked_at`
+const tokenColumns = `token_hash, role, note, created_at, revoked_at`
 
-func (r *tokenRow) info() (TokenInfo, error) {
-	t := TokenInfo{ID: r.Hash[:tokenIDLen], Token: Token{Role: r.Role, Note: r.Note}}
-	if r.Providers != "" {
-		t.Providers = strings.Split(r.Providers, ",")
-	}
+func (r *tokenRow) info(providers map[string][]string) (TokenInfo, error) {
+	t := TokenInfo{ID: r.Hash[:tokenIDLen], Token: Token{Role: r.Role, Note: r.Note, Providers: providers[r.Hash]}}
 	var err error
 	if t.CreatedAt, err = parseStamp(r.CreatedAt); err != nil {
 		return TokenInfo{}, fmt.Errorf("token %s: created_at: %w", t.ID, err)
@@ -224,9 +266,13 @@ func (s *Store) Tokens(ctx context.Context) ([]TokenInfo, error) {
 	if err := s.db.SelectContext(ctx, &rows, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, token_hash`); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
+	providers, err := tokenProviders(ctx, s.db, "")
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
 	out := make([]TokenInfo, 0, len(rows))
 	for i := range rows {
-		t, err := rows[i].info()
+		t, err := rows[i].info(providers)
 		if err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
@@ -265,7 +311,11 @@ func tokenByID(ctx context.Context, q sqlx.ExtContext, id string) (TokenInfo, er
 	if err != nil {
 		return TokenInfo{}, fmt.Errorf("read token %s: %w", id, err)
 	}
-	return row.info()
+	providers, err := tokenProviders(ctx, q, row.Hash)
+	if err != nil {
+		return TokenInfo{}, fmt.Errorf("read token %s: %w", id, err)
+	}
+	return row.info(providers)
 }
 
 // RevokeToken revokes the token with id: from now on it authenticates no more, here at
