@@ -14,7 +14,12 @@ import (
 // context for mayActFor.
 func (s *server) authorize(r route, h func(*server, echo.Context) error) echo.HandlerFunc {
 	if r.roles == nil {
-		return func(c echo.Context) error { return h(s, c) }
+		return func(c echo.Context) error {
+			if err := queryOnce(c); err != nil {
+				return err
+			}
+			return h(s, c)
+		}
 	}
 	allowed := strings.Join(r.roles, ", ")
 	return func(c echo.Context) error {
@@ -33,8 +38,36 @@ func (s *server) authorize(r route, h func(*server, echo.Context) error) echo.Ha
 			return fail(kindForbidden, "a "+tok.Role+" token may not call "+r.method+" "+r.path+"; it takes a token of: "+allowed)
 		}
 		c.Set(ctxToken, tok)
+		if err := queryOnce(c); err != nil {
+			return err
+		}
 		return h(s, c)
 	}
+}
+
+// queryOnce refuses (400) a query string that gives a parameter more than once, such as
+// ?year=2018&year=2019: which value was meant is not for the server to guess, and
+// echo's QueryParam would silently take the first. Every route is checked, so that no
+// route that reads a parameter can forget to.
+func queryOnce(c echo.Context) error {
+	if c.Request().URL.RawQuery == "" {
+		return nil
+	}
+	var names []string
+	for name, values := range c.QueryParams() {
+		if len(values) > 1 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	var f fields
+	for _, name := range names {
+		f.addf(name, "is given %d times; give each query parameter once", len(c.QueryParams()[name]))
+	}
+	return fail(kindBadRequest, "a query parameter is repeated", f.errs...)
 }
 
 // bearer returns the token of an Authorization header "Bearer <token>".

@@ -221,15 +221,15 @@ func (c *fieldCheck) result(what string) error {
 	return &ValidationError{What: what, Fields: c.errs}
 }
 
-// Validate checks every rule a policy must keep: a version name, a period that ends on or
+// Validate checks every rule a policy must keep: a version that is an id (ValidID), a period that ends on or
 // after it starts, rates within 0–1, money parameters neither negative nor over MaxAmount,
 // critical-illness bands that start at or above the annual deductible with strictly
 // increasing starts, at most MaxBands of them. It returns a *ValidationError (errors.Is ErrInvalid) listing every
 // broken rule, or nil.
 func (p *Policy) Validate() error {
 	var c fieldCheck
-	if strings.TrimSpace(p.Version) == "" {
-		c.add("version", "must not be empty")
+	if rule := IDRule(p.Version); rule != "" {
+		c.add("version", "%s", rule)
 	}
 	if p.To < p.From {
 		c.add("effective.to", "%s is before effective.from %s", p.To, p.From)

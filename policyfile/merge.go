@@ -13,8 +13,8 @@ import (
 // "commercial: {in_policy_rate: 0.50}" — to a base document, and returns the resulting
 // document and policy, validated like a policy file. Mappings merge key by key; any other
 // value, lists included, replaces the base's. Without a version of its own the result is
-// the base's version with "+whatif" appended. Problems of the result are reported against
-// changeName, with the lines of the merged document.
+// the base's version with ".whatif" appended (a version is an id: calc.ValidID). Problems
+// of the result are reported against changeName, with the lines of the merged document.
 func Merge(base []byte, changeName string, change []byte) (*calc.Policy, []byte, error) {
 	var b, c yaml.Node
 	if err := yaml.Unmarshal(base, &b); err != nil {
@@ -34,7 +34,7 @@ func Merge(base []byte, changeName string, change []byte) (*calc.Policy, []byte,
 		}
 		if _, ok := lookup(c.Content[0], "version"); !ok {
 			if v, ok := lookup(root, "version"); ok {
-				v.Value += "+whatif"
+				v.Value += ".whatif"
 			}
 		}
 		mergeMapping(root, c.Content[0])

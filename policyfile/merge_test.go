@@ -24,7 +24,7 @@ func TestMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := orig.Clone()
-	want.Version = "pingxiang-2018+whatif"
+	want.Version = "pingxiang-2018.whatif"
 	want.Commercial.InPolicyRate = 500_000
 	want.Backstop.OOPCeiling = 80_000
 	if p.Version != want.Version || p.Commercial != want.Commercial || p.Backstop != want.Backstop || p.Basic != want.Basic || p.Aid != want.Aid {
