@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -105,4 +106,120 @@ func TestResendAfterLevelChange(t *testing.T) {
 			t.Errorf("sent again: settlement %s at level %s, want the stored %s at township", again.SettlementID, again.Level, first.SettlementID)
 		}
 	})
+}
+
+// problemFields sends a request and returns the fields its problem names, failing the
+// test unless it is answered with status.
+func (v *env) problemFields(t *testing.T, status int, method, path, as, contentType string, body []byte) []string {
+	t.Helper()
+	var p problem
+	want(t, v.do(method, path, as, contentType, body), status, &p)
+	return p.fields()
+}
+
+// TestIDGrammarEverywhere: ids keep one grammar whatever they arrive in, and bytes that
+// are not UTF-8 are refused, naming the field, rather than rewritten.
+func TestIDGrammarEverywhere(t *testing.T) {
+	v := newEnv(t, storetest.SQLite(t))
+	rawClaim := func(field, raw string) []byte {
+		b := claimBody(testClaim("G1", "P00001", ownClinic, 1000*calc.Yuan))
+		delete(b, field)
+		body := mustJSON(t, b)
+		return append([]byte(`{"`+field+`":"`+raw+`",`), body[1:]...)
+	}
+	personsCSV := "person_id,household_id,registered_poor,aid_category\n"
+	tests := []struct {
+		name, method, path, as, contentType string
+		body                                []byte
+		fields                              []string
+	}{
+		{"provider id with a comma (JSON)", http.MethodPut, "/v1/providers", asAdmin, "application/json",
+			[]byte(`[{"provider_id":"NEW01,CTY03","name":"new","level":"township"}]`), []string{"[0].provider_id"}},
+		{"provider id with a comma (CSV)", http.MethodPut, "/v1/providers", asAdmin, "text/csv",
+			[]byte("provider_id,name,level\n\"NEW01,CTY03\",new,township\n"), []string{"provider_id"}},
+		{"person id with a space (CSV)", http.MethodPut, "/v1/persons", asAdmin, "text/csv",
+			[]byte(personsCSV + "PX 001,H1,true,\n"), []string{"person_id"}},
+		{"person id with a space (JSON)", http.MethodPut, "/v1/persons", asAdmin, "application/json",
+			[]byte(`[{"person_id":"PX 001","household_id":"H1","registered_poor":true,"aid_category":""}]`), []string{"[0].person_id"}},
+		{"household id with a comma (CSV)", http.MethodPut, "/v1/persons", asAdmin, "text/csv",
+			[]byte(personsCSV + "PX001,\"H,1\",true,\n"), []string{"household_id"}},
+		{"provider name not UTF-8 (JSON)", http.MethodPut, "/v1/providers", asAdmin, "application/json",
+			[]byte("[{\"provider_id\":\"NEW01\",\"name\":\"\xe4\xb9\",\"level\":\"township\"}]"), []string{"[0].name"}},
+		{"provider name not UTF-8 (CSV)", http.MethodPut, "/v1/providers", asAdmin, "text/csv",
+			[]byte("provider_id,name,level\nNEW01,\xe4\xb9,township\n"), []string{"name"}},
+		{"claim id not UTF-8", http.MethodPost, "/v1/settlements", asClinic, "application/json",
+			rawClaim("claim_id", "G\xff1"), []string{"claim_id"}},
+		{"claim id with a slash", http.MethodPost, "/v1/settlements", asClinic, "application/json",
+			rawClaim("claim_id", "G/1"), []string{"claim_id"}},
+		{"reason not UTF-8", http.MethodPost, "/v1/settlements/S000000000000000000000000/reversal", asAdmin, "application/json",
+			[]byte("{\"reason\":\"\xff\"}"), nil}, // no such settlement: 404 before the body is read
+		{"token note not UTF-8", http.MethodPost, "/v1/tokens", asAdmin, "application/json",
+			[]byte("{\"role\":\"auditor\",\"note\":\"desk \xfe\"}"), []string{"note"}},
+		{"token provider with a comma", http.MethodPost, "/v1/tokens", asAdmin, "application/json",
+			[]byte(`{"role":"clinic","providers":["TWN01,CTY03"]}`), []string{"providers"}},
+		{"token with a provider twice", http.MethodPost, "/v1/tokens", asAdmin, "application/json",
+			[]byte(`{"role":"clinic","providers":["TWN01","CTY01","TWN01"]}`), []string{"providers"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status := http.StatusUnprocessableEntity
+			if tt.fields == nil {
+				status = http.StatusNotFound
+			}
+			if got := v.problemFields(t, status, tt.method, tt.path, tt.as, tt.contentType, tt.body); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields %v, want %v", got, tt.fields)
+			}
+		})
+	}
+	// Nothing of it was stored.
+	want(t, v.do(http.MethodGet, "/v1/claims/G%EF%BF%BD1/settlement", asAdmin, "", nil), http.StatusNotFound, nil)
+	tokens, err := v.store.Tokens(context.Background())
+	if err != nil || len(tokens) != 5 {
+		t.Errorf("%d tokens on file, want the 5 of the test: %v", len(tokens), err)
+	}
+}
+
+// TestRefusedInput: input that was accepted silently is refused with its field and rule.
+func TestRefusedInput(t *testing.T) {
+	v := newEnv(t, storetest.SQLite(t))
+	claim := func(change func(b map[string]any)) []byte {
+		b := claimBody(testClaim("R1", "P00001", ownClinic, 1000*calc.Yuan))
+		change(b)
+		return mustJSON(t, b)
+	}
+	doc := policyYAML(t, "pingxiang-2019", 2019)
+	bandBelow := []byte(strings.Replace(string(doc), "deductible: 3000.00", "deductible: 4000.00", 1))
+	tests := []struct {
+		name, method, path, contentType string
+		body                            []byte
+		status                          int
+		fields                          []string
+	}{
+		{"admitted in year 1", http.MethodPost, "/v1/settlements", "application/json",
+			claim(func(b map[string]any) { b["admitted_on"] = "0001-01-01" }), 422, []string{"admitted_on"}},
+		{"admitted in 1900", http.MethodPost, "/v1/settlements", "application/json",
+			claim(func(b map[string]any) { b["admitted_on"] = "1900-05-27" }), 422, []string{"admitted_on"}},
+		{"chronic bill over 364 days", http.MethodPost, "/v1/settlements", "application/json",
+			claim(func(b map[string]any) { b["kind"], b["admitted_on"] = "outpatient_chronic", "2017-06-02" }), 422, []string{"admitted_on"}},
+		{"quote admitted in year 1", http.MethodPost, "/v1/quotes", "application/json",
+			claim(func(b map[string]any) { b["admitted_on"] = "0001-01-01" }), 422, []string{"admitted_on"}},
+		{"bill of 0.00", http.MethodPost, "/v1/settlements", "application/json",
+			claim(func(b map[string]any) { b["total"], b["in_policy"] = "0.00", "0.00" }), 422, []string{"total"}},
+		{"band below the deductible", http.MethodPost, "/v1/policies", "application/yaml", bandBelow, 422, []string{"critical.bands[0].from"}},
+		{"year twice", http.MethodGet, "/v1/persons/P00001/ledger?year=2018&year=2019", "", nil, 400, []string{"year"}},
+		{"from twice", http.MethodGet, "/v1/reports/tally?from=2018-01-01&to=2018-12-31&from=2018-02-01", "", nil, 400, []string{"from"}},
+		{"format twice", http.MethodGet, "/v1/reports/tally?from=2018-01-01&to=2018-12-31&format=csv&format=json", "", nil, 400, []string{"format"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := v.problemFields(t, tt.status, tt.method, tt.path, asAdmin, tt.contentType, tt.body); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields %v, want %v", got, tt.fields)
+			}
+		})
+	}
+	var l ledger
+	want(t, v.do(http.MethodGet, "/v1/persons/P00001/ledger?year=2018", asAuditor, "", nil), http.StatusOK, &l)
+	if l.Claims != 0 {
+		t.Errorf("%d claims settled, want none", l.Claims)
+	}
 }

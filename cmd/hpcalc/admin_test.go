@@ -53,3 +53,26 @@ func TestMigrateAndToken(t *testing.T) {
 		t.Errorf("revoke without an id: exit %d, %q", code, errOut)
 	}
 }
+
+// TestTokenCreateRefusesBadProviders: --provider takes one id, once.
+func TestTokenCreateRefusesBadProviders(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hpcalc.db")
+	if code, _, errOut := runCLI(t, "serve", "--database-url", db, "--load-fixtures", "--addr", "256.0.0.1:1"); code == 0 {
+		t.Fatalf("serve on a bad address ran: %s", errOut)
+	}
+	for _, tt := range []struct {
+		providers []string
+		want      string
+	}{
+		{[]string{"TWN01,CTY03"}, `"TWN01,CTY03" is not an id`},
+		{[]string{"TWN01", "CTY01", "TWN01"}, "provider TWN01 is listed more than once"},
+	} {
+		args := []string{"token", "create", "--database-url", db, "--role", "clinic"}
+		for _, p := range tt.providers {
+			args = append(args, "--provider", p)
+		}
+		if code, out, errOut := runCLI(t, args...); code != 1 || !strings.Contains(errOut, tt.want) || out != "" {
+			t.Errorf("--provider %q: exit %d, %q %q; want %q", tt.providers, code, out, errOut, tt.want)
+		}
+	}
+}
