@@ -75,11 +75,10 @@ func (s *Store) Session(ctx context.Context, secret string, idle time.Duration) 
 		Created   string `db:"created_at"`
 		LastSeen  string `db:"last_seen"`
 		Role      string `db:"role"`
-		Providers string `db:"providers"`
 		Note      string `db:"note"`
 	}
 	hash := hashToken(secret)
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT c.token_hash, c.csrf, c.created_at, c.last_seen, t.role, t.providers, t.note
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT c.token_hash, c.csrf, c.created_at, c.last_seen, t.role, t.note
 		FROM console_sessions c JOIN api_tokens t ON t.token_hash = c.token_hash
 		WHERE c.session_hash = ? AND t.revoked_at IS NULL`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -106,10 +105,12 @@ func (s *Store) Session(ctx context.Context, secret string, idle time.Duration) 
 		}
 		seen = now
 	}
-	out := Session{Token: Token{Role: row.Role, Note: row.Note}, TokenID: row.TokenHash[:tokenIDLen], CSRF: row.CSRF, CreatedAt: created, LastSeen: seen}
-	if row.Providers != "" {
-		out.Providers = strings.Split(row.Providers, ",")
+	providers, err := tokenProviders(ctx, s.db, row.TokenHash)
+	if err != nil {
+		return Session{}, fmt.Errorf("read session: %w", err)
 	}
+	out := Session{Token: Token{Role: row.Role, Note: row.Note, Providers: providers[row.TokenHash]},
+		TokenID: row.TokenHash[:tokenIDLen], CSRF: row.CSRF, CreatedAt: created, LastSeen: seen}
 	return out, nil
 }
 
