@@ -88,3 +88,25 @@ func randomValue(r *rand.Rand, depth int) string {
 	}
 	return randomObject(r, depth+1)
 }
+
+// TestUTF8Fault names the first string, member name or value, that is not UTF-8.
+func TestUTF8Fault(t *testing.T) {
+	for _, tt := range []struct {
+		body, path string
+		bad        bool
+	}{
+		{`{"a":"é","b":[1,"x"]}`, "", false},
+		{"{\"a\":\"\xff\"}", "a", true},
+		{"[{\"p\":\"x\",\"n\":\"\xe4\xb9\"}]", "[0].n", true},
+		{"{\"o\":{\"l\":[\"ok\",{\"k\":1},\"\xfe\"]}}", "o.l[2]", true},
+		{"{\"a\":{\"b\":1},\"c\":[\"d\"],\"e\":\"\xc0\"}", "e", true},
+		{"{\"\xff\":1}", "\ufffd", true}, // a member name: as the decoder reads it
+		{"[1,2,\"\xff\"]", "[2]", true},
+		{"\"\xff\"", "body", true},
+	} {
+		path, bad := utf8Fault([]byte(tt.body))
+		if path != tt.path || bad != tt.bad {
+			t.Errorf("utf8Fault(%q) = %q, %v; want %q, %v", tt.body, path, bad, tt.path, tt.bad)
+		}
+	}
+}

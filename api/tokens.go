@@ -107,8 +107,8 @@ func (s *server) listTokens(c echo.Context) error {
 }
 
 // revokeToken answers DELETE /v1/tokens/{id}: the token stops authenticating at once on
-// this server and on other replicas as soon as they hear of it; 409 if it is already
-// revoked.
+// this server and within a quarter of a second on every other server on the database;
+// 409 if it is already revoked.
 func (s *server) revokeToken(c echo.Context) error {
 	t, err := s.store.RevokeToken(c.Request().Context(), c.Param("id"))
 	if err != nil {

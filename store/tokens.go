@@ -319,7 +319,7 @@ func tokenByID(ctx context.Context, q sqlx.ExtContext, id string) (TokenInfo, er
 }
 
 // RevokeToken revokes the token with id: from now on it authenticates no more, here at
-// once and on other replicas as soon as they hear of it. It returns the token as now on
+// once and through every other store on the database within revocationPoll. It returns the token as now on
 // file. Errors: ErrNotFound; ErrConflict if it is already revoked.
 func (s *Store) RevokeToken(ctx context.Context, id string) (TokenInfo, error) {
 	var out TokenInfo
