@@ -49,7 +49,13 @@ type loadConfig struct {
 func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("loadtest", loadtestHelp, stdout, stderr)
 	var cfg loadConfig
-	fs.StringVar(&cfg.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL to test on a scratch schema of; empty for SQLite; env DATABASE_URL")
+	// DATABASE_URL may name the SQLite file of serve (the Docker image sets it so): only a
+	// PostgreSQL URL is taken from it, since the load runs on a scratch database.
+	envURL := os.Getenv("DATABASE_URL")
+	if !strings.HasPrefix(envURL, "postgres://") && !strings.HasPrefix(envURL, "postgresql://") {
+		envURL = ""
+	}
+	fs.StringVar(&cfg.databaseURL, "database-url", envURL, "PostgreSQL URL to test on a scratch schema of; empty for SQLite; env DATABASE_URL when it is a PostgreSQL URL")
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "longest time for each phase")
 	fs.IntVar(&cfg.requests, "requests", 20000, "most requests in each phase")
 	fs.IntVar(&cfg.clients, "clients", 16, "concurrent clients")
