@@ -24,7 +24,7 @@ type sample func(t *testing.T, v *env, provider string) *http.Request
 func samples() map[string]sample {
 	n := 0
 	next := func() int { n++; return n }
-	settled := func(t *testing.T, v *env, provider string) store.Settled {
+	settled := func(t *testing.T, v *env, provider string) store.SettlementRecord {
 		t.Helper()
 		ctx := context.Background()
 		p, err := v.store.Provider(ctx, provider)

@@ -134,7 +134,7 @@ func settlementOut(typ string, st *calc.Settlement, ledger calc.Ledger, provider
 }
 
 // settledOut is the JSON of a stored settlement or reversal.
-func settledOut(st *store.Settled, providerID string) settlementJSON {
+func settledOut(st *store.SettlementRecord, providerID string) settlementJSON {
 	typ := "settlement"
 	if st.Reverses != "" {
 		typ = "reversal"

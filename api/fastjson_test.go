@@ -33,8 +33,8 @@ func TestFastJSONMatchesMarshal(t *testing.T) {
 			AidPaid: st.Lines[calc.Aid].Amount, BackstopPaid: st.Lines[calc.Backstop].Amount, OutOfPocket: st.OutOfPocket, Total: st.Total}
 		outs := []settlementJSON{
 			settlementOut("quote", &st, after, d.Claims.Claims[i].ProviderID),
-			settledOut(&store.Settled{ID: "S" + odd[i%len(odd)], CreatedAt: created, Settlement: st, Ledger: after}, odd[(i+1)%len(odd)]),
-			settledOut(&store.Settled{ID: "R1", Reverses: "S1", Reason: odd[(i+2)%len(odd)], CreatedAt: created, Settlement: st, Ledger: after}, ""),
+			settledOut(&store.SettlementRecord{ID: "S" + odd[i%len(odd)], CreatedAt: created, Settlement: st, Ledger: after}, odd[(i+1)%len(odd)]),
+			settledOut(&store.SettlementRecord{ID: "R1", Reverses: "S1", Reason: odd[(i+2)%len(odd)], CreatedAt: created, Settlement: st, Ledger: after}, ""),
 		}
 		outs[1].ReversedBy = odd[(i+3)%len(odd)]
 		outs[2].Lines = nil

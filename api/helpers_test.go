@@ -273,13 +273,13 @@ func policyYAML(t testing.TB, version string, year int) []byte {
 
 // settleShipped settles every shipped claim through the store in discharge order and
 // returns the fixtures and the first settlement.
-func settleShipped(t testing.TB, s *store.Store) (*fixtures.Data, store.Settled) {
+func settleShipped(t testing.TB, s *store.Store) (*fixtures.Data, store.SettlementRecord) {
 	t.Helper()
 	d, err := fixtures.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first store.Settled
+	var first store.SettlementRecord
 	for n, i := range replay.Order(d.Claims.Claims) {
 		st, _, err := s.Settle(context.Background(), d.Claims.Claims[i])
 		if err != nil {

@@ -15,9 +15,9 @@ import (
 
 // settler is what the settlement routes need of ops.
 type settler interface {
-	Settle(ctx context.Context, c calc.Claim) (store.Settled, bool, error)
+	Settle(ctx context.Context, c calc.Claim) (store.SettlementRecord, bool, error)
 	Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error)
-	Reverse(ctx context.Context, id, reason string) (store.Settled, error)
+	Reverse(ctx context.Context, id, reason string) (store.SettlementRecord, error)
 }
 
 var _ settler = (*ops.Service)(nil)
@@ -188,7 +188,7 @@ func (s *server) reversedBy(c echo.Context, id string) (string, error) {
 // stored reads a settlement and its claim's provider, and checks that a clinic token
 // may see it: a settlement not on file and one the token may not see are both answered
 // with missing.
-func (s *server) stored(c echo.Context, st store.Settled, err, missing error) (settlementJSON, error) {
+func (s *server) stored(c echo.Context, st store.SettlementRecord, err, missing error) (settlementJSON, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return settlementJSON{}, missing
 	}

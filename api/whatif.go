@@ -13,7 +13,7 @@ import (
 
 // whatIfs is what the what-if and sweep routes need of ops.
 type whatIfs interface {
-	WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.Set, error)
+	WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.ClaimTable, error)
 	Sweep(ctx context.Context, from, to calc.Date, field string, values []calc.Rate) ([]ops.SweepStep, error)
 }
 

@@ -62,7 +62,7 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 			return nil, err
 		}
 	}
-	set, err := NewSet(persons, claims)
+	set, err := NewClaimTable(persons, claims)
 	if err != nil {
 		return nil, err
 	}

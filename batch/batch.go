@@ -16,9 +16,9 @@ import (
 	"github.com/hpcalc/hpcalc/calc"
 )
 
-// Set is a period's claims by person. Person p's claims are rows Start[p] to Start[p+1]-1,
-// in settlement order (discharge date, then claim id). Columns are indexed by row.
-type Set struct {
+// ClaimTable is a period's claims by person, in columns indexed by row. Person p's claims
+// are rows Start[p] to Start[p+1]-1, in settlement order (calc.CompareClaims).
+type ClaimTable struct {
 	Persons []calc.Person
 	Start   []int32 // len(Persons)+1 offsets into the columns
 
@@ -30,15 +30,15 @@ type Set struct {
 	Discharged []calc.Date
 	Total      []calc.Money
 	InPolicy   []calc.Money
-	Input      []int32 // the row's index in the claims given to NewSet
+	Input      []int32 // the row's index in the claims given to NewClaimTable
 }
 
 // Len is the number of claims.
-func (s *Set) Len() int { return len(s.ID) }
+func (s *ClaimTable) Len() int { return len(s.ID) }
 
-// NewSet groups claims by person and orders each person's claims for settlement. It
-// returns an error naming the first claim of an unknown person.
-func NewSet(persons map[string]calc.Person, claims []calc.Claim) (*Set, error) {
+// NewClaimTable groups claims by person and orders each person's claims for settlement.
+// It returns an error naming the first claim of an unknown person.
+func NewClaimTable(persons map[string]calc.Person, claims []calc.Claim) (*ClaimTable, error) {
 	order := make([]int32, len(claims))
 	for i := range order {
 		order[i] = int32(i)
@@ -52,7 +52,7 @@ func NewSet(persons map[string]calc.Person, claims []calc.Claim) (*Set, error) {
 		slices.SortFunc(order, settlementOrder)
 	}
 	n := len(claims)
-	s := &Set{
+	s := &ClaimTable{
 		ID: make([]string, n), Provider: make([]string, n), Level: make([]calc.Level, n), Kind: make([]calc.Kind, n),
 		Admitted: make([]calc.Date, n), Discharged: make([]calc.Date, n), Total: make([]calc.Money, n),
 		InPolicy: make([]calc.Money, n), Input: order,
@@ -75,7 +75,7 @@ func NewSet(persons map[string]calc.Person, claims []calc.Claim) (*Set, error) {
 }
 
 // Claim returns row r as a claim.
-func (s *Set) Claim(p, r int) calc.Claim {
+func (s *ClaimTable) Claim(p, r int) calc.Claim {
 	return calc.Claim{ID: s.ID[r], PersonID: s.Persons[p].ID, ProviderID: s.Provider[r], Level: s.Level[r], Kind: s.Kind[r],
 		AdmittedOn: s.Admitted[r], DischargedOn: s.Discharged[r], Total: s.Total[r], InPolicy: s.InPolicy[r]}
 }
@@ -135,7 +135,7 @@ type Options struct {
 // discharge day, with a fresh ledger per person per calendar year. It returns an error
 // naming the first claim that cannot be settled; persons are settled in parallel, so
 // which claim is "first" may vary between runs when several fail.
-func Run(set *Set, policies *calc.PolicySet, opt Options) (*Result, error) {
+func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error) {
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -32,7 +32,7 @@ func TestRunMatchesReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := batch.NewSet(d.Persons, d.Claims.Claims)
+	set, err := batch.NewClaimTable(d.Persons, d.Claims.Claims)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestRunErrors(t *testing.T) {
 	d := shipped(t)
 	claims := append([]calc.Claim(nil), d.Claims.Claims...)
 	claims[3].DischargedOn = calc.NewDate(2019, 2, 1)
-	set, err := batch.NewSet(d.Persons, claims)
+	set, err := batch.NewClaimTable(d.Persons, claims)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("claim out of every period: %v, want ErrNoPolicy", err)
 	}
 	claims[3].PersonID = "NOBODY"
-	if _, err := batch.NewSet(d.Persons, claims); err == nil {
+	if _, err := batch.NewClaimTable(d.Persons, claims); err == nil {
 		t.Error("unknown person accepted")
 	}
 }
@@ -99,7 +99,7 @@ func TestWhatIfEqualsReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := batch.NewSet(d.Persons, d.Claims.Claims)
+	set, err := batch.NewClaimTable(d.Persons, d.Claims.Claims)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestWhatIfEqualsReplay(t *testing.T) {
 
 // bulkSet builds claims of persons, as the scale of a province: most bills small, a few
 // large, several per person.
-func bulkSet(tb testing.TB, persons, claims int) *batch.Set {
+func bulkSet(tb testing.TB, persons, claims int) *batch.ClaimTable {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(4, 2018))
 	ps := make(map[string]calc.Person, persons)
@@ -193,7 +193,7 @@ func bulkSet(tb testing.TB, persons, claims int) *batch.Set {
 			Level: calc.Level(r.IntN(int(calc.NumLevels))), Kind: calc.Kind(r.IntN(2)),
 			AdmittedOn: d - 3, DischargedOn: d, Total: total, InPolicy: total * calc.Money(65+r.IntN(36)) / 100}
 	}
-	set, err := batch.NewSet(ps, cs)
+	set, err := batch.NewClaimTable(ps, cs)
 	if err != nil {
 		tb.Fatal(err)
 	}

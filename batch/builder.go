@@ -18,11 +18,12 @@ type Persons interface {
 	Person(n int) calc.Person
 }
 
-// Builder makes a Set from claims added one at a time, each naming its person by number.
+// Builder makes a ClaimTable from claims added one at a time, each naming its person by
+// number.
 //
-// It exists so that a province's claims can go from a file to a Set without a
+// It exists so that a province's claims can go from a file to a ClaimTable without a
 // []calc.Claim of them all in between: a calc.Claim takes 80 bytes and its strings keep
-// their whole CSV row alive, the slice is copied each time it grows, and NewSet then
+// their whole CSV row alive, the slice is copied each time it grows, and NewClaimTable then
 // copies every claim once more. A Builder keeps the claims in fixed-size chunks that are
 // never copied, about 60 bytes a claim with no pointers for the garbage collector to scan:
 // the claim ids back to back, each provider id once, and the rest as numbers.
@@ -113,15 +114,16 @@ func (b *Builder) id(i int32) []byte {
 	return chunk.text[start:end]
 }
 
-// Set returns the claims added as a Set: the one NewSet returns for the same persons and
-// the claims in the order they were added, whose Input numbers claims in that order.
-// (Claims of one person with the same discharge day and the same id, which NewSet may put
-// either way round, stay in the order added.) It leaves the Builder empty.
-func (b *Builder) Set() *Set {
+// Table returns the claims added as a ClaimTable: the one NewClaimTable returns for the
+// same persons and the claims in the order they were added, whose Input numbers claims in
+// that order. (Claims of one person with the same discharge day and the same id, which
+// NewClaimTable may put either way round, stay in the order added.) It leaves the Builder
+// empty.
+func (b *Builder) Table() *ClaimTable {
 	defer func() { *b = *NewBuilder(b.persons) }()
 	n := b.n
 
-	// Number the claimants in person-id order, as NewSet orders them. count[p] is first
+	// Number the claimants in person-id order, as NewClaimTable orders them. count[p] is first
 	// person p's number of claims, then the row of p's next claim.
 	count := make([]int32, b.nPersons)
 	for _, k := range b.chunks {
@@ -150,7 +152,7 @@ func (b *Builder) Set() *Set {
 		slices.SortFunc(byID, idOrder)
 	}
 
-	s := &Set{
+	s := &ClaimTable{
 		Start: make([]int32, 0, len(claimants)+1),
 		ID:    make([]string, n), Provider: make([]string, n), Level: make([]calc.Level, n), Kind: make([]calc.Kind, n),
 		Admitted: make([]calc.Date, n), Discharged: make([]calc.Date, n), Total: make([]calc.Money, n),
@@ -193,7 +195,7 @@ func (b *Builder) Set() *Set {
 		}
 	}
 
-	// One string holds every claim's id; the Set's IDs are slices of it.
+	// One string holds every claim's id; the ClaimTable's IDs are slices of it.
 	var all strings.Builder
 	size := 0
 	for k := range b.chunks {

@@ -22,8 +22,8 @@ type personList []calc.Person
 func (l personList) Len() int                 { return len(l) }
 func (l personList) Person(n int) calc.Person { return l[n] }
 
-// built adds claims of persons to a Builder in order and returns its Set.
-func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.Set {
+// built adds claims of persons to a Builder in order and returns its ClaimTable.
+func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.ClaimTable {
 	t.Helper()
 	number := map[string]int{}
 	for i, p := range persons {
@@ -40,15 +40,15 @@ func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.Set 
 	if b.Len() != len(claims) {
 		t.Fatalf("Len %d after adding %d claims", b.Len(), len(claims))
 	}
-	set := b.Set()
+	set := b.Table()
 	if b.Len() != 0 {
-		t.Errorf("Len %d after Set, want 0", b.Len())
+		t.Errorf("Len %d after Table, want 0", b.Len())
 	}
 	return set
 }
 
 // sameSet fails unless got and want hold the same claims in the same places.
-func sameSet(t *testing.T, got, want *batch.Set) {
+func sameSet(t *testing.T, got, want *batch.ClaimTable) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		switch {
@@ -64,9 +64,9 @@ func sameSet(t *testing.T, got, want *batch.Set) {
 	}
 }
 
-// TestBuilderMatchesNewSet: a Builder makes the Set NewSet makes of the same claims,
+// TestBuilderMatchesNewClaimTable: a Builder makes the ClaimTable NewClaimTable makes of the same claims,
 // whatever the order of the persons and of the claims.
-func TestBuilderMatchesNewSet(t *testing.T) {
+func TestBuilderMatchesNewClaimTable(t *testing.T) {
 	d := shipped(t)
 	var persons []calc.Person
 	for _, p := range d.Persons {
@@ -100,7 +100,7 @@ func TestBuilderMatchesNewSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, err := batch.NewSet(d.Persons, tt.claims)
+			want, err := batch.NewClaimTable(d.Persons, tt.claims)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +118,7 @@ func TestBuilderMatchesNewSet(t *testing.T) {
 }
 
 // TestBuilderFromFiles reads a scaled synthetic population's files both ways, the
-// persons into a map and the claims into a []calc.Claim for NewSet, and the persons into
+// persons into a map and the claims into a []calc.Claim for NewClaimTable, and the persons into
 // a csvdata.PersonIndex and the claims through csvdata.ScanClaims into a Builder: the two
 // Sets are equal.
 func TestBuilderFromFiles(t *testing.T) {
@@ -152,7 +152,7 @@ func TestBuilderFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := batch.NewSet(byID, claims.Claims)
+	want, err := batch.NewClaimTable(byID, claims.Claims)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestBuilderFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := b.Set()
+	got := b.Table()
 	if got.Len() < persons/3 {
 		t.Fatalf("only %d claims of %d persons", got.Len(), persons)
 	}
@@ -175,7 +175,7 @@ func TestBuilderFromFiles(t *testing.T) {
 }
 
 // BenchmarkBuilder adds 1,000,000 claims of 400,000 persons to a Builder and makes
-// their Set.
+// their ClaimTable.
 func BenchmarkBuilder(b *testing.B) {
 	set := bulkSet(b, 400_000, 1_000_000)
 	persons := make(personList, 400_000)
@@ -200,14 +200,14 @@ func BenchmarkBuilder(b *testing.B) {
 		for i := range claims {
 			bld.Add(nums[i], &claims[i])
 		}
-		if bld.Set().Len() != len(claims) {
+		if bld.Table().Len() != len(claims) {
 			b.Fatal("claims lost")
 		}
 	}
 }
 
 // BenchmarkFromFiles reads a synthetic population of 300,000 persons and their claims
-// (about 200,000) from files into a Set, as hpcalc whatif and replay read them: the
+// (about 200,000) from files into a ClaimTable, as hpcalc whatif and replay read them: the
 // persons into a csvdata.PersonIndex, the claims through csvdata.ScanClaims into a
 // Builder.
 func BenchmarkFromFiles(b *testing.B) {
@@ -246,7 +246,7 @@ func BenchmarkFromFiles(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if bld.Set().Len() == 0 {
+		if bld.Table().Len() == 0 {
 			b.Fatal("no claims")
 		}
 	}

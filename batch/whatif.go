@@ -35,7 +35,7 @@ func (h *HouseholdChange) PublicDelta() calc.Money { return h.PublicScenario - h
 func (h *HouseholdChange) OOPDelta() calc.Money { return h.OOPScenario - h.OOPBase }
 
 // RunWhatIf settles set under base and under scenario and compares the two runs.
-func RunWhatIf(set *Set, base, scenario *calc.PolicySet, opt Options) (*WhatIf, error) {
+func RunWhatIf(set *ClaimTable, base, scenario *calc.PolicySet, opt Options) (*WhatIf, error) {
 	b, err := Run(set, base, opt)
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func RunWhatIf(set *Set, base, scenario *calc.PolicySet, opt Options) (*WhatIf, 
 }
 
 // Compare compares two runs of the same set.
-func Compare(set *Set, base, scenario *Result) *WhatIf {
+func Compare(set *ClaimTable, base, scenario *Result) *WhatIf {
 	w := &WhatIf{Base: base, Scenario: scenario}
 	// Number the households first and size the list once: grown one household at a time,
 	// the list of a province's households would be copied over and over.

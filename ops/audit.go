@@ -86,10 +86,10 @@ func (s *Service) Audit(ctx context.Context, from, to calc.Date, v Versions, pro
 	return batch.RunAudit(persons, stored, v.set, v.only, batch.Options{})
 }
 
-// StoredSet reads the stored claims discharged from from to to inclusive that were not
+// StoredTable reads the stored claims discharged from from to to inclusive that were not
 // reversed, grouped by person in settlement order, for a what-if or a sweep. Errors: the
 // database's.
-func (s *Service) StoredSet(ctx context.Context, from, to calc.Date) (*batch.Set, error) {
+func (s *Service) StoredTable(ctx context.Context, from, to calc.Date) (*batch.ClaimTable, error) {
 	persons, err := s.store.Persons(ctx)
 	if err != nil {
 		return nil, err
@@ -104,5 +104,5 @@ func (s *Service) StoredSet(ctx context.Context, from, to calc.Date) (*batch.Set
 			claims = append(claims, stored[i].Claim)
 		}
 	}
-	return batch.NewSet(persons, claims)
+	return batch.NewClaimTable(persons, claims)
 }

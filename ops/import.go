@@ -57,7 +57,7 @@ type ImportStats struct {
 // progress, if not nil, is called from the calling goroutine as each of the stages
 // "persons", "providers", "claims", "settlements" (settled and stored) and "ledgers"
 // starts (Done 0) and ends (Done = Total), and every 100,000 rows in between. Memory: the
-// claims are held in a batch.Set (about 120 bytes a claim with its strings) and every
+// claims are held in a batch.ClaimTable (about 120 bytes a claim with its strings) and every
 // person's ledger while the settlements are streamed to the database.
 func (s *Service) Import(ctx context.Context, in Import, progress func(Progress)) (ImportStats, error) {
 	set, err := importSet(&in)
@@ -121,7 +121,7 @@ func (s *Service) Import(ctx context.Context, in Import, progress func(Progress)
 
 // rowsOf yields the claims of set row by row: persons in id order, each person's claims
 // in settlement order.
-func rowsOf(set *batch.Set) iter.Seq[*calc.Claim] {
+func rowsOf(set *batch.ClaimTable) iter.Seq[*calc.Claim] {
 	return func(yield func(*calc.Claim) bool) {
 		for p := range set.Persons {
 			for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
@@ -136,7 +136,7 @@ func rowsOf(set *batch.Set) iter.Seq[*calc.Claim] {
 
 // coveredBy checks that a version of policies covers every discharge day of set; it
 // returns the versions the claims fall under, in the order of their periods.
-func coveredBy(set *batch.Set, ps *calc.PolicySet) ([]string, error) {
+func coveredBy(set *batch.ClaimTable, ps *calc.PolicySet) ([]string, error) {
 	used := map[string]bool{}
 	cp := problems{what: "claims"}
 	var policy *calc.Policy
@@ -209,7 +209,7 @@ func sortedBy(n int, key func(i int32) string) ([]int32, int32, int32) {
 
 // importSet checks what can be checked of an import without the database and returns its
 // claims grouped by person in settlement order.
-func importSet(in *Import) (*batch.Set, error) {
+func importSet(in *Import) (*batch.ClaimTable, error) {
 	pp := problems{what: "persons"}
 	for i := range in.Persons {
 		p := &in.Persons[i]
@@ -273,7 +273,7 @@ func importSet(in *Import) (*batch.Set, error) {
 	if err := cp.err(calc.ErrInvalid); err != nil {
 		return nil, err
 	}
-	set, err := batch.NewSet(claimants, in.Claims)
+	set, err := batch.NewClaimTable(claimants, in.Claims)
 	if err != nil {
 		return nil, fmt.Errorf("import claims: %w", err) // cannot happen: every person was found
 	}

@@ -35,7 +35,7 @@ func New(st *store.Store) *Service { return &Service{store: st} }
 // other values; store.ErrNotFound (wrapped) for an unknown person; calc.ErrInvalid (a
 // *calc.ValidationError) for an invalid claim; calc.ErrNoPolicy for a discharge day no
 // published policy covers; the database's errors.
-func (s *Service) Settle(ctx context.Context, c calc.Claim) (st store.Settled, created bool, err error) {
+func (s *Service) Settle(ctx context.Context, c calc.Claim) (st store.SettlementRecord, created bool, err error) {
 	return s.store.Settle(ctx, c)
 }
 
@@ -51,6 +51,6 @@ func (s *Service) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, cal
 // store.ErrNotFound (wrapped) for an unknown settlement; store.ErrConflict (wrapped) for a
 // settlement already reversed or a reversal; calc.ErrLedgerNegate if the stored ledger no
 // longer holds what the settlement took; the database's errors.
-func (s *Service) Reverse(ctx context.Context, id, reason string) (store.Settled, error) {
+func (s *Service) Reverse(ctx context.Context, id, reason string) (store.SettlementRecord, error) {
 	return s.store.Reverse(ctx, id, reason)
 }

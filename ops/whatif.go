@@ -78,7 +78,7 @@ type SweepStep struct {
 // at each. Each value's change is named prefix+field+"="+value in errors. Errors: a
 // *ChangeError; calc.ErrNoPolicy (wrapped, naming the claim) for a claim no changed
 // version covers.
-func Sweep(set *batch.Set, base Base, field string, values []calc.Rate, prefix string) ([]SweepStep, error) {
+func Sweep(set *batch.ClaimTable, base Base, field string, values []calc.Rate, prefix string) ([]SweepStep, error) {
 	steps := make([]SweepStep, 0, len(values))
 	for _, v := range values {
 		ps, err := ApplyChange(base, prefix+field+"="+v.Decimal(), policyfile.Change(field, v.Decimal()))
@@ -118,7 +118,7 @@ func (s *Service) StoredBase(ctx context.Context) (Base, error) {
 // two runs. It returns the comparison and the claims it settled. Errors: a *ChangeError;
 // calc.ErrNoPolicy (wrapped) for a claim the changed versions do not cover; the
 // database's errors.
-func (s *Service) WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.Set, error) {
+func (s *Service) WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.ClaimTable, error) {
 	base, err := s.StoredBase(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -127,7 +127,7 @@ func (s *Service) WhatIf(ctx context.Context, from, to calc.Date, change []byte)
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err := s.StoredSet(ctx, from, to)
+	set, err := s.StoredTable(ctx, from, to)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,7 +147,7 @@ func (s *Service) Sweep(ctx context.Context, from, to calc.Date, field string, v
 	if err != nil {
 		return nil, err
 	}
-	set, err := s.StoredSet(ctx, from, to)
+	set, err := s.StoredTable(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func TestAuditCauses(t *testing.T) {
 			c.AdmittedOn = c.DischargedOn - 3
 			return c
 		}
-		settle := func(c calc.Claim) store.Settled {
+		settle := func(c calc.Claim) store.SettlementRecord {
 			st, _, err := s.Settle(ctx, c)
 			if err != nil {
 				t.Fatal(err)

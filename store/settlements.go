@@ -15,10 +15,11 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Settled is a stored settlement: what calc computed, the ledger after it, and its
-// identity. A reversal is a Settled of its own whose Reverses names the settlement it
-// undoes; its Settlement holds the reversed workings, and the ledger after the reversal.
-type Settled struct {
+// SettlementRecord is a settlement as stored: calc's Settlement, the ledger after it, and
+// the row's identity. A reversal is a record of its own whose Reverses names the
+// settlement it undoes; its Settlement holds the reversed workings, and Ledger the ledger
+// after the reversal.
+type SettlementRecord struct {
 	ID         string
 	Reverses   string // for a reversal, the id of the settlement it reverses
 	Reason     string
@@ -54,7 +55,7 @@ type detail struct {
 // claim id was settled with other values; ErrNotFound (wrapped) for an unknown person;
 // calc's errors for an invalid claim (calc.ErrInvalid) or a discharge day no published
 // policy covers (calc.ErrNoPolicy).
-func (s *Store) Settle(ctx context.Context, c calc.Claim) (Settled, bool, error) {
+func (s *Store) Settle(ctx context.Context, c calc.Claim) (SettlementRecord, bool, error) {
 	out, created, err := s.settle(ctx, c)
 	if err != nil && !errors.Is(err, ErrConflict) {
 		// The same claim id sent at once for two persons takes two ledger locks and meets
@@ -66,9 +67,9 @@ func (s *Store) Settle(ctx context.Context, c calc.Claim) (Settled, bool, error)
 	return out, created, err
 }
 
-func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error) {
+func (s *Store) settle(ctx context.Context, c calc.Claim) (SettlementRecord, bool, error) {
 	var (
-		out     Settled
+		out     SettlementRecord
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -102,7 +103,7 @@ func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error)
 		if err := calc.SettleInto(&st, policy, &p, &ledger, &c); err != nil {
 			return err
 		}
-		out = Settled{ID: newID("S"), CreatedAt: s.Now().UTC(), Settlement: st, Ledger: ledger}
+		out = SettlementRecord{ID: newID("S"), CreatedAt: s.Now().UTC(), Settlement: st, Ledger: ledger}
 		if err := s.insertClaim(ctx, tx, c); err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func (s *Store) settle(ctx context.Context, c calc.Claim) (Settled, bool, error)
 	// Evicted whatever the outcome: a failed commit may still have committed.
 	s.cache.evictLedger(c.PersonID, c.DischargedOn.Year())
 	if err != nil {
-		return Settled{}, false, fmt.Errorf("settle claim %s: %w", c.ID, err)
+		return SettlementRecord{}, false, fmt.Errorf("settle claim %s: %w", c.ID, err)
 	}
 	return out, created, nil
 }
@@ -195,8 +196,8 @@ func (s *Store) personLedger(ctx context.Context, personID string, year int) (pe
 // took (POLICY.md) and stores a reversal row pointing at it. Later settlements of the year
 // are not re-settled. Errors: ErrNotFound; ErrConflict if id is already reversed or is
 // itself a reversal.
-func (s *Store) Reverse(ctx context.Context, id, reason string) (Settled, error) {
-	var out Settled
+func (s *Store) Reverse(ctx context.Context, id, reason string) (SettlementRecord, error) {
+	var out SettlementRecord
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		orig, err := s.settled(ctx, tx, `settlement_id = ?`, id)
 		if err != nil {
@@ -222,7 +223,7 @@ func (s *Store) Reverse(ctx context.Context, id, reason string) (Settled, error)
 		if err != nil {
 			return err
 		}
-		out = Settled{ID: newID("R"), Reverses: id, Reason: reason, CreatedAt: s.Now().UTC(), Settlement: orig.Settlement, Ledger: after}
+		out = SettlementRecord{ID: newID("R"), Reverses: id, Reason: reason, CreatedAt: s.Now().UTC(), Settlement: orig.Settlement, Ledger: after}
 		if err := s.insertSettled(ctx, tx, &out, -1, claim.DischargedOn); err != nil {
 			return err
 		}
@@ -235,18 +236,18 @@ func (s *Store) Reverse(ctx context.Context, id, reason string) (Settled, error)
 		s.cache.evictLedger(out.Settlement.PersonID, out.Ledger.Year)
 	}
 	if err != nil {
-		return Settled{}, fmt.Errorf("reverse settlement %s: %w", id, err)
+		return SettlementRecord{}, fmt.Errorf("reverse settlement %s: %w", id, err)
 	}
 	return out, nil
 }
 
 // Settlement returns the stored settlement or reversal with id, or ErrNotFound.
-func (s *Store) Settlement(ctx context.Context, id string) (Settled, error) {
+func (s *Store) Settlement(ctx context.Context, id string) (SettlementRecord, error) {
 	return s.settled(ctx, s.db, `settlement_id = ?`, id)
 }
 
 // SettlementForClaim returns the settlement of a claim (not its reversal), or ErrNotFound.
-func (s *Store) SettlementForClaim(ctx context.Context, claimID string) (Settled, error) {
+func (s *Store) SettlementForClaim(ctx context.Context, claimID string) (SettlementRecord, error) {
 	return s.settledForClaim(ctx, s.db, claimID)
 }
 
@@ -263,7 +264,7 @@ func (s *Store) Claim(ctx context.Context, id string) (calc.Claim, error) {
 }
 
 // Reversal returns the reversal of settlement id, or ErrNotFound if it is not reversed.
-func (s *Store) Reversal(ctx context.Context, id string) (Settled, error) {
+func (s *Store) Reversal(ctx context.Context, id string) (SettlementRecord, error) {
 	return s.settled(ctx, s.db, `reverses = ?`, id)
 }
 
@@ -442,7 +443,7 @@ func (s *Store) insertClaim(ctx context.Context, tx *sqlx.Tx, c calc.Claim) erro
 
 // insertSettled stores a settlement (sign 1) or a reversal (sign -1, amounts negated so
 // that sums over the table are net of reversals).
-func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *Settled, sign calc.Money, discharged calc.Date) error {
+func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRecord, sign calc.Money, discharged calc.Date) error {
 	d, err := json.Marshal(detail{Settlement: st.Settlement, Ledger: st.Ledger})
 	if err != nil {
 		return err
@@ -465,11 +466,11 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *Settled, sig
 	return nil
 }
 
-func (s *Store) settledForClaim(ctx context.Context, q sqlx.ExtContext, claimID string) (Settled, error) {
+func (s *Store) settledForClaim(ctx context.Context, q sqlx.ExtContext, claimID string) (SettlementRecord, error) {
 	return s.settled(ctx, q, `claim_id = ? AND reverses IS NULL`, claimID)
 }
 
-func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, arg any) (Settled, error) {
+func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, arg any) (SettlementRecord, error) {
 	var row struct {
 		ID        string         `db:"settlement_id"`
 		Reverses  sql.NullString `db:"reverses"`
@@ -479,20 +480,20 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	}
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT settlement_id, reverses, reason, created_at, detail FROM settlements WHERE `+where), arg)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Settled{}, fmt.Errorf("settlement %v: %w", arg, ErrNotFound)
+		return SettlementRecord{}, fmt.Errorf("settlement %v: %w", arg, ErrNotFound)
 	}
 	if err != nil {
-		return Settled{}, fmt.Errorf("read settlement %v: %w", arg, err)
+		return SettlementRecord{}, fmt.Errorf("read settlement %v: %w", arg, err)
 	}
 	var d detail
 	if err := json.Unmarshal([]byte(row.Detail), &d); err != nil {
-		return Settled{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
+		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
 	created, err := time.Parse(time.RFC3339Nano, row.CreatedAt)
 	if err != nil {
-		return Settled{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
+		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
-	return Settled{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: d.Settlement, Ledger: d.Ledger}, nil
+	return SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: d.Settlement, Ledger: d.Ledger}, nil
 }
 
 // claimByID returns the stored claim with id.

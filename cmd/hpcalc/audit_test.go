@@ -29,7 +29,7 @@ func TestAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var first store.Settled
+	var first store.SettlementRecord
 	for n, i := range replay.Order(d.Claims.Claims) {
 		st, _, err := s.Settle(ctx, d.Claims.Claims[i])
 		if err != nil {

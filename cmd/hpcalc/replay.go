@@ -73,11 +73,11 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// replayInput is what replay and whatif settle: the claims as the bulk engine's Set and
+// replayInput is what replay and whatif settle: the claims as the bulk engine's ClaimTable and
 // the policies.
 type replayInput struct {
 	policies   *calc.PolicySet
-	set        *batch.Set
+	set        *batch.ClaimTable
 	shipped    bool // the claims are the shipped fixtures: compare with the published figures
 	policyDesc string
 }
@@ -147,7 +147,7 @@ func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFil
 	if err := csvdata.ScanClaims(name, f, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) }); err != nil {
 		return nil, err
 	}
-	in.set = b.Set()
+	in.set = b.Table()
 	return in, nil
 }
 
