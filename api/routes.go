@@ -1,10 +1,7 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/workbook"
@@ -132,57 +129,4 @@ var routeTable = []route{
 		ok: http.StatusOK},
 	{method: http.MethodGet, path: "/openapi.json", summary: "This API's OpenAPI 3 document", handle: (*server).serveOpenAPI,
 		ok: http.StatusOK},
-}
-
-// Route is one route of the API and the roles that may call it.
-type Route struct {
-	Method  string
-	Path    string   // as OpenAPI writes it: /v1/settlements/{id}
-	Roles   []string // nil for a route that needs no token
-	Summary string
-}
-
-// Routes returns every route of the API. A clinic token may call a route that lists
-// store.RoleClinic only for claims of its own providers.
-func Routes() []Route {
-	out := make([]Route, len(routeTable))
-	for i, r := range routeTable {
-		out[i] = Route{Method: r.method, Path: r.path, Roles: slices.Clone(r.roles), Summary: r.summary}
-	}
-	return out
-}
-
-// RoutesMarkdown returns ROUTES.md: the routes and their roles as a Markdown table.
-func RoutesMarkdown() string {
-	var b strings.Builder
-	b.WriteString("# API routes and roles\n\n")
-	b.WriteString("Generated from `routeTable` in `api/routes.go` by `api.RoutesMarkdown`; ")
-	b.WriteString("`go test ./api -run TestRoutesMarkdown -update` rewrites it.\n\n")
-	b.WriteString("| method | path | roles | what |\n| --- | --- | --- | --- |\n")
-	for _, r := range routeTable {
-		roles := "none (no token)"
-		if r.roles != nil {
-			roles = strings.Join(r.roles, ", ")
-		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", r.method, r.path, roles, r.summary)
-	}
-	b.WriteString(`
-Every route but the four without a token needs ` + "`Authorization: Bearer <token>`" + `: none or an
-unknown token is 401, a role not listed is 403. A clinic token acts only for its providers:
-it settles, quotes, reverses and reads only claims whose ` + "`provider_id`" + ` is one of them (403
-otherwise). Roles: clinic (settle at discharge), auditor (reads everything), finance
-(reports and policies), admin (everything, and the only one to publish policies and
-upsert persons and providers).
-
-Errors are RFC 9457 ` + "`application/problem+json`" + `: ` + "`{type, title, status, detail, errors: [{field, rule}], request_id}`" + `.
-400 a malformed request (not JSON, a bad query parameter); 413 a body over 1 MiB; 415 a
-content type the route does not take; 422 well-formed input that breaks a rule, every field
-and rule listed, including a claim's unknown person or provider (they are fields of the
-claim, not the resource asked for); 404 the resource in the path does not exist; 409 a
-claim_id already settled with other values (the differing fields listed), a second
-reversal, a policy version that exists or overlaps; 503 the database does not answer; 500
-anything else, whose details go to the log under the request id, never to the client.
-Nothing is stored on any error.
-`)
-	return b.String()
 }

@@ -65,9 +65,6 @@ func NewBuilder(persons Persons) *Builder {
 	return &Builder{persons: persons, nPersons: persons.Len(), byName: map[string]int32{}}
 }
 
-// Len is the number of claims added.
-func (b *Builder) Len() int { return b.n }
-
 // Add adds claim c of person number p. c.PersonID is not read: p says whose claim it is.
 // Add copies what it keeps of c. It panics if p is not a person's number, which is a bug
 // of the caller.

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -616,24 +615,6 @@ func describePeriods(s *calc.PolicySet) string {
 	return strings.Join(parts, "; ")
 }
 
-// WritePersons writes persons with the PersonColumns header.
-func WritePersons(w io.Writer, persons []calc.Person) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write(PersonColumns)
-	for _, p := range persons {
-		_ = cw.Write([]string{p.ID, p.HouseholdID, strconv.FormatBool(p.RegisteredPoor), aidText(p.Aid)})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func aidText(a calc.AidCategory) string {
-	if a == calc.AidNone {
-		return ""
-	}
-	return a.String()
-}
-
 // WriteProviders writes providers with the ProviderColumns header.
 func WriteProviders(w io.Writer, providers []Provider) error {
 	cw := csv.NewWriter(w)
@@ -659,17 +640,6 @@ func WriteClaims(w io.Writer, claims []calc.Claim) error {
 
 // SettlementColumns is the header of a per-claim results file.
 var SettlementColumns = []string{"claim_id", "basic", "critical", "commercial", "aid", "backstop", "out_of_pocket"}
-
-// WriteSettlements writes one row per settlement with the SettlementColumns header.
-func WriteSettlements(w io.Writer, settlements []calc.Settlement) error {
-	return writeSettlements(w, len(settlements), func(i int, row *SettlementRow) {
-		s := &settlements[i]
-		row.ClaimID, row.OutOfPocket = s.ClaimID, s.OutOfPocket
-		for l := range calc.NumLines {
-			row.Lines[l] = s.Lines[l].Amount
-		}
-	})
-}
 
 // SettlementRow is what a per-claim results file says of one settlement. It is the part
 // of a calc.Settlement (over 500 bytes with every line's workings) that the file keeps,
