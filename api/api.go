@@ -7,7 +7,7 @@
 // The routes and the roles that may call each are one table, routeTable in routes.go;
 // ROUTES.md is that table for people, generated from it by the tests.
 //
-// api must never import cmd.
+// api must never import cmd or console.
 package api
 
 import (

@@ -3,7 +3,7 @@
 // date, and settles them under a set of policy versions with fresh ledgers, persons in
 // parallel on every core.
 //
-// batch does no I/O; it must never import store, api or cmd.
+// batch does no I/O; it must never import store, ops, api or cmd.
 package batch
 
 import (

@@ -2,7 +2,8 @@
 // each person's claims in discharge-date order (ties by claim id), each under the policy
 // version in force on its discharge day, with a fresh ledger per person per calendar year.
 //
-// replay holds no data of its own and does no I/O; it must never import store, api or cmd.
+// replay holds no data of its own and does no I/O; it must never import store, ops, api
+// or cmd.
 package replay
 
 import (

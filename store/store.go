@@ -9,7 +9,9 @@
 // person-year ledger row is locked (SELECT ... FOR UPDATE in PostgreSQL; SQLite takes its
 // single write lock at BEGIN).
 //
-// store must never import api or cmd.
+// store only reads and writes rows: the operations that settle in bulk (import, audit)
+// are ops'. It imports calc, and policyfile to read stored policy documents back; it must
+// never import ops, batch, replay, api or cmd.
 package store
 
 import (
