@@ -5,7 +5,8 @@
 // they hold no state of their own. Each file declares the small interface of ops it uses.
 //
 // The routes and the roles that may call each are one table, routeTable in routes.go;
-// ROUTES.md is that table for people, generated from it by the tests.
+// ROUTES.md is that table for people (the tests generate it), and Routes returns it for
+// programs.
 //
 // api must never import cmd or console.
 package api

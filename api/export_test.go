@@ -1,31 +1,12 @@
 package api
 
-// What the tests of the API read of its route table: kept out of the package, since
-// nothing but the tests (and ROUTES.md, which they keep equal to the table) reads it.
+// ROUTES.md is made from the route table by the tests only, which keep it equal to the
+// table.
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
-
-// Route is one route of the API and the roles that may call it.
-type Route struct {
-	Method  string
-	Path    string   // as OpenAPI writes it: /v1/settlements/{id}
-	Roles   []string // nil for a route that needs no token
-	Summary string
-}
-
-// Routes returns every route of the API. A clinic token may call a route that lists
-// store.RoleClinic only for claims of its own providers.
-func Routes() []Route {
-	out := make([]Route, len(routeTable))
-	for i, r := range routeTable {
-		out[i] = Route{Method: r.method, Path: r.path, Roles: slices.Clone(r.roles), Summary: r.summary}
-	}
-	return out
-}
 
 // RoutesMarkdown returns ROUTES.md: the routes and their roles as a Markdown table.
 func RoutesMarkdown() string {

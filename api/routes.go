@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/workbook"
@@ -129,4 +130,22 @@ var routeTable = []route{
 		ok: http.StatusOK},
 	{method: http.MethodGet, path: "/openapi.json", summary: "This API's OpenAPI 3 document", handle: (*server).serveOpenAPI,
 		ok: http.StatusOK},
+}
+
+// Route is one route of the API and the roles that may call it.
+type Route struct {
+	Method  string
+	Path    string   // as OpenAPI writes it: /v1/settlements/{id}
+	Roles   []string // nil for a route that needs no token
+	Summary string
+}
+
+// Routes returns every route of the API. A clinic token may call a route that lists
+// store.RoleClinic only for claims of its own providers.
+func Routes() []Route {
+	out := make([]Route, len(routeTable))
+	for i, r := range routeTable {
+		out[i] = Route{Method: r.method, Path: r.path, Roles: slices.Clone(r.roles), Summary: r.summary}
+	}
+	return out
 }

@@ -64,9 +64,9 @@ type Ops interface {
 	Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error)
 	// Settle settles and stores a claim; created is false when the same claim was
 	// settled before with the same values.
-	Settle(ctx context.Context, c calc.Claim) (st store.Settled, created bool, err error)
+	Settle(ctx context.Context, c calc.Claim) (st store.SettlementRecord, created bool, err error)
 	// Reverse voids a settlement with a reason.
-	Reverse(ctx context.Context, id, reason string) (store.Settled, error)
+	Reverse(ctx context.Context, id, reason string) (store.SettlementRecord, error)
 }
 
 // Store is what the console reads and writes besides the operations.
@@ -81,8 +81,8 @@ type Store interface {
 	Provider(ctx context.Context, id string) (calc.Provider, error)
 	Providers(ctx context.Context) ([]calc.Provider, error)
 	ProviderDay(ctx context.Context, provider string, day calc.Date) ([]store.DaySettlement, error)
-	Settlement(ctx context.Context, id string) (store.Settled, error)
-	Reversal(ctx context.Context, id string) (store.Settled, error)
+	Settlement(ctx context.Context, id string) (store.SettlementRecord, error)
+	Reversal(ctx context.Context, id string) (store.SettlementRecord, error)
 	Claim(ctx context.Context, id string) (calc.Claim, error)
 
 	Tokens(ctx context.Context) ([]store.TokenInfo, error)

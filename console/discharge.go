@@ -399,7 +399,7 @@ func (c *Console) dischargeSettle(ec echo.Context) error {
 
 // reverseData is the confirmation page of a reversal.
 type reverseData struct {
-	Settled store.Settled
+	Settled store.SettlementRecord
 	Claim   calc.Claim
 	Reason  string
 	Error   string

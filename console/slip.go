@@ -27,7 +27,7 @@ func isSlipPath(p string) bool {
 
 // slipData is the discharge slip (一站式结算单).
 type slipData struct {
-	Settled    store.Settled
+	Settled    store.SettlementRecord
 	Claim      calc.Claim
 	Provider   calc.Provider
 	Person     calc.Person

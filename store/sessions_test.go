@@ -83,7 +83,7 @@ func TestProviderDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		day := calc.NewDate(2018, 3, 15)
-		settle := func(id, provider string, d calc.Date) store.Settled {
+		settle := func(id, provider string, d calc.Date) store.SettlementRecord {
 			st, _, err := s.Settle(ctx, calc.Claim{ID: id, PersonID: "P1", ProviderID: provider, Kind: calc.Inpatient,
 				AdmittedOn: d - 3, DischargedOn: d, Total: 100000, InPolicy: 90000})
 			if err != nil {
