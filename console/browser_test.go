@@ -303,6 +303,10 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("SlipPrintsOnOneA5Page", func(t *testing.T) {
 		st := v.settleByAPI("C-PRINT", "P00005", "98765.43", "87654.32")
+		// Reversed, the slip carries one line more (its stamp): the longest slip there is.
+		if code := v.apiJSON(asClinic, http.MethodPost, "/v1/settlements/"+st.SettlementID+"/reversal", `{"reason":"重复结算"}`, nil); code != http.StatusCreated {
+			t.Fatalf("reverse: %d", code)
+		}
 		ctx := tab(t, browser)
 		browserSignin(t, ctx, v, asClinic)
 		for _, paper := range []struct {
@@ -310,7 +314,7 @@ func TestBrowser(t *testing.T) {
 			size chromedp.PaperSize
 		}{{"a5", chromedp.PaperA5}, {"a4", chromedp.PaperA4}} {
 			do(t, ctx, chromedp.Navigate(v.srv.URL+"/v1/settlements/"+st.SettlementID+"/slip?paper="+paper.name),
-				chromedp.WaitVisible(chromedp.ID("slip")))
+				chromedp.WaitVisible(chromedp.ID("reversed")))
 			pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(paper.size), chromedp.PDFPreferCSSPageSize()))
 			if err != nil {
 				t.Fatal(err)
@@ -338,16 +342,20 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("Timings", func(t *testing.T) {
 		// Measured, not asserted: docs/performance.md reports them.
+		// Each desk's first load in five fresh browser contexts (an empty cache each), the
+		// median reported: the shared machine's load moves single figures a lot.
 		for _, d := range []struct{ who, path string }{{asClinic, "/discharge"}, {asAdmin, "/admin"}} {
 			ctx := tab(t, browser)
 			browserSignin(t, ctx, v, d.who)
-			fresh := tab(t, browser) // an empty cache: a browser context of its own, signed in by cookie
-			copyCookies(t, ctx, fresh, v.srv.URL)
-			start := time.Now()
-			do(t, fresh, chromedp.Navigate(v.srv.URL+d.path))
-			wall := time.Since(start)
-			nav := eval[float64](t, fresh, `performance.getEntriesByType("navigation")[0].loadEventEnd`)
-			t.Logf("first load of %s (empty cache): %.1f ms to the load event (navigation timing), %v wall", d.path, nav, wall.Round(time.Millisecond))
+			var loads []float64
+			for range 5 {
+				fresh := tab(t, browser)
+				copyCookies(t, ctx, fresh, v.srv.URL)
+				do(t, fresh, chromedp.Navigate(v.srv.URL+d.path))
+				loads = append(loads, eval[float64](t, fresh, `performance.getEntriesByType("navigation")[0].loadEventEnd`))
+			}
+			slices.Sort(loads)
+			t.Logf("first load of %s with an empty cache (to the load event, 5 fresh contexts): median %.1f ms, min %.1f, max %.1f", d.path, loads[2], loads[0], loads[4])
 		}
 		ctx := tab(t, browser)
 		browserSignin(t, ctx, v, asClinic)
