@@ -122,7 +122,6 @@ func (c *Console) adminRevokeToken(ec echo.Context) error {
 
 // upload reads the file of the form's field "file".
 func upload(ec echo.Context) (string, []byte, error) {
-	ec.Request().Body = http.MaxBytesReader(ec.Response(), ec.Request().Body, maxUpload)
 	fh, err := ec.FormFile("file")
 	if err != nil {
 		return "", nil, err

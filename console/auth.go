@@ -25,8 +25,16 @@ const (
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// maxForm is the largest body of a form that is not an upload.
+const maxForm = 1 << 20
+
 func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(ec echo.Context) error {
+		limit := int64(maxForm)
+		if strings.HasPrefix(ec.Request().Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+			limit = maxUpload
+		}
+		ec.Request().Body = http.MaxBytesReader(ec.Response(), ec.Request().Body, limit)
 		h := ec.Response().Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")

@@ -117,10 +117,10 @@ type user struct {
 
 func (v *env) user() *user {
 	jar, _ := cookiejar.New(nil)
-	c := v.srv.Client()
+	c := *v.srv.Client() // a copy: each user has a jar of their own
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &user{v: v, client: c}
+	return &user{v: v, client: &c}
 }
 
 // signedIn is a user signed in with the token of name.
