@@ -17,13 +17,13 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"sort"
+	neturl "net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,9 +39,6 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
 
 // dialect holds what differs between the two databases.
 type dialect struct {
@@ -60,6 +57,7 @@ var (
 type Store struct {
 	db        *sqlx.DB
 	dialect   dialect
+	name      string       // the database as errors name it: a path, or a URL without password
 	parsed    sync.Map     // policy version → *calc.Policy
 	policySet atomic.Value // *calc.PolicySet last read
 	tokens    sync.Map     // token hash → cachedToken
@@ -79,20 +77,52 @@ func (s *Store) SetLogger(l *slog.Logger) { s.log.Store(l) }
 // PostgreSQL; anything else is a SQLite file path (created if missing). It does not
 // migrate; call Migrate.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return open(ctx, url, false)
+}
+
+// OpenExisting opens the database named by url, as Open does, for commands that only
+// read: it creates nothing, and refuses a database whose schema is not this hpcalc's.
+// Errors, each naming the database: ErrNoDatabase for a SQLite path with no file (none is
+// created); ErrNoSchema for a database (PostgreSQL: the URL's schema) no migration was
+// applied to; ErrSchemaBehind when shipped migrations are not applied yet;
+// ErrUnknownMigration when a newer hpcalc migrated it.
+func OpenExisting(ctx context.Context, url string) (*Store, error) {
+	s, err := open(ctx, url, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, url string, existing bool) (*Store, error) {
 	var (
-		d   dialect
-		dsn string
+		d    dialect
+		dsn  string
+		name string
 	)
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		d, dsn = postgres, url
+		d, dsn, name = postgres, url, redact(url)
 	} else {
 		path := strings.TrimPrefix(url, "sqlite:")
 		if path == "" {
 			return nil, errors.New("open store: empty database path")
 		}
+		name = path
+		mode := "rwc"
+		if existing {
+			// mode=rw makes SQLite itself refuse to create the file; the Stat says why.
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
+			}
+			mode = "rw"
+		}
 		// One writer at a time: BEGIN IMMEDIATE takes the write lock up front, and others
 		// wait up to the busy timeout for it.
-		d, dsn = sqlite, "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+		d, dsn = sqlite, "file:"+path+"?mode="+mode+"&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
 	}
 	db, err := sqlx.Open(d.name, dsn)
 	if err != nil {
@@ -110,7 +140,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
-	s := &Store{db: db, dialect: d, cache: newReadCache(), Now: time.Now}
+	s := &Store{db: db, dialect: d, name: name, cache: newReadCache(), Now: time.Now}
 	s.revoked.count = -1
 	s.cache.tokens = &s.tokens
 	s.log.Store(slog.Default())
@@ -122,6 +152,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("open %s database: %w", d.name, err)
 		}
+		s.name += " (schema " + schema + ")"
 		s.cache.followOn(dsn, schema, s.log.Load)
 	}
 	return s, nil
@@ -146,65 +177,6 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func (s *Store) now() string { return s.Now().UTC().Format(stampLayout) }
-
-// Migrate applies, in order and each in its own transaction, the embedded migrations not
-// yet applied, and returns their names. Shipped migrations are never edited: a change is a
-// new file.
-func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var applied []string
-	for _, path := range names {
-		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			var n int
-			if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			raw, err := migrations.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			for _, stmt := range strings.Split(strings.ReplaceAll(string(raw), "{{money}}", s.dialect.money), ";") {
-				if strings.TrimSpace(stripComments(stmt)) == "" {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`), name, s.now()); err != nil {
-				return err
-			}
-			applied = append(applied, name)
-			return nil
-		})
-		if err != nil {
-			return applied, fmt.Errorf("migrate: %w", err)
-		}
-	}
-	return applied, nil
-}
-
-func stripComments(stmt string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(stmt, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
-			b.WriteString(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
 
 // prepared returns query prepared once, for the queries every request makes: SQLite
 // spends more time parsing such a query than running it.
@@ -263,4 +235,13 @@ func ScratchPostgres(ctx context.Context, url string) (string, func(), error) {
 		sep = "&"
 	}
 	return url + sep + "search_path=" + schema, drop, nil
+}
+
+// redact returns a PostgreSQL URL without its password, to name the database in errors.
+func redact(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "the PostgreSQL database"
+	}
+	return u.Redacted()
 }

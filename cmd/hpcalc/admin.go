@@ -116,7 +116,7 @@ func runTokenList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	s, err := sf.open(ctx, stderr)
+	s, err := sf.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func runTokenRevoke(args []string, stdout, stderr io.Writer) error {
 		return errors.New("token revoke takes one token ID, as token list shows it")
 	}
 	ctx := context.Background()
-	s, err := sf.open(ctx, stderr)
+	s, err := sf.openExisting(ctx)
 	if err != nil {
 		return err
 	}

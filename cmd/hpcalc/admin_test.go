@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -73,6 +74,43 @@ func TestTokenCreateRefusesBadProviders(t *testing.T) {
 		}
 		if code, out, errOut := runCLI(t, args...); code != 1 || !strings.Contains(errOut, tt.want) || out != "" {
 			t.Errorf("--provider %q: exit %d, %q %q; want %q", tt.providers, code, out, errOut, tt.want)
+		}
+	}
+}
+
+// TestReadingCommandsCreateNothing: the commands that only read refuse a database that
+// does not exist, naming it, and leave no file behind; and one that has no schema.
+func TestReadingCommandsCreateNothing(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.db")
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"audit", []string{"audit", "--from", "2018-01-01", "--to", "2018-12-31"}},
+		{"token list", []string{"token", "list"}},
+		{"token revoke", []string{"token", "revoke", "0123456789abcdef"}},
+	} {
+		for _, db := range []struct{ path, says string }{{typo, "no such database"}, {empty, "no hpcalc schema"}} {
+			t.Run(c.name+" "+filepath.Base(db.path), func(t *testing.T) {
+				code, out, errOut := runCLI(t, append(c.args, "--database-url", db.path)...)
+				if code != 1 || !strings.Contains(errOut, db.path) || !strings.Contains(errOut, db.says) {
+					t.Errorf("exit %d, stdout %q, stderr %q; want 1 and an error naming %s: %s", code, out, errOut, db.path, db.says)
+				}
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range entries {
+					if e.Name() != "empty.db" {
+						t.Errorf("%s was created", e.Name())
+					}
+				}
+			})
 		}
 	}
 }

@@ -62,7 +62,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--format %q: want table, json or csv", *format)
 	}
 	ctx := context.Background()
-	s, err := sf.open(ctx, stderr)
+	s, err := sf.openExisting(ctx)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,13 @@ func envOr(name, fallback string) string {
 	return fallback
 }
 
-// openStore opens and migrates the database.
+// openExisting opens the database for a command that only reads: it creates nothing, and
+// refuses a database that does not exist or lacks the schema, naming it.
+func (f *storeFlags) openExisting(ctx context.Context) (*store.Store, error) {
+	return store.OpenExisting(ctx, f.databaseURL)
+}
+
+// open opens and migrates the database, creating it if need be.
 func (f *storeFlags) open(ctx context.Context, stderr io.Writer) (*store.Store, error) {
 	s, err := store.Open(ctx, f.databaseURL)
 	if err != nil {
