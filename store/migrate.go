@@ -149,6 +149,10 @@ func (s *Store) migrator(locker lock.SessionLocker) (*goose.Provider, error) {
 		goose.WithStore(onceStore{Store: base, bind: sqlx.BindType(s.dialect.name)}),
 		goose.WithGoMigrations(s.goMigrations()...),
 		goose.WithDisableGlobalRegistry(true),
+		// Migrations written on branches at once land in any order (0005 before 0003): a
+		// database migrated in between must take the late one as the runner before goose
+		// did, rather than refuse it.
+		goose.WithAllowOutofOrder(true),
 	}
 	if locker != nil {
 		opts = append(opts, goose.WithSessionLocker(locker))
