@@ -168,9 +168,11 @@ func TestMigrateFromOldRunner(t *testing.T) {
 		if _, err := store.OpenExisting(ctx, db.url); !errors.Is(err, store.ErrSchemaBehind) {
 			t.Errorf("OpenExisting before the upgrade: %v, want ErrSchemaBehind", err)
 		}
-		if _, err := old.CreateToken(ctx, store.Token{Role: store.RoleAdmin, Note: "from before"}); err != nil {
-			t.Fatal(err)
-		}
+		raw := sqlx.MustOpen(db.driver, db.dsn)
+		defer raw.Close()
+		// A token as the schema of 0002 holds it.
+		raw.MustExec(raw.Rebind(`INSERT INTO api_tokens (token_hash, role, providers, note, created_at) VALUES (?, 'admin', '', 'from before', ?)`),
+			strings.Repeat("a", 64), "2026-11-30T00:00:00.000000000Z")
 		stores := []*store.Store{old, openStore(t, db.url), openStore(t, db.url), openStore(t, db.url)}
 		var (
 			wg      sync.WaitGroup
@@ -198,8 +200,6 @@ func TestMigrateFromOldRunner(t *testing.T) {
 		if err != nil || len(tokens) != 1 || tokens[0].Note != "from before" {
 			t.Errorf("tokens after the upgrade: %+v, %v", tokens, err)
 		}
-		raw := sqlx.MustOpen(db.driver, db.dsn)
-		defer raw.Close()
 		var n int
 		if err := raw.Get(&n, `SELECT COUNT(*) FROM schema_migrations`); err == nil {
 			t.Errorf("schema_migrations still there, %d rows", n)

@@ -1,3 +1,4 @@
+-- +goose Up
 -- A clinic token's providers are rows of their own, one per provider, rather than one
 -- comma-joined text: a provider id can then never be read as two. The scopes of the
 -- tokens on file are carried over as they were read until now, split at each comma, and
@@ -29,4 +30,4 @@ GROUP BY token_hash, done;
 ALTER TABLE api_tokens DROP COLUMN providers;
 
 -- Authenticate counts the revoked tokens a few times a second.
-CREATE INDEX api_tokens_revoked ON api_tokens (revoked_at)
+CREATE INDEX api_tokens_revoked ON api_tokens (revoked_at);
