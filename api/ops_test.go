@@ -15,6 +15,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -176,6 +177,7 @@ func TestInternalError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	defer s.Close()
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/workbook"
 	"github.com/labstack/echo/v4"
 )
@@ -65,7 +66,7 @@ func writeBook(c echo.Context, as string, b *workbook.Book) error {
 // auditBook is an audit as the workbook package takes it.
 func auditBook(from, to calc.Date, policy string, a *batch.Audit) *workbook.Book {
 	if policy == "" {
-		policy = "in-force"
+		policy = ops.InForce
 	}
 	w := &workbook.Audit{From: from, To: to, Policy: policy, Claims: a.Claims, Reversed: a.Reversed,
 		Paid: a.Stored, Replayed: a.Replayed, Differences: make([]workbook.Difference, len(a.Differences))}

@@ -15,6 +15,7 @@ import (
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/ops"
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -44,6 +45,7 @@ func BenchmarkAuditPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	defer s.Close()
 	if _, err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)

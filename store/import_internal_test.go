@@ -11,6 +11,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/replay"
 )
 
@@ -75,6 +76,7 @@ func openRaw(t *testing.T, kind string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/hpcalc/hpcalc/calc"
-	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -139,6 +138,10 @@ func (s *Store) PublishPolicy(ctx context.Context, p *calc.Policy, document []by
 // Policies returns every published policy version.
 func (s *Store) Policies(ctx context.Context) (*calc.PolicySet, error) { return s.policies(ctx, s.db) }
 
+// errNoReadPolicy is a store opened without a way to read policy documents: a bug of its
+// opener.
+var errNoReadPolicy = errors.New("the store was opened without ReadPolicy (set it to policyfile.Parse)")
+
 // policies reads the published versions. Published documents never change, so each is
 // parsed once and kept.
 func (s *Store) policies(ctx context.Context, q sqlx.QueryerContext) (*calc.PolicySet, error) {
@@ -155,7 +158,10 @@ func (s *Store) policies(ctx context.Context, q sqlx.QueryerContext) (*calc.Poli
 			list = append(list, p.(*calc.Policy))
 			continue
 		}
-		p, err := policyfile.Parse("policy "+r.Version, []byte(r.Document))
+		if s.ReadPolicy == nil {
+			return nil, fmt.Errorf("read policy %s: %w", r.Version, errNoReadPolicy)
+		}
+		p, err := s.ReadPolicy("policy "+r.Version, []byte(r.Document))
 		if err != nil {
 			return nil, fmt.Errorf("read policy %s: %w", r.Version, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 	"github.com/jmoiron/sqlx"
@@ -68,6 +69,7 @@ func TestTokenScopesCarriedOver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			s.ReadPolicy = policyfile.Parse
 			defer s.Close()
 			if _, err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)

@@ -10,8 +10,8 @@
 // single write lock at BEGIN).
 //
 // store only reads and writes rows: the operations that settle in bulk (import, audit)
-// are ops'. It imports calc, and policyfile to read stored policy documents back; it must
-// never import ops, batch, replay, api or cmd.
+// are ops'. Of hpcalc's packages it imports calc only: the policy documents it keeps are
+// read back by the Store.ReadPolicy its opener gives it.
 package store
 
 import (
@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"  // PostgreSQL driver "postgres"
 	_ "modernc.org/sqlite" // SQLite driver "sqlite"
@@ -66,7 +67,11 @@ type Store struct {
 	cache     *readCache   // what quotes read
 	// Now is the clock; tests replace it.
 	Now func() time.Time
-	log atomic.Pointer[slog.Logger]
+	// ReadPolicy reads a published policy document back into a policy; whoever opens the
+	// store sets it (to policyfile.Parse) before policies are read, so that store knows
+	// no file format. Published documents never change, so each is read once.
+	ReadPolicy func(name string, document []byte) (*calc.Policy, error)
+	log        atomic.Pointer[slog.Logger]
 }
 
 // SetLogger sets where the store reports what it notices on its own, such as losing the

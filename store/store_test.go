@@ -12,6 +12,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
@@ -396,6 +397,7 @@ func TestRevokeTokenOnSQLiteFromAnotherProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		s.ReadPolicy = policyfile.Parse
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
@@ -426,5 +428,16 @@ func TestRevokeTokenOnSQLiteFromAnotherProcess(t *testing.T) {
 			t.Fatal("the server still honours the revoked token a second after its revocation")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPoliciesNeedReadPolicy: a store opened without ReadPolicy says so when it must read
+// a stored policy document, rather than settle without a policy.
+func TestPoliciesNeedReadPolicy(t *testing.T) {
+	s := storetest.SQLite(t)
+	loadShipped(t, s)
+	s.ReadPolicy = nil
+	if _, err := s.Policies(context.Background()); err == nil || !strings.Contains(err.Error(), "ReadPolicy") {
+		t.Errorf("policies without ReadPolicy: %v; want an error naming ReadPolicy", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 )
 
@@ -28,6 +29,7 @@ func runMigrate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	s.ReadPolicy = policyfile.Parse
 	defer s.Close()
 	applied, err := s.Migrate(ctx)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 )
@@ -56,6 +57,7 @@ func TestAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	if _, err := s.Reverse(ctx, first.ID, "test"); err != nil {
 		t.Fatal(err)
 	}

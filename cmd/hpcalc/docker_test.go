@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 )
 
@@ -80,6 +81,7 @@ func TestDockerfileAsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	defer s.Close()
 	tokens, err := s.Tokens(context.Background())
 	if err != nil || len(tokens) != 1 || tokens[0].Role != store.RoleAdmin {

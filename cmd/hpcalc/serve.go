@@ -19,6 +19,7 @@ import (
 	"github.com/hpcalc/hpcalc/console"
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/ops"
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 )
 
@@ -61,6 +62,7 @@ func (f *storeFlags) open(ctx context.Context, stderr io.Writer) (*store.Store, 
 	if err != nil {
 		return nil, err
 	}
+	s.ReadPolicy = policyfile.Parse
 	applied, err := s.Migrate(ctx)
 	if err != nil {
 		s.Close()

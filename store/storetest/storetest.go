@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 )
 
@@ -76,6 +77,7 @@ func migrated(tb testing.TB, url string) *store.Store {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	tb.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {
 		tb.Fatal(err)
