@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 	"github.com/jmoiron/sqlx"
@@ -46,6 +47,7 @@ func openStore(t *testing.T, url string) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	t.Cleanup(func() { s.Close() })
 	return s
 }

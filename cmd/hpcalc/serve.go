@@ -53,7 +53,12 @@ func envOr(name, fallback string) string {
 // openExisting opens the database for a command that only reads: it creates nothing, and
 // refuses a database that does not exist or lacks the schema, naming it.
 func (f *storeFlags) openExisting(ctx context.Context) (*store.Store, error) {
-	return store.OpenExisting(ctx, f.databaseURL)
+	s, err := store.OpenExisting(ctx, f.databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	s.ReadPolicy = policyfile.Parse
+	return s, nil
 }
 
 // open opens and migrates the database, creating it if need be.
