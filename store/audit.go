@@ -9,17 +9,24 @@ import (
 	"github.com/hpcalc/hpcalc/calc"
 )
 
+// storedClaimsQuery reads the claims of the period (the audit wants them all), each with
+// its settlement through settlements_claim_settled and its reversal, if any, through the
+// unique index on reverses. CROSS JOIN is an inner join to PostgreSQL, but tells SQLite
+// to loop over claims outside: left to itself, without statistics, it takes
+// "reverses IS NULL" for a one-row lookup and walks every settlement ever stored.
+const storedClaimsQuery = `SELECT c.claim_id, c.person_id, c.provider_id, c.level, c.kind, c.admitted_on, c.discharged_on,
+		c.total, c.in_policy, st.settlement_id, st.policy_version, st.created_at, st.basic, st.critical, st.commercial,
+		st.aid, st.backstop, st.out_of_pocket, r.settlement_id
+		FROM claims c CROSS JOIN settlements st
+		LEFT JOIN settlements r ON r.reverses = st.settlement_id
+		WHERE st.claim_id = c.claim_id AND st.reverses IS NULL AND c.discharged_on >= ? AND c.discharged_on <= ?
+		ORDER BY c.person_id, c.discharged_on, c.claim_id`
+
 // StoredClaims streams, in one query, every settled claim discharged from from to to
 // inclusive, with what was paid and whether it was reversed, ordered by person and
 // discharge date.
 func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*calc.PaidClaim) error) error {
-	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT c.claim_id, c.person_id, c.provider_id, c.level, c.kind, c.admitted_on, c.discharged_on,
-		c.total, c.in_policy, st.settlement_id, st.policy_version, st.created_at, st.basic, st.critical, st.commercial,
-		st.aid, st.backstop, st.out_of_pocket, r.settlement_id
-		FROM claims c JOIN settlements st ON st.claim_id = c.claim_id AND st.reverses IS NULL
-		LEFT JOIN settlements r ON r.reverses = st.settlement_id
-		WHERE c.discharged_on >= ? AND c.discharged_on <= ?
-		ORDER BY c.person_id, c.discharged_on, c.claim_id`), from.String(), to.String())
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(storedClaimsQuery), from.String(), to.String())
 	if err != nil {
 		return fmt.Errorf("read stored claims: %w", err)
 	}

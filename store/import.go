@@ -11,6 +11,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -116,7 +117,7 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 		// A bulk load leaves the planner without statistics until autovacuum comes round;
 		// the audit's join over a million claims needs them. The import has committed, so
 		// a failure here is not the import's.
-		for _, table := range []string{"persons", "providers", "claims", "settlements", "ledgers"} {
+		for _, table := range []string{"persons", "providers", "claims", "settlements", "ledgers", "tally_days"} {
 			if _, err := s.db.ExecContext(ctx, "ANALYZE "+table); err != nil {
 				s.log.Load().Warn("import: analyze after the import failed", "table", table, "err", err)
 			}
@@ -393,11 +394,16 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		stop    atomic.Bool // the writer failed: write no further
 		runErr  error
 		ledgers []PersonLedger
+		daysMu  sync.Mutex // put may be called from several goroutines
+		days    = daySums{}
 	)
 	put := func(r int, st *calc.Settlement, after calc.Ledger, discharged calc.Date) {
 		if stop.Load() {
 			return
 		}
+		daysMu.Lock()
+		days.add(discharged, rowTally(st, 1))
+		daysMu.Unlock()
 		d, err := json.Marshal(detail{Settlement: *st, Ledger: after})
 		if err != nil {
 			panic(err) // plain structs of numbers and strings always marshal
@@ -435,6 +441,9 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		return nil, err
 	}
 	if err := w.close(ctx); err != nil {
+		return nil, fmt.Errorf("import settlements: %w", err)
+	}
+	if err := days.write(ctx, imp.tx, imp.tx.Rebind); err != nil {
 		return nil, fmt.Errorf("import settlements: %w", err)
 	}
 	imp.progress(ImportProgress{Stage: "settlements", Done: n, Total: n})

@@ -168,7 +168,9 @@ type goMigration struct {
 }
 
 // goMigrationList holds the Go migrations; their versions are shared with the SQL files.
-var goMigrationList []goMigration
+var goMigrationList = []goMigration{
+	{version: 7, name: "0007_tally_days_from_settlements", up: fillTallyDays},
+}
 
 func (s *Store) goMigrations() []*goose.Migration {
 	var out []*goose.Migration

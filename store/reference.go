@@ -49,6 +49,8 @@ func (s *Store) Person(ctx context.Context, id string) (calc.Person, error) {
 	return person(ctx, s.db, id)
 }
 
+const personQuery = `SELECT person_id, household_id, registered_poor, aid_category FROM persons WHERE person_id = ?`
+
 func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, error) {
 	var row struct {
 		ID             string `db:"person_id"`
@@ -56,7 +58,7 @@ func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, err
 		RegisteredPoor bool   `db:"registered_poor"`
 		Aid            string `db:"aid_category"`
 	}
-	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT person_id, household_id, registered_poor, aid_category FROM persons WHERE person_id = ?`), id)
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(personQuery), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return calc.Person{}, fmt.Errorf("person %s: %w", id, ErrNotFound)
 	}

@@ -72,6 +72,10 @@ type Store struct {
 	// no file format. Published documents never change, so each is read once.
 	ReadPolicy func(name string, document []byte) (*calc.Policy, error)
 	log        atomic.Pointer[slog.Logger]
+
+	stopOptimize chan struct{} // closed by Close: stop optimizing
+	optimized    chan struct{} // closed when the optimizing goroutine has stopped
+	closeOnce    sync.Once
 }
 
 // SetLogger sets where the store reports what it notices on its own, such as losing the
@@ -127,7 +131,7 @@ func open(ctx context.Context, url string, existing bool) (*Store, error) {
 		}
 		// One writer at a time: BEGIN IMMEDIATE takes the write lock up front, and others
 		// wait up to the busy timeout for it.
-		d, dsn = sqlite, "file:"+path+"?mode="+mode+"&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+		d, dsn = sqlite, "file:"+path+"?mode="+mode+"&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=analysis_limit(1000)"
 	}
 	db, err := sqlx.Open(d.name, dsn)
 	if err != nil {
@@ -145,13 +149,22 @@ func open(ctx context.Context, url string, existing bool) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
-	s := &Store{db: db, dialect: d, name: name, cache: newReadCache(), Now: time.Now}
+	s := &Store{db: db, dialect: d, name: name, cache: newReadCache(), Now: time.Now, stopOptimize: make(chan struct{}), optimized: make(chan struct{})}
 	s.revoked.count = -1
 	s.cache.tokens = &s.tokens
 	s.log.Store(slog.Default())
 	if d.name == "sqlite" {
 		s.cache.on.Store(true)
+		// SQLite keeps no statistics unless asked. analysis_limit (set on the connection)
+		// bounds what an ANALYZE reads of each index, so that optimizing a large file takes
+		// milliseconds; 0x10002 looks at every table, as SQLite advises at open.
+		if err := s.optimize(ctx, `PRAGMA optimize = 0x10002`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s database: %w", d.name, err)
+		}
+		go s.optimizeEvery(OptimizeInterval)
 	} else {
+		close(s.optimized)
 		var schema string
 		if err := db.GetContext(ctx, &schema, `SELECT COALESCE(current_schema(), '')`); err != nil {
 			db.Close()
@@ -163,8 +176,46 @@ func open(ctx context.Context, url string, existing bool) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
+// OptimizeInterval is how often an open SQLite store runs PRAGMA optimize, which
+// analyzes the tables whose statistics have drifted since the last run.
+var OptimizeInterval = time.Hour
+
+func (s *Store) optimize(ctx context.Context, pragma string) error {
+	if _, err := s.db.ExecContext(ctx, pragma); err != nil {
+		return fmt.Errorf("%s: %w", pragma, err)
+	}
+	return nil
+}
+
+// optimizeEvery runs PRAGMA optimize every interval until Close.
+func (s *Store) optimizeEvery(interval time.Duration) {
+	defer close(s.optimized)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopOptimize:
+			return
+		case <-t.C:
+			if err := s.optimize(context.Background(), `PRAGMA optimize`); err != nil {
+				s.log.Load().Warn("store: optimize failed", "err", err)
+			}
+		}
+	}
+}
+
+// Close closes the database; a SQLite store runs PRAGMA optimize first, as SQLite advises
+// before a connection closes.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stopOptimize)
+		<-s.optimized
+		if s.dialect.name == "sqlite" {
+			if err := s.optimize(context.Background(), `PRAGMA optimize`); err != nil {
+				s.log.Load().Warn("store: optimize failed", "err", err)
+			}
+		}
+	})
 	s.cache.close()
 	s.stmts.Range(func(_, st any) bool { st.(*sqlx.Stmt).Close(); return true })
 	return s.db.Close()

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/shopspring/decimal"
+)
+
+// The hot queries, exactly as the store runs them, for TestHotQueryPlans.
+var (
+	SettlementByIDQuery       = settledQuery(bySettlementID)
+	SettlementForClaimQuery   = settledQuery(byClaimSettled)
+	ReversalQuery             = settledQuery(byReverses)
+	ClaimQuery                = claimQuery
+	PersonQuery               = personQuery
+	PersonLedgerQuery         = personLedgerQuery
+	ReadLedgerQuery           = readLedgerQuery
+	WriteLedgerQuery          = writeLedgerQuery
+	TallyQuery                = tallyQuery
+	StoredClaimsQuery         = storedClaimsQuery
+	PersonYearSettlementQuery = personYearSettlementsQuery
+)
+
+// Plan returns the database's plan of query with args, one line per step: EXPLAIN QUERY
+// PLAN's details in SQLite, EXPLAIN's lines in PostgreSQL.
+func (s *Store) Plan(ctx context.Context, query string, args ...any) ([]string, error) {
+	prefix := "EXPLAIN "
+	if s.dialect.name == "sqlite" {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(prefix+query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for rows.Next() {
+		v := make([]any, len(cols))
+		for i := range v {
+			v[i] = new(sql.RawBytes)
+		}
+		if err := rows.Scan(v...); err != nil {
+			return nil, err
+		}
+		lines = append(lines, strings.TrimSpace(string(*v[len(v)-1].(*sql.RawBytes))))
+	}
+	return lines, rows.Err()
+}
+
+// TallyFromSettlements is the tally as the store computed it before tally_days: every
+// settlements row of the period read and added up in Go. Tests check Tally against it.
+func (s *Store) TallyFromSettlements(ctx context.Context, from, to calc.Date) (calc.Tally, error) {
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT reverses, total, basic, critical, commercial, aid, backstop, out_of_pocket
+		FROM settlements WHERE discharged_on >= ? AND discharged_on <= ?`), from.String(), to.String())
+	if err != nil {
+		return calc.Tally{}, err
+	}
+	defer rows.Close()
+	var t calc.Tally
+	for rows.Next() {
+		var (
+			reverses sql.NullString
+			v        [7]decimal.Decimal
+		)
+		if err := rows.Scan(&reverses, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
+			return calc.Tally{}, err
+		}
+		var ms moneyScanner
+		if reverses.Valid {
+			t.Claims--
+		} else {
+			t.Claims++
+		}
+		t.Total += ms.fen(v[0])
+		for l := range calc.NumLines {
+			t.Lines[l] += ms.fen(v[1+int(l)])
+		}
+		t.OutOfPocket += ms.fen(v[6])
+		if ms.err != nil {
+			return calc.Tally{}, ms.err
+		}
+	}
+	return t, rows.Err()
+}

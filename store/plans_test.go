@@ -1,0 +1,134 @@
+package store_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/replay"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+// indexUse is how a query must reach a table: through the named index, in each database.
+// SQLite names a primary key's index sqlite_autoindex_TABLE_N.
+type indexUse struct{ table, sqlite, postgres string }
+
+// TestHotQueryPlans asks each database for its plan of every query a request makes, on
+// tables with rows but no statistics (SQLite is never analyzed by us before the hourly
+// optimize; PostgreSQL's autovacuum has not come round in a fresh schema), and checks
+// that each table is reached through the index the query is shaped for and never
+// scanned whole. Before 0006 a claim's settlement walked the unique index on reverses.
+func TestHotQueryPlans(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		var settled []store.Settled
+		for _, i := range replay.Order(d.Claims.Claims)[:200] {
+			st, _, err := s.Settle(ctx, d.Claims.Claims[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			settled = append(settled, st)
+		}
+		for _, st := range settled[:20] {
+			if _, err := s.Reverse(ctx, st.ID, "plan test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first := settled[0].Settlement
+		from, to := calc.NewDate(2018, 3, 1), calc.NewDate(2018, 3, 31)
+		tests := []struct {
+			name    string
+			query   string
+			args    []any
+			uses    []indexUse
+			mayScan []string // tables the query reads whole by design
+		}{
+			{"settlement by id", store.SettlementByIDQuery, []any{settled[0].ID},
+				[]indexUse{{"settlements", "sqlite_autoindex_settlements_2", "settlements_pkey"}}, nil},
+			{"settlement of a claim", store.SettlementForClaimQuery, []any{first.ClaimID},
+				[]indexUse{{"settlements", "settlements_claim_settled", "settlements_claim_settled"}}, nil},
+			{"reversal of a settlement", store.ReversalQuery, []any{settled[0].ID},
+				[]indexUse{{"settlements", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, nil},
+			{"claim", store.ClaimQuery, []any{first.ClaimID},
+				[]indexUse{{"claims", "sqlite_autoindex_claims_1", "claims_pkey"}}, nil},
+			{"person", store.PersonQuery, []any{first.PersonID},
+				[]indexUse{{"persons", "sqlite_autoindex_persons_1", "persons_pkey"}}, nil},
+			{"person and ledger (quote)", store.PersonLedgerQuery, []any{first.Year, first.PersonID},
+				[]indexUse{{"persons p", "sqlite_autoindex_persons_1", "persons_pkey"}, {"ledgers l", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
+			{"ledger", store.ReadLedgerQuery, []any{first.PersonID, first.Year},
+				[]indexUse{{"ledgers", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
+			{"ledger write", store.WriteLedgerQuery, []any{1, "0", "0", "0", "0", "0", "0", "0", "0", "0", first.PersonID, first.Year},
+				[]indexUse{{"ledgers", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
+			{"a person-year's settlements", store.PersonYearSettlementQuery, []any{first.PersonID, first.Year},
+				[]indexUse{{"settlements", "settlements_person_year", "settlements_person_year"}}, nil},
+			{"tally", store.TallyQuery, []any{from.String(), to.String()},
+				[]indexUse{{"tally_days", "sqlite_autoindex_tally_days_1", "tally_days_pkey"}}, nil},
+			{"audit's stored claims", store.StoredClaimsQuery, []any{from.String(), to.String()},
+				[]indexUse{{"settlements st", "settlements_claim_settled", "settlements_claim_settled"},
+					{"settlements r", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, []string{"claims c"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				plan, err := s.Plan(ctx, tt.query, tt.args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				text := strings.Join(plan, "\n")
+				for _, u := range tt.uses {
+					if !usesIndex(s.Dialect(), text, u) {
+						t.Errorf("%s is not reached through %s:\n%s", u.table, map[bool]string{true: u.sqlite, false: u.postgres}[s.Dialect() == "sqlite"], text)
+					}
+				}
+				if scanned := fullScans(s.Dialect(), text, tt.mayScan); len(scanned) > 0 {
+					t.Errorf("scans %v whole:\n%s", scanned, text)
+				}
+			})
+		}
+	})
+}
+
+// usesIndex reports whether a plan reaches table (a name and maybe an alias) through the
+// index its dialect names.
+func usesIndex(dialect, plan string, u indexUse) bool {
+	table := regexp.QuoteMeta(u.table)
+	var re string
+	if dialect == "sqlite" {
+		// SEARCH st USING INDEX settlements_claim_settled (claim_id=?): an aliased table
+		// goes by its alias.
+		if _, alias, ok := strings.Cut(u.table, " "); ok {
+			table = regexp.QuoteMeta(alias)
+		}
+		re = `(?m)^SEARCH ` + table + ` USING (COVERING )?INDEX ` + regexp.QuoteMeta(u.sqlite) + ` \(`
+	} else {
+		// Index Scan using settlements_claim_settled on settlements st; a bitmap scan
+		// names the index and the table on two lines.
+		re = `Index (Only )?Scan using ` + regexp.QuoteMeta(u.postgres) + ` on ` + table + `(\s|$)|Bitmap Index Scan on ` + regexp.QuoteMeta(u.postgres) + `(\s|$)`
+	}
+	return regexp.MustCompile(re).MatchString(plan)
+}
+
+// fullScans returns the tables a plan reads whole, but for those allowed.
+func fullScans(dialect, plan string, allowed []string) []string {
+	re := regexp.MustCompile(`(?m)^SCAN (\S+)`)
+	if dialect != "sqlite" {
+		re = regexp.MustCompile(`Seq Scan on (\S+( \S+)?)`)
+	}
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(plan, -1) {
+		name := m[1]
+		ok := false
+		for _, a := range allowed {
+			// SQLite names an aliased table by its alias alone.
+			_, alias, _ := strings.Cut(a, " ")
+			ok = ok || name == a || name == alias
+		}
+		if !ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
