@@ -118,7 +118,7 @@ func BenchmarkAuditPostgres(b *testing.B) {
 // ops.Import as hpcalc fixtures scale does: the settlements rows are those the
 // API stores, workings included, so that the audit reads tables of their real size. It
 // returns the number of claims.
-func bulkLoad(b *testing.B, s *store.Store, nPersons, nClaims int) int {
+func bulkLoad(b testing.TB, s *store.Store, nPersons, nClaims int) int {
 	b.Helper()
 	r := rand.New(rand.NewPCG(4, 2018))
 	persons := make([]calc.Person, nPersons)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 )
 
@@ -89,4 +90,15 @@ func (s *Store) TallyFromSettlements(ctx context.Context, from, to calc.Date) (c
 		}
 	}
 	return t, rows.Err()
+}
+
+// RebuildTallyDays empties tally_days and sums the stored settlements into it again, as
+// the migration that created it did.
+func (s *Store) RebuildTallyDays(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tally_days`); err != nil {
+			return err
+		}
+		return rebuildTallyDays(ctx, tx)
+	})
 }

@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+// checkTallies compares Tally, which reads the per-day sums, with the sum in Go of every
+// settlements row, over the whole year and random periods.
+func checkTallies(t *testing.T, s *store.Store, r *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
+	periods := [][2]calc.Date{{calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31)}, {calc.NewDate(2017, 1, 1), calc.NewDate(2017, 12, 31)}}
+	for range 30 {
+		from := calc.NewDate(2018, 1, 1) + calc.Date(r.IntN(365))
+		periods = append(periods, [2]calc.Date{from, from + calc.Date(r.IntN(60))})
+	}
+	for _, p := range periods {
+		got, err := s.Tally(ctx, p[0], p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.TallyFromSettlements(ctx, p[0], p[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("tally %s to %s: %+v; the settlements rows add up to %+v", p[0], p[1], got, want)
+		}
+	}
+}
+
+// TestTallyEqualsSettlementsSum settles the shipped claims in a random order, reverses a
+// random seventh of them, and checks the tally against the settlements rows after each
+// step and after the per-day sums are rebuilt from the rows (the migration's way).
+func TestTallyEqualsSettlementsSum(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		r := rand.New(rand.NewPCG(12, 2018))
+		d := loadShipped(t, s)
+		claims := d.Claims.Claims
+		var settled []store.Settled
+		for step, i := range r.Perm(len(claims)) {
+			st, _, err := s.Settle(ctx, claims[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			settled = append(settled, st)
+			if r.IntN(7) == 0 {
+				victim := settled[r.IntN(len(settled))]
+				if _, err := s.Reverse(ctx, victim.ID, "tally test"); err != nil && !errorsIsConflict(err) {
+					t.Fatal(err)
+				}
+			}
+			if step%100 == 0 {
+				checkTallies(t, s, r)
+			}
+		}
+		checkTallies(t, s, r)
+		whole, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole.Claims == len(claims) || whole.Claims == 0 {
+			t.Fatalf("%d standing claims of %d: the test reversed none or all", whole.Claims, len(claims))
+		}
+		if err := s.RebuildTallyDays(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkTallies(t, s, r)
+	})
+}
+
+// TestTallyAfterImport checks the per-day sums ImportSettled writes.
+func TestTallyAfterImport(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d, err := fixtures.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PublishPolicy(ctx, d.Policies.Policies()[0], doc); err != nil {
+			t.Fatal(err)
+		}
+		n := bulkLoad(t, s, 500, 3000)
+		if n != 3000 {
+			t.Fatalf("imported %d claims, want 3000", n)
+		}
+		checkTallies(t, s, rand.New(rand.NewPCG(1, 2)))
+	})
+}
+
+// BenchmarkTally measures the tally of a year of 100,000 stored settlements, beside the
+// sum in Go of their rows that it replaces.
+//
+//	HPCALC_TEST_DATABASE_URL=postgres://... go test ./store -run '^$' -bench Tally
+func BenchmarkTally(b *testing.B) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		b.Run(db, func(b *testing.B) {
+			var s *store.Store
+			if db == "sqlite" {
+				s = storetest.SQLite(b)
+			} else {
+				s = storetest.Postgres(b, storetest.PostgresURL(b))
+			}
+			ctx := context.Background()
+			d, err := fixtures.Load()
+			if err != nil {
+				b.Fatal(err)
+			}
+			doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.PublishPolicy(ctx, d.Policies.Policies()[0], doc); err != nil {
+				b.Fatal(err)
+			}
+			bulkLoad(b, s, 40_000, 100_000)
+			from, to := calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31)
+			for _, bb := range []struct {
+				name  string
+				tally func(context.Context, calc.Date, calc.Date) (calc.Tally, error)
+			}{{"days", s.Tally}, {"rows-in-go", s.TallyFromSettlements}} {
+				b.Run(bb.name, func(b *testing.B) {
+					for b.Loop() {
+						t, err := bb.tally(ctx, from, to)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if t.Claims != 100_000 {
+							b.Fatalf("%d claims, want 100000", t.Claims)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func errorsIsConflict(err error) bool { return errors.Is(err, store.ErrConflict) }
