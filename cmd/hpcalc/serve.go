@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,7 +31,9 @@ auditors and finance staff read reports. With no flags it keeps its data in ./hp
 127.0.0.1:8080. --database-url postgres://... (or DATABASE_URL) uses PostgreSQL instead.
 
 --load-fixtures loads the shipped 2018 policy, persons and providers into an empty
-database and prints an admin token. SIGTERM or SIGINT stops the server after the requests
+database and prints an admin token. --pprof-addr (or HPCALC_PPROF_ADDR), off unless set,
+serves Go's profiles (net/http/pprof, /debug/pprof/) on an address of its own, never on the
+API's: keep it on loopback. SIGTERM or SIGINT stops the server after the requests
 in flight finish.`
 
 // storeFlags are the flags of every command that opens the database.
@@ -84,21 +87,30 @@ type serveConfig struct {
 	addr         string
 	logFormat    string
 	loadFixtures bool
+	pprofAddr    string            // empty: no profiling listener
+	pprofReady   func(addr string) // tests: called with the profiling listener's address
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return serve(ctx, cfg, stdout, stderr, nil)
+}
+
+func parseServe(args []string, stdout, stderr io.Writer) (serveConfig, error) {
 	fs := newFlagSet("serve", serveHelp, stdout, stderr)
 	var cfg serveConfig
 	cfg.store.register(fs)
 	fs.StringVar(&cfg.addr, "addr", envOr("HPCALC_ADDR", "127.0.0.1:8080"), "address to listen on; env HPCALC_ADDR")
 	fs.StringVar(&cfg.logFormat, "log-format", envOr("HPCALC_LOG_FORMAT", "text"), "log format: text or json; env HPCALC_LOG_FORMAT")
 	fs.BoolVar(&cfg.loadFixtures, "load-fixtures", false, "load the shipped policy, persons and providers into an empty database and print an admin token")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	return serve(ctx, cfg, stdout, stderr, nil)
+	fs.StringVar(&cfg.pprofAddr, "pprof-addr", os.Getenv("HPCALC_PPROF_ADDR"), "serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060); off if empty; env HPCALC_PPROF_ADDR")
+	err := parseFlags(fs, args, stdout)
+	return cfg, err
 }
 
 // serve runs the API until ctx is cancelled, then shuts down gracefully. ready, if not
@@ -133,6 +145,14 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 		fmt.Fprintf(stdout, "Loaded the shipped policy, persons and providers.\nAdmin token (shown once): %s\n", token)
 	} else if err := tellNoAdmin(ctx, s, cfg.store, logger); err != nil {
 		return err
+	}
+
+	if cfg.pprofAddr != "" {
+		stop, err := servePprof(cfg.pprofAddr, logger, cfg.pprofReady)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -216,6 +236,30 @@ func shellQuote(s string) string {
 
 // errNotEmpty is loadFixtures' refusal of a database that already has policies.
 var errNotEmpty = errors.New("--load-fixtures: the database already has policies; it loads only into an empty database")
+
+// servePprof serves net/http/pprof's handlers on addr, on a mux of their own so that they
+// never reach the API's address, until stop is called. (Importing net/http/pprof also
+// registers them on http.DefaultServeMux, which nothing here serves.)
+func servePprof(addr string, logger *slog.Logger, ready func(string)) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-addr: %w", err)
+	}
+	// No write timeout: a CPU profile or trace streams for as long as it was asked for.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("serving profiles", "addr", ln.Addr().String(), "path", "/debug/pprof/")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	return func() { _ = srv.Close() }, nil
+}
 
 // loadFixtures loads the shipped policy, persons and providers into an empty database
 // and returns a new admin token.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -96,5 +97,75 @@ func TestServeTellsTheWayToAToken(t *testing.T) {
 	}
 	if out := run(); strings.Contains(out, "no admin token") {
 		t.Errorf("serve with an admin token still says there is none:\n%s", out)
+	}
+}
+
+// TestServePprof checks that the profiling listener is off unless asked for, by flag or
+// environment, and that when on it serves /debug/pprof/ on its own address only.
+func TestServePprof(t *testing.T) {
+	t.Setenv("HPCALC_PPROF_ADDR", "")
+	cfg, err := parseServe(nil, io.Discard, io.Discard)
+	if err != nil || cfg.pprofAddr != "" {
+		t.Fatalf("by default --pprof-addr is %q (%v), want empty", cfg.pprofAddr, err)
+	}
+	t.Setenv("HPCALC_PPROF_ADDR", "127.0.0.1:6061")
+	if cfg, err := parseServe(nil, io.Discard, io.Discard); err != nil || cfg.pprofAddr != "127.0.0.1:6061" {
+		t.Errorf("HPCALC_PPROF_ADDR gave --pprof-addr %q (%v)", cfg.pprofAddr, err)
+	}
+	if cfg, err := parseServe([]string{"--pprof-addr", "127.0.0.1:0"}, io.Discard, io.Discard); err != nil || cfg.pprofAddr != "127.0.0.1:0" {
+		t.Errorf("--pprof-addr 127.0.0.1:0 gave %q (%v)", cfg.pprofAddr, err)
+	}
+
+	get := func(t *testing.T, url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tt := range []struct {
+		name, pprofAddr string
+	}{{"off", ""}, {"on", "127.0.0.1:0"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfg := serveConfig{store: storeFlags{databaseURL: filepath.Join(t.TempDir(), "hpcalc.db")}, addr: "127.0.0.1:0", logFormat: "text", pprofAddr: tt.pprofAddr}
+			profiles := make(chan string, 1)
+			cfg.pprofReady = func(addr string) { profiles <- addr }
+			ready := make(chan string, 1)
+			done := make(chan error, 1)
+			go func() { done <- serve(ctx, cfg, io.Discard, io.Discard, func(addr string) { ready <- addr }) }()
+			var addr string
+			select {
+			case addr = <-ready:
+			case err := <-done:
+				t.Fatalf("serve stopped: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not start")
+			}
+			if code, body := get(t, "http://"+addr+"/debug/pprof/"); code == http.StatusOK || strings.Contains(body, "goroutine") {
+				t.Errorf("the API's address serves profiles: %d\n%s", code, body)
+			}
+			select {
+			case p := <-profiles:
+				if tt.pprofAddr == "" {
+					t.Fatalf("a profiling listener started on %s though none was asked for", p)
+				}
+				if code, body := get(t, "http://"+p+"/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+					t.Errorf("GET /debug/pprof/ on %s: %d\n%s", p, code, body)
+				}
+			default:
+				if tt.pprofAddr != "" {
+					t.Fatal("no profiling listener started")
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		})
 	}
 }
