@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -35,7 +36,17 @@ requests and quotes (POST /v1/quotes) in turn, --rounds times, so that both meet
 settlements (POST /v1/settlements) once. It prints requests per second and p50/p99
 latency of each over all its rounds, and the quote rate as a share of the empty
 handler's, overall and per round (the target is at least 50%). --cpuprofile writes a CPU
-profile of the whole process, clients and servers, for go tool pprof.`
+profile of the whole process, clients and servers, for go tool pprof.
+
+--soak DURATION runs instead a mixed load on the hpcalc server alone, for DURATION or
+--soak-requests requests, whichever comes first: --clients clients (32 unless given) send
+50% quotes, 30% new settlements, 10% resubmissions of settled claims, 5% reversals and 5%
+reads (a claim's settlement, a person's ledger, the year's tally). Every --interval (a
+minute unless given) it reports requests per second, p50/p99 latency, errors, the
+process's resident memory, goroutines and open descriptors; at the end, each kind of
+request, the last full interval's rate as a share of the first's (the goal is at least
+80%), and whether the year's tally equals the settlements made less the reversals. It
+fails if any request failed or the tally disagrees.`
 
 type loadConfig struct {
 	databaseURL string
@@ -62,8 +73,21 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.rounds, "rounds", 3, "rounds of empty requests and quotes, in turn")
 	fs.IntVar(&cfg.warmup, "warmup", 1000, "unmeasured empty requests and quotes sent first")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
+	soakCfg := soakConfig{clients: 32}
+	fs.DurationVar(&soakCfg.duration, "soak", 0, "instead of the phases, a mixed soak of this `DURATION` (e.g. 5m); see above")
+	fs.DurationVar(&soakCfg.interval, "interval", time.Minute, "with --soak, a report row per interval")
+	fs.IntVar(&soakCfg.maxRequests, "soak-requests", 5_000_000, "with --soak, stop after this many requests if the time has not run out")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if soakCfg.duration > 0 {
+		soakCfg.databaseURL = cfg.databaseURL
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "clients" {
+				soakCfg.clients = cfg.clients
+			}
+		})
+		return runSoak(soakCfg, stdout, stderr)
 	}
 	if cfg.clients < 1 || cfg.requests < 1 || cfg.duration <= 0 || cfg.rounds < 1 || cfg.warmup < 0 {
 		return errors.New("--clients, --requests, --duration and --rounds must be positive, --warmup not negative")
@@ -113,37 +137,11 @@ func loadtest(ctx context.Context, cfg loadConfig, stderr io.Writer) ([]loadResu
 	}
 	defer stopEmpty()
 
-	// The server under test, on a scratch database.
-	sc := serveConfig{addr: "127.0.0.1:0", logFormat: "text", loadFixtures: true}
-	if cfg.databaseURL != "" {
-		url, drop, err := store.ScratchPostgres(ctx, cfg.databaseURL)
-		if err != nil {
-			return nil, err
-		}
-		defer drop()
-		sc.store.databaseURL = url
-	} else {
-		dir, err := os.MkdirTemp("", "hpcalc-loadtest-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		sc.store.databaseURL = filepath.Join(dir, "hpcalc.db")
+	addr, token, stop, err := startScratchServer(ctx, cfg.databaseURL)
+	if err != nil {
+		return nil, err
 	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	var out bytes.Buffer
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(srvCtx, sc, &out, io.Discard, func(a string) { ready <- a }) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		stopSrv()
-		return nil, fmt.Errorf("start the server: %w", err)
-	}
-	defer func() { stopSrv(); <-done }()
-	_, token, _ := strings.Cut(strings.TrimSpace(out.String()), "Admin token (shown once): ")
+	defer stop()
 
 	data, err := fixtures.Load()
 	if err != nil {
@@ -207,6 +205,44 @@ func loadtest(ctx context.Context, cfg loadConfig, stderr io.Writer) ([]loadResu
 		return nil, err
 	}
 	return results, nil
+}
+
+// startScratchServer starts, in this process, an hpcalc server on a scratch database
+// (SQLite in a temporary directory, or a scratch schema of the PostgreSQL database at
+// databaseURL) with the shipped fixtures loaded, and returns its address, an admin token
+// and what stops it and drops the database.
+func startScratchServer(ctx context.Context, databaseURL string) (addr, token string, stop func(), err error) {
+	sc := serveConfig{addr: "127.0.0.1:0", logFormat: "text", loadFixtures: true}
+	var cleanup func()
+	if databaseURL != "" {
+		url, drop, err := store.ScratchPostgres(ctx, databaseURL)
+		if err != nil {
+			return "", "", nil, err
+		}
+		cleanup = drop
+		sc.store.databaseURL = url
+	} else {
+		dir, err := os.MkdirTemp("", "hpcalc-loadtest-")
+		if err != nil {
+			return "", "", nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		sc.store.databaseURL = filepath.Join(dir, "hpcalc.db")
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	var out bytes.Buffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(srvCtx, sc, &out, io.Discard, func(a string) { ready <- a }) }()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		stopSrv()
+		cleanup()
+		return "", "", nil, fmt.Errorf("start the server: %w", err)
+	}
+	_, token, _ = strings.Cut(strings.TrimSpace(out.String()), "Admin token (shown once): ")
+	return addr, token, func() { stopSrv(); <-done; cleanup() }, nil
 }
 
 // mergeLoad adds round r to the phase's results so far.

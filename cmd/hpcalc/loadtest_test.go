@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,5 +38,63 @@ func TestLoadtest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadtestSoak runs a soak of a few seconds, on SQLite and on PostgreSQL when
+// HPCALC_TEST_DATABASE_URL is set, and checks the report's shape: a row per interval with
+// requests and memory, every kind of request sent, no error, and a tally at the end equal
+// to the settlements made less the reversals.
+func TestLoadtestSoak(t *testing.T) {
+	urls := map[string]string{"sqlite": ""}
+	if url := os.Getenv("HPCALC_TEST_DATABASE_URL"); url != "" {
+		urls["postgres"] = url
+	}
+	for name, url := range urls {
+		t.Run(name, func(t *testing.T) {
+			cfg := soakConfig{databaseURL: url, duration: 3 * time.Second, interval: time.Second, maxRequests: 1_000_000, clients: 8}
+			r, err := soak(context.Background(), cfg, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.intervals) != 3 || len(r.fullIntervals(cfg.interval)) != 3 {
+				t.Fatalf("%d intervals (%d full), want 3: %+v", len(r.intervals), len(r.fullIntervals(cfg.interval)), r.intervals)
+			}
+			for i, in := range r.intervals {
+				if in.requests == 0 || in.errors != 0 || in.perSecond <= 0 || in.p99 < in.p50 || in.rssBytes <= 0 || in.goroutines <= 0 {
+					t.Errorf("interval %d: %+v", i+1, in)
+				}
+			}
+			for k, kr := range r.kinds {
+				if kr.requests == 0 || kr.errors != 0 {
+					t.Errorf("%s: %d requests, %d errors", kindNames[k], kr.requests, kr.errors)
+				}
+			}
+			if r.firstErr != "" {
+				t.Errorf("first error: %s", r.firstErr)
+			}
+			if r.settled == 0 || r.reversed == 0 || r.tallyClaims != r.settled-r.reversed {
+				t.Errorf("tally %d claims; settled %d, reversed %d", r.tallyClaims, r.settled, r.reversed)
+			}
+			var out bytes.Buffer
+			printSoak(&out, cfg, r)
+			for _, want := range []string{"interval  requests  errors  per second", "0s–1s", "2s–3s", "new settlement", "resubmission",
+				"of the first's", "the clients settled", ": consistent"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("the report has no %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}
+
+// TestKindOfMix checks the soak's mix over one cycle of 20 requests.
+func TestKindOfMix(t *testing.T) {
+	var got [numKinds]int
+	for n := range int64(20) {
+		got[kindOf(n)]++
+	}
+	if want := [numKinds]int{10, 6, 2, 1, 1}; got != want {
+		t.Errorf("mix %v, want %v", got, want)
 	}
 }
