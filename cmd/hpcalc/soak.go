@@ -87,6 +87,9 @@ type soakResult struct {
 	tallyClaims, settled, reversed int
 }
 
+// keepSettled is how many of the latest settlements the clients keep to resubmit and read.
+const keepSettled = 10_000
+
 // settledClaim is a settlement a soak client made: its body, to resubmit, and its id,
 // to reverse.
 type settledClaim struct {
@@ -233,7 +236,11 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 			nSettled++
 			// Every settlement may be resubmitted; one in 6 is kept to be reversed, as
 			// many as the mix's reversals ask for.
-			settled = append(settled, settledClaim{body: body, id: out.ID})
+			if len(settled) < keepSettled {
+				settled = append(settled, settledClaim{body: body, id: out.ID})
+			} else { // the latest keepSettled, so that the clients' memory stays flat
+				settled[nSettled%keepSettled] = settledClaim{body: body, id: out.ID}
+			}
 			if n%6 == 0 {
 				toReverse = append(toReverse, out.ID)
 			}
