@@ -43,14 +43,22 @@ type DaySettlement struct {
 	ReversedBy  string // the id of its reversal, "" while it stands
 }
 
+// providerDayQuery finds the provider's claims of the day through claims_provider_day
+// and their settlements through settlements_claim_settled, whatever the statistics say
+// (TestHotQueryPlans). A settlement's discharge day is its claim's. CROSS JOIN is an
+// inner join to PostgreSQL but keeps claims outside for SQLite, which would otherwise take
+// "reverses IS NULL" for a one-row lookup in the unique index on reverses and walk every
+// settlement ever stored.
+const providerDayQuery = `SELECT s.settlement_id, s.claim_id, s.person_id, s.kind, s.total, s.out_of_pocket, s.created_at, r.settlement_id
+		FROM claims c CROSS JOIN settlements s
+		LEFT JOIN settlements r ON r.reverses = s.settlement_id
+		WHERE c.provider_id = ? AND c.discharged_on = ? AND s.claim_id = c.claim_id AND s.reverses IS NULL
+		ORDER BY s.created_at, s.settlement_id`
+
 // ProviderDay lists the settlements (not reversals) of claims of provider discharged on
 // day, in the order they were made.
 func (s *Store) ProviderDay(ctx context.Context, provider string, day calc.Date) ([]DaySettlement, error) {
-	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(`SELECT s.settlement_id, s.claim_id, s.person_id, s.kind, s.total, s.out_of_pocket, s.created_at, r.settlement_id
-		FROM settlements s JOIN claims c ON c.claim_id = s.claim_id
-		LEFT JOIN settlements r ON r.reverses = s.settlement_id
-		WHERE c.provider_id = ? AND s.discharged_on = ? AND s.reverses IS NULL
-		ORDER BY s.created_at, s.settlement_id`), provider, day.String())
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(providerDayQuery), provider, day.String())
 	if err != nil {
 		return nil, fmt.Errorf("settlements of %s on %s: %w", provider, day, err)
 	}

@@ -24,6 +24,7 @@ var (
 	TallyQuery                = tallyQuery
 	StoredClaimsQuery         = storedClaimsQuery
 	PersonYearSettlementQuery = personYearSettlementsQuery
+	ProviderDayQuery          = providerDayQuery
 )
 
 // Plan returns the database's plan of query with args, one line per step: EXPLAIN QUERY

@@ -26,7 +26,9 @@ func TestHotQueryPlans(t *testing.T) {
 		ctx := context.Background()
 		d := loadShipped(t, s)
 		var settled []store.Settled
-		for _, i := range replay.Order(d.Claims.Claims)[:200] {
+		order := replay.Order(d.Claims.Claims)
+		firstClaim := d.Claims.Claims[order[0]]
+		for _, i := range order[:200] {
 			st, _, err := s.Settle(ctx, d.Claims.Claims[i])
 			if err != nil {
 				t.Fatal(err)
@@ -67,6 +69,9 @@ func TestHotQueryPlans(t *testing.T) {
 				[]indexUse{{"settlements", "settlements_person_year", "settlements_person_year"}}, nil},
 			{"tally", store.TallyQuery, []any{from.String(), to.String()},
 				[]indexUse{{"tally_days", "sqlite_autoindex_tally_days_1", "tally_days_pkey"}}, nil},
+			{"a provider's day (console)", store.ProviderDayQuery, []any{firstClaim.ProviderID, firstClaim.DischargedOn.String()},
+				[]indexUse{{"claims c", "claims_provider_day", "claims_provider_day"}, {"settlements s", "settlements_claim_settled", "settlements_claim_settled"},
+					{"settlements r", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, nil},
 			{"audit's stored claims", store.StoredClaimsQuery, []any{from.String(), to.String()},
 				[]indexUse{{"settlements st", "settlements_claim_settled", "settlements_claim_settled"},
 					{"settlements r", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, []string{"claims c"}},

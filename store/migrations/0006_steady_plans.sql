@@ -9,6 +9,8 @@
 CREATE UNIQUE INDEX settlements_claim_settled ON settlements (claim_id) WHERE reverses IS NULL;
 -- A person-year's settlements in the order they were stored, for the ledger check.
 CREATE INDEX settlements_person_year ON settlements (person_id, year, created_at);
+-- A provider's claims of a day, for the console's discharge desk.
+CREATE INDEX claims_provider_day ON claims (provider_id, discharged_on);
 
 -- The settlements rows summed per discharge day (reversals count -1 and their amounts are
 -- negative, as in settlements), kept up to date in each settlement's and reversal's
