@@ -25,7 +25,7 @@ func TestHotQueryPlans(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := loadShipped(t, s)
-		var settled []store.Settled
+		var settled []store.SettlementRecord
 		order := replay.Order(d.Claims.Claims)
 		firstClaim := d.Claims.Claims[order[0]]
 		for _, i := range order[:200] {

@@ -46,7 +46,7 @@ func TestTallyEqualsSettlementsSum(t *testing.T) {
 		r := rand.New(rand.NewPCG(12, 2018))
 		d := loadShipped(t, s)
 		claims := d.Claims.Claims
-		var settled []store.Settled
+		var settled []store.SettlementRecord
 		for step, i := range r.Perm(len(claims)) {
 			st, _, err := s.Settle(ctx, claims[i])
 			if err != nil {
