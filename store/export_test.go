@@ -94,12 +94,12 @@ func (s *Store) TallyFromSettlements(ctx context.Context, from, to calc.Date) (c
 }
 
 // RebuildTallyDays empties tally_days and sums the stored settlements into it again, as
-// the migration that created it did.
+// migration 0007 did.
 func (s *Store) RebuildTallyDays(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tally_days`); err != nil {
 			return err
 		}
-		return rebuildTallyDays(ctx, tx)
+		return fillTallyDays(ctx, s, tx.Tx)
 	})
 }
