@@ -25,7 +25,18 @@ claim of the same person was reversed, or the claim was settled out of discharge
 
 --policy in-force replays each claim under the version in force on its discharge day;
 --policy VERSION replays every claim under that published version. Progress goes to
-stderr, every 100,000 claims read (none with --quiet).`
+stderr, every 100,000 claims read (none with --quiet).
+
+With --claims FILE and --paid FILE, audit files instead of stored claims: the claims are
+replayed from scratch, like replay settles them (--persons, --providers and --policy FILE
+replacing the shipped files), and compared with what another system paid on each claim
+(the paid file's columns are those replay --out writes). A claim in one file and not the
+other is reported. Each differing claim names its root, the first line in cascade order
+whose paid amount differs (later lines follow from it), and the rule that reproduces what
+was paid, found by settling the claim under that rule: the deductible of another level,
+another rate or band rate, a cap not applied or applied early, a line paid to someone not
+eligible, a knock-on of an earlier claim of the person whose paid amounts differ, or none.
+--format xlsx writes a workbook (to --out, or stdout).`
 
 // auditor is what the audit command needs of ops.
 type auditor interface {
@@ -41,11 +52,26 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	from := fs.String("from", "", "first discharge day, YYYY-MM-DD (required)")
 	to := fs.String("to", "", "last discharge day, YYYY-MM-DD (required)")
-	policy := fs.String("policy", "in-force", "in-force, or the published `VERSION` to replay every claim under")
-	format := fs.String("format", "table", "output: table, json or csv (the differing claims)")
+	var policies repeated
+	fs.Var(&policies, "policy", "in-force, or the published `VERSION` to replay every claim under (default in-force); with --paid, a policy FILE, repeated for several versions")
+	format := fs.String("format", "table", "output: table, json or csv (the differing claims); with --paid also xlsx")
 	quiet := fs.Bool("quiet", false, "print no progress")
+	var files auditFiles
+	files.register(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if files.claims != "" || files.paid != "" {
+		return runAuditFiles(&files, policies, *format, stdout)
+	}
+	policy := new(string)
+	switch len(policies) {
+	case 0:
+		*policy = ops.InForce
+	case 1:
+		*policy = policies[0]
+	default:
+		return fmt.Errorf("--policy given %d times: an audit of stored claims takes one version, or in-force", len(policies))
 	}
 	fromDay, err := calc.ParseDate(*from)
 	if err != nil {

@@ -88,11 +88,46 @@ type replayInput struct {
 // that keeps a province's files (1,500,000 persons, 1,000,000 claims) well under 500 MiB
 // and seconds to read.
 func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFile string) (*replayInput, error) {
+	ref, err := loadReference(policyFiles, personsFile, providersFile, claimsFile)
+	if err != nil {
+		return nil, err
+	}
+	in := &replayInput{policies: ref.policies, shipped: claimsFile == "", policyDesc: ref.policyDesc}
+	persons, providers := ref.persons, ref.providers
+	// Every cross-file rule (unknown person, no policy in force, ...) names a line of
+	// the claims file, even when only another file replaces a shipped one.
+	f, name, err := openData(claimsFile, fixtures.ClaimsFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := batch.NewBuilder(persons)
+	checks := csvdata.ClaimChecks{PersonIndex: persons, Providers: providers, Policies: in.policies}
+	if err := csvdata.ScanClaims(name, f, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) }); err != nil {
+		return nil, err
+	}
+	in.set = b.Table()
+	return in, nil
+}
+
+// reference is what claims files are settled against: the policies, the persons and the
+// providers (nil: not checked).
+type reference struct {
+	policies   *calc.PolicySet
+	policyDesc string
+	persons    *csvdata.PersonIndex
+	providers  map[string]csvdata.Provider
+}
+
+// loadReference reads and checks the policy, persons and providers files, each empty name
+// meaning the shipped file; the shipped providers are checked only against the shipped
+// claims (claimsFile empty).
+func loadReference(policyFiles []string, personsFile, providersFile, claimsFile string) (*reference, error) {
 	shipped, err := fixtures.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load the shipped fixtures: %w", err)
 	}
-	in := &replayInput{policies: shipped.Policies, shipped: claimsFile == ""}
+	in := &reference{policies: shipped.Policies}
 	if len(policyFiles) > 0 {
 		var list []*calc.Policy
 		from := map[string]string{}
@@ -117,37 +152,23 @@ func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFil
 	}
 	in.policyDesc = strings.Join(versions, ", ")
 
-	persons, err := readData(personsFile, fixtures.PersonsFile, csvdata.ReadPersonIndex)
+	in.persons, err = readData(personsFile, fixtures.PersonsFile, csvdata.ReadPersonIndex)
 	if err != nil {
 		return nil, err
 	}
-	var providers map[string]csvdata.Provider
 	switch {
 	case providersFile != "":
 		list, err := readData(providersFile, "", csvdata.ReadProviders)
 		if err != nil {
 			return nil, err
 		}
-		providers = make(map[string]csvdata.Provider, len(list))
+		in.providers = make(map[string]csvdata.Provider, len(list))
 		for _, p := range list {
-			providers[p.ID] = p
+			in.providers[p.ID] = p
 		}
 	case claimsFile == "":
-		providers = shipped.Providers
+		in.providers = shipped.Providers
 	}
-	// Every cross-file rule (unknown person, no policy in force, ...) names a line of
-	// the claims file, even when only another file replaces a shipped one.
-	f, name, err := openData(claimsFile, fixtures.ClaimsFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := batch.NewBuilder(persons)
-	checks := csvdata.ClaimChecks{PersonIndex: persons, Providers: providers, Policies: in.policies}
-	if err := csvdata.ScanClaims(name, f, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) }); err != nil {
-		return nil, err
-	}
-	in.set = b.Table()
 	return in, nil
 }
 

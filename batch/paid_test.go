@@ -1,0 +1,237 @@
+package batch_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/batch"
+	"github.com/hpcalc/hpcalc/calc"
+)
+
+// legacyClaim is a claim of a cause test and how the other system settled it: fault, if
+// not nil, changes the policy and person it settled under.
+type legacyClaim struct {
+	claim calc.Claim
+	fault func(p *calc.Policy, who *calc.Person)
+	// want is the kind the audit must name, "" for a claim that must not differ.
+	want batch.CauseKind
+	root calc.Line
+}
+
+func yuan(t *testing.T, s string) calc.Money {
+	t.Helper()
+	m, err := calc.ParseMoney(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func day(t *testing.T, s string) calc.Date {
+	t.Helper()
+	d, err := calc.ParseDate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestAuditPaidCauses settles small person-years the way another system would have,
+// with one rule broken on one claim, straight through calc.Settle (not through the
+// audit's hypotheses), and requires the audit to name the broken rule on that claim, the
+// root line it breaks, the later claims of the year as knock-ons and no other claim.
+func TestAuditPaidCauses(t *testing.T) {
+	d := shipped(t)
+	claim := func(id string, level calc.Level, kind calc.Kind, on, total, inPolicy string) calc.Claim {
+		return calc.Claim{ID: id, PersonID: "P", ProviderID: "H", Level: level, Kind: kind, AdmittedOn: day(t, on), DischargedOn: day(t, on),
+			Total: yuan(t, total), InPolicy: yuan(t, inPolicy)}
+	}
+	poor := calc.Person{ID: "P", HouseholdID: "H1", RegisteredPoor: true}
+	tests := []struct {
+		name   string
+		person calc.Person
+		claims []legacyClaim
+	}{
+		{"deductible of another level", poor, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "6000.00", "5000.00"), want: batch.KindDeductible, root: calc.Basic,
+				fault: func(p *calc.Policy, _ *calc.Person) {
+					p.Basic.Deductible[calc.Inpatient][calc.County] = p.Basic.Deductible[calc.Inpatient][calc.Township]
+				}},
+		}},
+		{"rate of another level", poor, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "6000.00", "5000.00"), want: batch.KindRate, root: calc.Basic,
+				fault: func(p *calc.Policy, _ *calc.Person) {
+					p.Basic.Rate[calc.Inpatient][calc.County] = p.Basic.Rate[calc.Inpatient][calc.Municipal]
+				}},
+		}},
+		{"band rate", poor, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "400000.00", "380000.00"), want: batch.KindRate, root: calc.Critical,
+				fault: func(p *calc.Policy, _ *calc.Person) { p.Critical.Bands[1].Rate = p.Critical.Bands[0].Rate }},
+		}},
+		{"cap not applied", poor, []legacyClaim{
+			{claim: claim("C1", calc.Township, calc.OutpatientChronic, "2018-03-01", "8000.00", "8000.00")},
+			{claim: claim("C2", calc.Township, calc.OutpatientChronic, "2018-04-01", "8000.00", "8000.00"), want: batch.KindCapNotApplied, root: calc.Basic,
+				fault: func(p *calc.Policy, _ *calc.Person) { p.Basic.ChronicAnnualCap = calc.NoCap }},
+		}},
+		{"cap applied early", calc.Person{ID: "P", HouseholdID: "H1", RegisteredPoor: true, Aid: calc.Tekun}, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "200000.00", "200000.00")},
+			{claim: claim("C2", calc.County, calc.Inpatient, "2018-04-01", "200000.00", "200000.00"), want: batch.KindCapEarly, root: calc.Aid,
+				fault: func(p *calc.Policy, _ *calc.Person) { p.Aid.AnnualCap[calc.Tekun] = p.Aid.AnnualCap[calc.Dibao] }},
+		}},
+		{"aid without an aid category", poor, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "30000.00", "25000.00"), want: batch.KindNotEligible, root: calc.Aid,
+				fault: func(_ *calc.Policy, who *calc.Person) { who.Aid = calc.Dibao }},
+		}},
+		{"commercial to a person not registered poor", calc.Person{ID: "P", HouseholdID: "H1"}, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "30000.00", "25000.00"), want: batch.KindNotEligible, root: calc.Commercial,
+				fault: func(_ *calc.Policy, who *calc.Person) { who.RegisteredPoor = true }},
+		}},
+		{"backstop to a person not registered poor", calc.Person{ID: "P", HouseholdID: "H1"}, []legacyClaim{
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "30000.00", "25000.00"), want: batch.KindNotEligible, root: calc.Backstop,
+				fault: func(p *calc.Policy, who *calc.Person) {
+					who.RegisteredPoor = true
+					p.Commercial.InPolicyRate, p.Commercial.OutOfPolicyRate = 0, 0
+				}},
+		}},
+		{"knock-on of an earlier claim", poor, []legacyClaim{
+			{claim: claim("C0", calc.Township, calc.Inpatient, "2018-02-01", "1000.00", "900.00")},
+			{claim: claim("C1", calc.County, calc.Inpatient, "2018-03-01", "6000.00", "5000.00"), want: batch.KindDeductible, root: calc.Basic,
+				fault: func(p *calc.Policy, _ *calc.Person) {
+					p.Basic.Deductible[calc.Inpatient][calc.County] = p.Basic.Deductible[calc.Inpatient][calc.Township]
+				}},
+			{claim: claim("C2", calc.County, calc.Inpatient, "2018-05-01", "25000.00", "20000.00"), want: batch.KindKnockOn, root: calc.Critical},
+			// A new year starts a fresh ledger on both sides: nothing to knock on.
+			{claim: claim("C3", calc.County, calc.Inpatient, "2019-01-05", "25000.00", "20000.00")},
+		}},
+	}
+	// A policy for 2019 too, so that a year boundary can be crossed.
+	p2018 := d.Policies.At(day(t, "2018-06-01"))
+	p2019 := p2018.Clone()
+	p2019.Version, p2019.From, p2019.To = "test-2019", day(t, "2019-01-01"), day(t, "2019-12-31")
+	policies, err := calc.NewPolicySet(p2018, p2019)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var claims []calc.Claim
+			for _, c := range tt.claims {
+				claims = append(claims, c.claim)
+			}
+			set, err := batch.NewClaimTable(map[string]calc.Person{"P": tt.person}, claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The other system: the claims in order, each against its own ledger.
+			paid := make([]batch.Paid, set.Len())
+			var ledger calc.Ledger
+			for r := range set.Len() {
+				lc := tt.claims[set.Input[r]]
+				p, who := policies.At(lc.claim.DischargedOn).Clone(), tt.person
+				if lc.fault != nil {
+					lc.fault(p, &who)
+				}
+				s, next, err := calc.Settle(p, who, ledger.ForYear(lc.claim.DischargedOn.Year()), lc.claim)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ledger = next
+				paid[r] = batch.Paid{OutOfPocket: s.OutOfPocket, Found: true}
+				for l := range calc.NumLines {
+					paid[r].Lines[l] = s.Lines[l].Amount
+				}
+			}
+			a, err := batch.AuditPaid(set, paid, policies, batch.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]*batch.PaidDifference{}
+			for i := range a.Differences {
+				got[a.Differences[i].ClaimID] = &a.Differences[i]
+			}
+			for _, lc := range tt.claims {
+				diff := got[lc.claim.ID]
+				switch {
+				case lc.want == "" && diff != nil:
+					t.Errorf("claim %s was paid by the rules but is reported: %+v", lc.claim.ID, *diff)
+				case lc.want == "":
+				case diff == nil:
+					t.Errorf("claim %s (%s) is not reported", lc.claim.ID, lc.want)
+				case diff.Kind() != lc.want || diff.Root != lc.root:
+					t.Errorf("claim %s: kind %s, root %s; want %s, %s (%+v)", lc.claim.ID, diff.Kind(), diff.Root, lc.want, lc.root, diff.Causes)
+				}
+			}
+			if a.Claims != len(claims) || len(a.NotPaid) != 0 {
+				t.Errorf("claims %d, not paid %d", a.Claims, len(a.NotPaid))
+			}
+		})
+	}
+}
+
+// TestAuditPaidNone: amounts moved between lines by no rule are reported with no cause
+// found, the root the first line that differs and the later ones following from it; the
+// person-year's drift is the sum of its claims' differences.
+func TestAuditPaidNone(t *testing.T) {
+	d := shipped(t)
+	set, err := batch.NewClaimTable(d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := make([]batch.Paid, set.Len())
+	_, err = batch.Run(set, d.Policies, batch.Options{Each: func(_, r int, s *calc.Settlement) {
+		paid[r] = batch.Paid{OutOfPocket: s.OutOfPocket, Found: true}
+		for l := range calc.NumLines {
+			paid[r].Lines[l] = s.Lines[l].Amount
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := batch.AuditPaid(set, paid, d.Policies, batch.Options{})
+	if err != nil || len(a.Differences) != 0 || a.Paid != a.Rules || a.Claims != set.Len() {
+		t.Fatalf("paid as the rules give: %v, %d differences, paid %+v, rules %+v", err, len(a.Differences), a.Paid, a.Rules)
+	}
+	// The last claim of the person with the most claims: nothing follows it.
+	p := 0
+	for q := range set.Persons {
+		if set.Start[q+1]-set.Start[q] > set.Start[p+1]-set.Start[p] {
+			p = q
+		}
+	}
+	r := int(set.Start[p+1]) - 1
+	paid[r].Lines[calc.Critical]++
+	paid[r].Lines[calc.Backstop]--
+	a, err = batch.AuditPaid(set, paid, d.Policies, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Differences) != 1 {
+		t.Fatalf("%d differences, want 1", len(a.Differences))
+	}
+	got := a.Differences[0]
+	if got.ClaimID != set.ID[r] || got.Kind() != batch.KindNone || got.Root != calc.Critical || !slices.Equal(got.Follows, []calc.Line{calc.Backstop}) {
+		t.Errorf("difference %+v", got)
+	}
+	if len(a.Drift) != 1 || a.Drift[0].PersonID != set.Persons[p].ID || a.Drift[0].Delta != [calc.NumLines]calc.Money{0, 1, 0, 0, -1} {
+		t.Errorf("drift %+v", a.Drift)
+	}
+	if a.Paid.Lines[calc.Critical]-a.Rules.Lines[calc.Critical] != 1 {
+		t.Errorf("critical paid %s, rules %s", a.Paid.Lines[calc.Critical], a.Rules.Lines[calc.Critical])
+	}
+	// A claim the paid file lacks is reported, and the later claims of its year follow.
+	paid[r].Lines[calc.Critical]--
+	paid[r].Lines[calc.Backstop]++
+	paid[set.Start[p]] = batch.Paid{}
+	a, err = batch.AuditPaid(set, paid, d.Policies, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.NotPaid) != 1 || a.NotPaid[0].ClaimID != set.ID[set.Start[p]] || a.Claims != set.Len()-1 {
+		t.Errorf("not paid %+v, claims %d", a.NotPaid, a.Claims)
+	}
+	for _, diff := range a.Differences {
+		if diff.Kind() != batch.KindNone && diff.Kind() != batch.KindKnockOn {
+			t.Errorf("after a claim not paid: %+v", diff)
+		}
+	}
+}
