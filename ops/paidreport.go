@@ -122,7 +122,11 @@ func CauseText(d *batch.PaidDifference) string {
 		for i, l := range d.Follows {
 			names[i] = l.String()
 		}
-		b.WriteString("; " + strings.Join(names, ", ") + " follow from the root")
+		verb := " follows"
+		if len(names) > 1 {
+			verb = " follow"
+		}
+		b.WriteString("; " + strings.Join(names, ", ") + verb + " from the root")
 	}
 	for _, c := range d.Causes {
 		b.WriteString("; " + string(c.Kind) + ": " + c.Detail)
