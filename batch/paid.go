@@ -302,8 +302,18 @@ func explain(p *calc.Policy, person *calc.Person, ledger calc.Ledger, drifted bo
 		l := ledger
 		return calc.SettleInto(&s, p, person, &l, c) == nil && sameAmounts(&s, pd)
 	}
-	if drifted && reproduces(p, person) {
-		return []Cause{{Kind: KindKnockOn, Detail: "follows from an earlier claim of the person's year whose paid amounts differ: the rules give what was paid against the ledger those amounts built"}}
+	if drifted {
+		if reproduces(p, person) {
+			return []Cause{{Kind: KindKnockOn, Detail: "follows from an earlier claim of the person's year whose paid amounts differ: the rules give what was paid against the ledger those amounts built"}}
+		}
+		// The rule broken on this claim is on the first line where what was paid differs
+		// from what the rules give against that ledger, which may come after the root.
+		for l := range calc.NumLines {
+			if s.Lines[l].Amount != pd.Lines[l] {
+				root = l
+				break
+			}
+		}
 	}
 	var causes []Cause
 	for _, h := range hypotheses(p, person, c, root) {

@@ -100,6 +100,11 @@ func TestAuditPaidCauses(t *testing.T) {
 					p.Basic.Deductible[calc.Inpatient][calc.County] = p.Basic.Deductible[calc.Inpatient][calc.Township]
 				}},
 			{claim: claim("C2", calc.County, calc.Inpatient, "2018-05-01", "25000.00", "20000.00"), want: batch.KindKnockOn, root: calc.Critical},
+			// A fault of its own in a drifted year: basic differs first from the rules (the
+			// drift leaves more room under the basic cap), but the rule broken is on aid,
+			// where it differs from what the rules give against the drifted ledger.
+			{claim: claim("C2b", calc.County, calc.Inpatient, "2018-06-01", "320000.00", "300000.00"), want: batch.KindNotEligible, root: calc.Basic,
+				fault: func(_ *calc.Policy, who *calc.Person) { who.Aid = calc.Dibao }},
 			// A new year starts a fresh ledger on both sides: nothing to knock on.
 			{claim: claim("C3", calc.County, calc.Inpatient, "2019-01-05", "25000.00", "20000.00")},
 		}},

@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
 	"github.com/hpcalc/hpcalc/fixtures"
@@ -75,6 +77,25 @@ complete, so a failure leaves no half-written file. Replay the result with:
 
   hpcalc replay --persons DIR/persons.csv --providers DIR/providers.csv --claims DIR/claims.csv
 
+--paid-faults SHARE (with --dir) also writes paid.csv, what a legacy system with faults
+paid on each claim (the columns replay --out writes, in the claims' order), and
+planted.csv, the claims it paid wrongly on purpose and the kind of each (claim_id,kind).
+Each claim is drawn with probability SHARE (0 to 1, from --seed); a drawn claim takes the
+next of the kinds deductible, rate, cap_not_applied, cap_early and not_eligible in turn,
+or the one after when that kind cannot change what the claim is paid (a cap that cuts
+nothing, a person who already has an aid category), and the legacy system settles it
+breaking that rule: basic with the deductible of another level; basic at the rate of
+another kind or level, or a critical-illness band at another band's rate; a line's cap
+that cut it not applied; a line cut at a smaller cap of the policy; aid to a person
+without an aid category (scale persons are all registered poor, so commercial insurance
+or the backstop to a person who is not never occurs). A fault that would pay what the
+rules give, or what a fault of another kind would pay, is not planted. The legacy system
+settles each person's claims against the ledger its own amounts built, so the later
+claims of a faulty claim's year may differ too: those are knock-ons, not planted. Caps
+cut few claims, so cap_not_applied is rare (none at --persons 20000 and a share of 0.02).
+hpcalc audit --claims DIR/claims.csv --persons DIR/persons.csv --paid DIR/paid.csv finds
+them.
+
 --database-url takes a SQLite file path (created if missing) or a postgres:// URL, as
 serve does (but not from DATABASE_URL), and migrates the database. If it has no published
 policy, the shipped pingxiang-2018 is published first (and stays published should the
@@ -100,10 +121,14 @@ func runFixturesScale(args []string, stdout, stderr io.Writer) error {
 	databaseURL := fs.String("database-url", "", "`URL` of the database to settle the claims into: PostgreSQL (postgres://...) or a SQLite file path")
 	uncalibrated := fs.Bool("uncalibrated", false, "leave amounts as drawn instead of scaling them by the shipped calibrated knobs")
 	quiet := fs.Bool("quiet", false, "print no progress")
+	paidFaults := fs.Float64("paid-faults", -1, "with --dir, also write paid.csv as a legacy system paid the claims, a `SHARE` (0 to 1) of them paid wrongly, and planted.csv listing those")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	var problems []string
+	if *paidFaults != -1 && (*paidFaults < 0 || *paidFaults > 1 || *dir == "") {
+		problems = append(problems, fmt.Sprintf("--paid-faults takes a share from 0 to 1, with --dir, not %g", *paidFaults))
+	}
 	switch {
 	case *dir == "" && *databaseURL == "":
 		problems = append(problems, "give --dir or --database-url")
@@ -144,6 +169,38 @@ func runFixturesScale(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Stays: %s (%s); chronic outpatient bills: %s.\n", groupInt(stays), strings.Join(parts, ", "), groupInt(sum.Chronic))
 	fmt.Fprintf(stdout, "Total cost %s yuan, %s in-policy.\n", sum.Total.Grouped(), percent(sum.InPolicy, sum.Total))
+	if *paidFaults >= 0 {
+		return writeLegacyPaid(*dir, *paidFaults, *seed, stdout)
+	}
+	return nil
+}
+
+// writeLegacyPaid settles the claims written to dir as a legacy system with faults paid
+// them, and writes paid.csv and planted.csv.
+func writeLegacyPaid(dir string, share float64, seed uint64, stdout io.Writer) error {
+	in, err := loadReplayInput(nil, filepath.Join(dir, "persons.csv"), filepath.Join(dir, "providers.csv"), filepath.Join(dir, "claims.csv"))
+	if err != nil {
+		return err
+	}
+	rows, planted, err := synth.LegacyPaid(in.set, in.policies, share, seed)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "paid.csv"), func(w io.Writer) error { return csvdata.WriteSettlementRows(w, rows) }); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "planted.csv"), func(w io.Writer) error { return synth.WritePlanted(w, planted) }); err != nil {
+		return err
+	}
+	count := map[batch.CauseKind]int{}
+	for _, p := range planted {
+		count[p.Kind]++
+	}
+	var parts []string
+	for _, k := range synth.PlantedKinds {
+		parts = append(parts, fmt.Sprintf("%s %s", k, groupInt(count[k])))
+	}
+	fmt.Fprintf(stdout, "Wrote paid.csv, %s claims paid wrongly on purpose (%s), listed in planted.csv.\n", groupInt(len(planted)), strings.Join(parts, ", "))
 	return nil
 }
 
