@@ -98,6 +98,9 @@ func samples() map[string]sample {
 		"POST /v1/replays": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPost, "/v1/replays", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`))
 		},
+		"POST /v1/audits": func(t *testing.T, v *env, _ string) *http.Request {
+			return auditRequest(t, v, "", shippedPaid(t, nil))
+		},
 		"GET /healthz":      get("/healthz"),
 		"GET /readyz":       get("/readyz"),
 		"GET /metrics":      get("/metrics"),

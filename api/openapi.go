@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/csvdata"
 	"github.com/hpcalc/hpcalc/workbook"
 )
 
@@ -96,6 +98,14 @@ func operation(r route) obj {
 	}
 
 	switch {
+	case r.bodyMultipart:
+		file := func(desc string) obj { return obj{"type": "string", "format": "binary", "description": desc} }
+		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": object([]string{"claims", "paid"}, obj{
+			"claims":    file("claims CSV: " + strings.Join(csvdata.ClaimColumns, ",")),
+			"paid":      file("what was paid on each claim, CSV: " + strings.Join(csvdata.PaidColumns, ",") + " (yuan)"),
+			"persons":   file("persons CSV: " + strings.Join(csvdata.PersonColumns, ",") + "; the stored register when absent"),
+			"providers": file("providers CSV: " + strings.Join(csvdata.ProviderColumns, ",") + "; the stored providers when absent"),
+		})}}}
 	case r.bodyYAML:
 		op["requestBody"] = obj{"required": true, "description": "A policy document as fixtures/policies/*.yaml.", "content": obj{
 			"application/yaml": obj{"schema": obj{"type": "string"}},
@@ -186,6 +196,14 @@ func object(required []string, props obj) obj {
 		o["required"] = required
 	}
 	return o
+}
+
+func causeKinds() []string {
+	var out []string
+	for _, k := range batch.Kinds() {
+		out = append(out, string(k))
+	}
+	return out
 }
 
 func names[T interface{ String() string }](list []T) []string {
@@ -326,6 +344,30 @@ func schemas() obj {
 			"claims": obj{"type": "integer", "description": "claims re-settled"}, "reversed": obj{"type": "integer", "description": "reversed claims left out"},
 			"paid": ref("AuditTotals"), "replayed": ref("AuditTotals"),
 			"differences": obj{"type": "array", "items": ref("AuditDifference")},
+		}),
+		"PaidAuditReport": object([]string{"claims", "paid_rows", "paid", "rules", "by_kind", "differences", "drift", "not_paid", "not_claimed"}, obj{
+			"claims": obj{"type": "integer", "description": "claims in both files"}, "paid_rows": obj{"type": "integer", "description": "rows of the paid file"},
+			"paid": ref("AuditTotals"), "rules": ref("AuditTotals"),
+			"by_kind":     obj{"type": "object", "additionalProperties": obj{"type": "integer"}, "description": "differing claims by the kind of their first cause"},
+			"differences": obj{"type": "array", "items": ref("PaidDifference")},
+			"drift":       obj{"type": "array", "items": ref("PaidDrift")},
+			"not_paid":    obj{"type": "array", "items": obj{"type": "string"}, "description": "claims the paid file lacks"},
+			"not_claimed": obj{"type": "array", "items": obj{"type": "string"}, "description": "paid claims the claims file lacks"},
+		}),
+		"PaidDifference": object([]string{"claim_id", "person_id", "year", "paid", "rules", "root", "follows", "kind", "causes"}, obj{
+			"claim_id": str(""), "person_id": str(""), "year": obj{"type": "integer"},
+			"paid":    obj{"type": "object", "additionalProperties": moneyField(""), "description": "by line and out_of_pocket"},
+			"rules":   obj{"type": "object", "additionalProperties": moneyField(""), "description": "by line and out_of_pocket"},
+			"root":    obj{"type": "string", "enum": names(calc.Lines()), "description": "the first line, in cascade order, whose paid amount differs"},
+			"follows": obj{"type": "array", "items": obj{"type": "string", "enum": names(calc.Lines())}, "description": "later lines that differ, following from the root"},
+			"kind":    obj{"type": "string", "enum": causeKinds(), "description": "the first cause's kind"},
+			"causes": obj{"type": "array", "items": object([]string{"kind", "detail"}, obj{
+				"kind": obj{"type": "string", "enum": causeKinds()}, "detail": str("the rule in words, with its parameters"),
+			})},
+		}),
+		"PaidDrift": object([]string{"person_id", "year", "claims", "delta"}, obj{
+			"person_id": str(""), "year": obj{"type": "integer"}, "claims": obj{"type": "integer", "description": "claims of the year that differ"},
+			"delta": obj{"type": "object", "additionalProperties": moneyField(""), "description": "paid − rules, by line and out_of_pocket"},
 		}),
 		"WhatIfRequest": object([]string{"from", "to", "change"}, obj{
 			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},

@@ -28,17 +28,19 @@ type route struct {
 	handle  func(*server, echo.Context) error
 
 	// For the OpenAPI document.
-	query    []param  // query parameters
-	body     string   // request body schema (a name in components.schemas), "" for none
-	bodyCSV  bool     // the body may also be text/csv
-	bodyYAML bool     // the body is a policy document, YAML or JSON
-	ok       int      // status of success
-	alsoOK   int      // another status of success, 0 if none
-	okSchema string   // response schema, "" for none
-	okCSV    bool     // the response may also be text/csv
-	okXLSX   bool     // the response may also be an xlsx workbook
-	problems []int    // problem statuses beyond those every route may answer
-	notes    []string // extra sentences for the OpenAPI description
+	query    []param // query parameters
+	body     string  // request body schema (a name in components.schemas), "" for none
+	bodyCSV  bool    // the body may also be text/csv
+	bodyYAML bool    // the body is a policy document, YAML or JSON
+	// bodyMultipart: the body is multipart/form-data with the files of an audit.
+	bodyMultipart bool
+	ok            int      // status of success
+	alsoOK        int      // another status of success, 0 if none
+	okSchema      string   // response schema, "" for none
+	okCSV         bool     // the response may also be text/csv
+	okXLSX        bool     // the response may also be an xlsx workbook
+	problems      []int    // problem statuses beyond those every route may answer
+	notes         []string // extra sentences for the OpenAPI description
 }
 
 // acceptBook says how the report routes answer spreadsheets.
@@ -106,6 +108,10 @@ var routeTable = []route{
 		summary: "Audit replay: re-settle a period's stored claims from scratch and list every difference and its likely cause", handle: (*server).replay,
 		body: "ReplayRequest", ok: http.StatusOK, okSchema: "AuditReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
 		notes: []string{"Reversed claims are left out. policy is \"in-force\" (each claim under the version in force on its discharge day) or a published version for every claim.", acceptBook}},
+	{method: http.MethodPost, path: "/v1/audits", roles: []string{auditor, admin},
+		summary: "Audit from files: compare what another system paid on each claim with what the rules give, and name the rule behind every difference", handle: (*server).auditFiles,
+		bodyMultipart: true, ok: http.StatusOK, okSchema: "PaidAuditReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
+		notes: []string{"A multipart/form-data body with the CSV files claims and paid (the columns hpcalc replay --out writes), and optionally persons and providers (the stored register and providers otherwise), at most 256 MiB. The claims are replayed from scratch under the published policies; a claim in one file and not the other is listed. Each differing claim names its root (the first line in cascade order that differs; later lines follow from it) and every rule that reproduces what was paid, found by settling the claim under it: knock_on, not_eligible, deductible, rate, cap_not_applied, cap_early, or none. A bad row of any file is a 422 naming the file, line, column and rule; paid amounts must sum to the claim's total.", acceptBook}},
 	{method: http.MethodPost, path: "/v1/whatif", roles: []string{finance, admin},
 		summary: "What-if: what a policy change would have cost on a period's stored claims, per line, level, kind, aid category and household", handle: (*server).whatIf,
 		body: "WhatIfRequest", ok: http.StatusOK, okSchema: "WhatIfReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},

@@ -136,7 +136,7 @@ func (s *Service) AuditUploaded(ctx context.Context, in PaidFiles, persons, prov
 		return nil, err
 	}
 	if persons != nil {
-		if in.PersonIndex, err = csvdata.ReadPersonIndex("persons.csv", persons); err != nil {
+		if in.PersonIndex, err = csvdata.ReadPersonIndex("persons", persons); err != nil {
 			return nil, err
 		}
 	} else if in.Persons, err = s.store.Persons(ctx); err != nil {
@@ -144,7 +144,7 @@ func (s *Service) AuditUploaded(ctx context.Context, in PaidFiles, persons, prov
 	}
 	list, err := s.store.Providers(ctx)
 	if providers != nil {
-		list, err = csvdata.ReadProviders("providers.csv", providers)
+		list, err = csvdata.ReadProviders("providers", providers)
 	}
 	if err != nil {
 		return nil, err
