@@ -32,10 +32,11 @@
     var send = function () {
       var mine = ++seq;
       var started = performance.now();
+      var body = new URLSearchParams(new FormData(form));
       fetch(form.dataset.quote, {
         method: "POST",
         headers: { "X-CSRF-Token": csrf, "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(new FormData(form)),
+        body: body,
         credentials: "same-origin"
       }).then(function (r) { return r.json(); }).then(function (ans) {
         if (mine < shown) { return; }
@@ -46,6 +47,8 @@
         showErrors(ans.errors || {});
         form.dataset.quoteMs = (performance.now() - started).toFixed(1);
         form.dataset.quotes = String(mine);
+        // What the shown quote was computed from: tests wait for the quote of what they typed.
+        form.dataset.quoted = body.toString();
       });
     };
 
