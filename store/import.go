@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -404,9 +403,9 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		daysMu.Lock()
 		days.add(discharged, rowTally(st, 1))
 		daysMu.Unlock()
-		d, err := json.Marshal(detail{Settlement: *st, Ledger: after})
+		d, err := encodeWorkings(st, &after, false)
 		if err != nil {
-			panic(err) // plain structs of numbers and strings always marshal
+			panic(err) // calc never settles with more bands than MaxBands, and after holds st
 		}
 		rows <- []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion,
 			st.Kind.String(), moneyText(st.Total), moneyText(st.Lines[calc.Basic].Amount), moneyText(st.Lines[calc.Critical].Amount),

@@ -170,6 +170,7 @@ type goMigration struct {
 // goMigrationList holds the Go migrations; their versions are shared with the SQL files.
 var goMigrationList = []goMigration{
 	{version: 7, name: "0007_tally_days_from_settlements", up: fillTallyDays},
+	{version: 8, name: "0008_settlement_workings", up: convertWorkings},
 }
 
 func (s *Store) goMigrations() []*goose.Migration {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -43,11 +42,6 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
-
-type detail struct {
-	Settlement calc.Settlement `json:"settlement"`
-	Ledger     calc.Ledger     `json:"ledger_after"`
-}
 
 // Settle settles claim c and stores the claim, its settlement and the person's ledger in
 // one transaction. Sent again with the same values, it stores nothing and returns the
@@ -284,32 +278,29 @@ func (s *Store) Ledger(ctx context.Context, personID string, year int) (calc.Led
 	return l, nil
 }
 
-const personYearSettlementsQuery = `SELECT reverses, detail FROM settlements WHERE person_id = ? AND year = ? ORDER BY created_at, settlement_id`
+const personYearSettlementsQuery = `SELECT ` + settlementKeyColumns + ` FROM settlements WHERE person_id = ? AND year = ? ORDER BY created_at, settlement_id`
 
 // LedgerFromSettlements recomputes a person's ledger for a year from the stored settlements
 // and reversals, to check the kept ledger against.
 func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year int) (calc.Ledger, error) {
-	var rows []struct {
-		Reverses sql.NullString `db:"reverses"`
-		Detail   string         `db:"detail"`
-	}
+	var rows []settlementKeys
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(personYearSettlementsQuery), personID, year)
 	if err != nil {
 		return calc.Ledger{}, err
 	}
 	l := calc.Ledger{Year: year}
 	for _, r := range rows {
-		var d detail
-		if err := json.Unmarshal([]byte(r.Detail), &d); err != nil {
-			return calc.Ledger{}, err
+		st, _, err := r.decode()
+		if err != nil {
+			return calc.Ledger{}, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 		}
 		if r.Reverses.Valid {
-			if l, err = l.Reverse(&d.Settlement); err != nil {
+			if l, err = l.Reverse(&st); err != nil {
 				return calc.Ledger{}, err
 			}
 			continue
 		}
-		if l, err = l.Add(&d.Settlement); err != nil {
+		if l, err = l.Add(&st); err != nil {
 			return calc.Ledger{}, err
 		}
 	}
@@ -414,7 +405,7 @@ func (s *Store) insertClaim(ctx context.Context, tx *sqlx.Tx, c calc.Claim) erro
 // insertSettled stores a settlement (sign 1) or a reversal (sign -1, amounts negated so
 // that sums over the table are net of reversals).
 func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRecord, sign calc.Money, discharged calc.Date) error {
-	d, err := json.Marshal(detail{Settlement: st.Settlement, Ledger: st.Ledger})
+	d, err := encodeWorkings(&st.Settlement, &st.Ledger, sign < 0)
 	if err != nil {
 		return err
 	}
@@ -452,16 +443,15 @@ const (
 )
 
 func settledQuery(where string) string {
-	return `SELECT settlement_id, reverses, reason, created_at, detail FROM settlements WHERE ` + where
+	return `SELECT settlement_id, reason, created_at, ` + settlementKeyColumns + ` FROM settlements WHERE ` + where
 }
 
 func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, arg any) (SettlementRecord, error) {
 	var row struct {
-		ID        string         `db:"settlement_id"`
-		Reverses  sql.NullString `db:"reverses"`
-		Reason    string         `db:"reason"`
-		CreatedAt string         `db:"created_at"`
-		Detail    string         `db:"detail"`
+		ID        string `db:"settlement_id"`
+		Reason    string `db:"reason"`
+		CreatedAt string `db:"created_at"`
+		settlementKeys
 	}
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(settledQuery(where)), arg)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -470,15 +460,15 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %v: %w", arg, err)
 	}
-	var d detail
-	if err := json.Unmarshal([]byte(row.Detail), &d); err != nil {
+	st, after, err := row.decode()
+	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
 	created, err := time.Parse(time.RFC3339Nano, row.CreatedAt)
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
-	return SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: d.Settlement, Ledger: d.Ledger}, nil
+	return SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: st, Ledger: after}, nil
 }
 
 const claimQuery = `SELECT person_id, claim_id, provider_id, level, kind, admitted_on, discharged_on, total, in_policy FROM claims WHERE claim_id = ?`
