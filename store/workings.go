@@ -303,6 +303,11 @@ func lineByName(name string) (calc.Line, bool) {
 // unique by a claim-id table. docs/storage.md says more.
 func convertWorkings(ctx context.Context, s *Store, tx *sql.Tx) error {
 	bind := sqlx.BindType(s.dialect.name)
+	update, err := tx.PrepareContext(ctx, sqlx.Rebind(bind, `UPDATE settlements SET detail = ? WHERE settlement_id = ?`))
+	if err != nil {
+		return fmt.Errorf("convert settlement workings: %w", err)
+	}
+	defer update.Close()
 	after := ""
 	for {
 		rows, err := tx.QueryContext(ctx, sqlx.Rebind(bind, `SELECT settlement_id, `+settlementKeyColumns+` FROM settlements
@@ -342,7 +347,7 @@ func convertWorkings(ctx context.Context, s *Store, tx *sql.Tx) error {
 			if err != nil {
 				return fmt.Errorf("convert settlement workings of %s: %w", r.id, err)
 			}
-			if _, err := tx.ExecContext(ctx, sqlx.Rebind(bind, `UPDATE settlements SET detail = ? WHERE settlement_id = ?`), string(d), r.id); err != nil {
+			if _, err := update.ExecContext(ctx, string(d), r.id); err != nil {
 				return fmt.Errorf("convert settlement workings of %s: %w", r.id, err)
 			}
 		}
