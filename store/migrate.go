@@ -86,7 +86,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 			applied = append(applied, s.migrationName(r.Source))
 		}
 		if err == nil {
-			if s.dialect.name == "sqlite" && slices.Contains(applied, "0006_settlement_workings") {
+			if s.dialect.name == "sqlite" && slices.Contains(applied, "0008_settlement_workings") {
 				// The conversion leaves the old rows' pages free; SQLite gives them back to
 				// the file system only on VACUUM, which cannot run inside a migration's
 				// transaction. The migration has committed: a failure here is not its.

@@ -18,7 +18,7 @@ import (
 // form of the store's own, so that renaming a field in calc can never silently read old
 // rows as zero, and so that a million settlements take little room:
 //
-//   - version 2 (workingsVersion), written since migration 0006: JSON with names of its
+//   - version 2 (workingsVersion), written since migration 0008: JSON with names of its
 //     own, {"v":2,...}; enums by name; money in fen and rates in parts per million, as
 //     integers; zero amounts, lines that do not apply and unused bands left out; a line's
 //     cap room left out when the line has no cap, its amount before the cap when the cap
@@ -29,7 +29,7 @@ import (
 //     person's first claim of a year): the ledger after is that plus what the row took
 //     (or, for a reversal, minus what it gave back), which the columns say.
 //   - version 1, written before: json.Marshal of calc's untagged structs. Still read, so
-//     that a database is readable before 0006 converts it.
+//     that a database is readable before 0008 converts it.
 //
 // Money in fen rather than "1234.50": this is not an edge where people read amounts, and
 // integers are exact, shorter and need no decimal parsing.
@@ -288,7 +288,7 @@ func lineByName(name string) (calc.Line, bool) {
 	return 0, false
 }
 
-// convertWorkings is migration 0006: it rewrites every settlement row's detail of
+// convertWorkings is migration 0008: it rewrites every settlement row's detail of
 // version 1 in the current version, a thousand rows at a time, in the migration's one
 // transaction. Rows already converted are left alone, so that it is safe to run on a
 // database that a newer store wrote into before it was migrated.

@@ -193,7 +193,7 @@ func TestWorkingsGolden(t *testing.T) {
 }
 
 // TestConvertWorkings writes the shipped settlements in version 1, as the store did
-// before 0006, reads them back as they are, converts them with 0006, and reads them back
+// before 0008, reads them back as they are, converts them with 0008, and reads them back
 // again: equal each time, and every row in version 2 after.
 func TestConvertWorkings(t *testing.T) {
 	for _, kind := range testKinds() {

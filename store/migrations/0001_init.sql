@@ -2,7 +2,7 @@
 -- The schema of hpcalc. {{money}} is NUMERIC(14,2) in PostgreSQL and TEXT in SQLite, where
 -- a NUMERIC column would turn "1234.50" into a binary float. Dates are ISO 8601 text.
 -- Every table a settlement touches carries a person_id column, but the keys of claims and
--- settlements do not include it (the ledgers' key does), and 0006 decides to keep it so,
+-- settlements do not include it (the ledgers' key does), and 0008 decides to keep it so,
 -- see docs/storage.md.
 
 CREATE TABLE policies (
