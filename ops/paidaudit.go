@@ -99,23 +99,21 @@ func readPaid(in *PaidFiles, set *batch.ClaimTable) ([]batch.Paid, []batch.Unmat
 		r, ok := byID[id]
 		return r, ok
 	}
-	lastID, lastRow, lastOK := "", int32(0), false
-	total := func(id string) (calc.Money, bool) {
-		lastID = id
-		lastRow, lastOK = find(id)
-		if !lastOK {
-			return 0, false
+	claims := csvdata.PaidClaims{N: n, Find: func(id string) (int, calc.Money, bool) {
+		r, ok := find(id)
+		if !ok {
+			return -1, 0, false
 		}
-		return set.Total[lastRow], true
-	}
+		return int(r), set.Total[r], true
+	}}
 	paid := make([]batch.Paid, n)
 	var notClaimed []batch.Unmatched
 	rows := 0
-	err := csvdata.ScanPaid(in.PaidName, in.Paid, total, func(row *csvdata.PaidRow) {
+	err := csvdata.ScanPaid(in.PaidName, in.Paid, claims, func(row *csvdata.PaidRow) {
 		rows++
 		p := batch.Paid{Lines: row.Lines, OutOfPocket: row.OutOfPocket, Found: true}
-		if row.ClaimID == lastID && lastOK {
-			paid[lastRow] = p
+		if row.Row >= 0 {
+			paid[row.Row] = p
 			return
 		}
 		notClaimed = append(notClaimed, batch.Unmatched{ClaimID: strings.Clone(row.ClaimID), Paid: p})
