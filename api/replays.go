@@ -49,7 +49,7 @@ func (s *server) replay(c echo.Context) error {
 		return err
 	}
 	if as := preferred(c.Request().Header.Get(echo.HeaderAccept)); as != asJSON {
-		return writeBook(c, as, auditBook(from, to, req.Policy, a))
+		return writeBook(c, as, ops.AuditBook(from, to, req.Policy, a))
 	}
 	return writeJSON(c, http.StatusOK, ops.NewAuditReport(a))
 }

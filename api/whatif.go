@@ -129,10 +129,10 @@ func (s *server) whatIf(c echo.Context) error {
 	for a := range calc.NumAidCategories {
 		rep.ByAidCategory = append(rep.ByAidCategory, groupOf(a.String(), &w.Base.ByAid[a], &w.Scenario.ByAid[a]))
 	}
-	rises, falls := largestChanges(w, top)
 	if as := preferred(c.Request().Header.Get(echo.HeaderAccept)); as != asJSON {
-		return writeBook(c, as, whatIfBook(from, to, req.Change, set.Len(), w, rises, falls))
+		return writeBook(c, as, ops.WhatIfBook(from, to, req.Change, set.Len(), w, top))
 	}
+	rises, falls := ops.Largest(w, top)
 	for _, h := range rises {
 		rep.LargestRises = append(rep.LargestRises, householdOf(h))
 	}
@@ -140,22 +140,6 @@ func (s *server) whatIf(c echo.Context) error {
 		rep.LargestFalls = append(rep.LargestFalls, householdOf(h))
 	}
 	return writeJSON(c, http.StatusOK, rep)
-}
-
-// largestChanges are the top households whose claims would cost most more, largest rise
-// first, and most less, largest fall first.
-func largestChanges(w *batch.WhatIf, top int) (rises, falls []*batch.HouseholdChange) {
-	for i := 0; i < len(w.Households) && len(rises) < top; i++ {
-		if h := &w.Households[i]; h.PublicDelta() > 0 {
-			rises = append(rises, h)
-		}
-	}
-	for i := len(w.Households) - 1; i >= 0 && len(falls) < top; i-- {
-		if h := &w.Households[i]; h.PublicDelta() < 0 {
-			falls = append(falls, h)
-		}
-	}
-	return rises, falls
 }
 
 type sweepStep struct {
