@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/hpcalc/hpcalc/api"
+	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
@@ -67,6 +68,15 @@ type Ops interface {
 	Settle(ctx context.Context, c calc.Claim) (st store.SettlementRecord, created bool, err error)
 	// Reverse voids a settlement with a reason.
 	Reverse(ctx context.Context, id, reason string) (store.SettlementRecord, error)
+	// Versions chooses what an audit re-settles under: ops.InForce or one version.
+	Versions(ctx context.Context, name string) (ops.Versions, error)
+	// Audit re-settles a period's stored claims and lists the differences.
+	Audit(ctx context.Context, from, to calc.Date, v ops.Versions, progress func(ops.Progress)) (*batch.Audit, error)
+	// WhatIf settles a period's stored claims under the published versions and under
+	// them with a change.
+	WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.ClaimTable, error)
+	// Sweep settles a period's stored claims with one parameter at each of values.
+	Sweep(ctx context.Context, from, to calc.Date, field string, values []calc.Rate) ([]ops.SweepStep, error)
 }
 
 // Store is what the console reads and writes besides the operations.
@@ -89,6 +99,8 @@ type Store interface {
 	IssueToken(ctx context.Context, t store.Token) (string, store.TokenInfo, error)
 	RevokeToken(ctx context.Context, id string) (store.TokenInfo, error)
 	Policies(ctx context.Context) (*calc.PolicySet, error)
+	PolicyDocument(ctx context.Context, version string) ([]byte, error)
+	Tally(ctx context.Context, from, to calc.Date) (calc.Tally, error)
 	PublishPolicy(ctx context.Context, p *calc.Policy, document []byte) error
 	UpsertPersons(ctx context.Context, persons []calc.Person) error
 	UpsertProviders(ctx context.Context, providers []calc.Provider) error
@@ -138,7 +150,7 @@ type desk struct {
 
 // deskList returns the console's desks in the order of the navigation. (A function, not
 // a variable: the desks' handlers read the list back through Console.desks.)
-func deskList() []desk { return []desk{dischargeDesk(), adminDesk()} }
+func deskList() []desk { return []desk{dischargeDesk(), auditDesk(), financeDesk(), adminDesk()} }
 
 // New returns the console.
 func New(cfg Config) (*Console, error) {

@@ -70,4 +70,52 @@
       if (!window.confirm(b.dataset.confirm)) { e.preventDefault(); }
     });
   });
+  // Long runs (an audit, a what-if) show that they are running: the page is replaced by
+  // the answer when it comes.
+  document.querySelectorAll("form[data-progress]").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      var p = document.getElementById(f.dataset.progress);
+      if (p) { p.hidden = false; }
+      f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    });
+  });
+
+  // Tables sorted by a click on a column's header, and filtered by what is typed.
+  var number = function (s) { return Number(s.replace(/[^0-9.\-]/g, "")); };
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var body = table.tBodies[0];
+    table.querySelectorAll("button.sort").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var col = Number(b.dataset.col), num = !!b.dataset.num;
+        var dir = b.dataset.dir === "asc" ? "desc" : "asc";
+        table.querySelectorAll("button.sort").forEach(function (o) { delete o.dataset.dir; o.closest("th").removeAttribute("aria-sort"); });
+        b.dataset.dir = dir;
+        b.closest("th").setAttribute("aria-sort", dir === "asc" ? "ascending" : "descending");
+        var rows = Array.from(body.rows);
+        rows.sort(function (x, y) {
+          var a = x.cells[col].textContent.trim(), c = y.cells[col].textContent.trim();
+          var r = num ? number(a) - number(c) : a.localeCompare(c, "zh");
+          return dir === "asc" ? r : -r;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var table = document.getElementById(input.dataset.filter);
+    if (!table) { return; }
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      Array.from(table.tBodies[0].rows).forEach(function (r) {
+        r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
+      });
+    });
+  });
+
+  // A parameter changed from the policy in force is marked as the user types.
+  document.querySelectorAll("input[data-was]").forEach(function (input) {
+    input.addEventListener("input", function () {
+      input.closest(".field").classList.toggle("changed", input.value.trim() !== input.dataset.was);
+    });
+  });
 })();
