@@ -42,24 +42,32 @@ func Parameters(doc []byte) ([]Parameter, error) {
 		if s, ok := lookup(val, "source"); ok {
 			source = s.Value
 		}
-		walkParams(val, key, source, &out)
+		walkParams(val, key, source, "", &out)
 	}
 	return out, nil
 }
 
-func walkParams(m *yaml.Node, prefix, source string, out *[]Parameter) {
+// walkParams lists the scalars under m; a parameter without a note of its own takes the
+// note of the mapping it is in ("deductible: # modelled: per admission" over its levels).
+func walkParams(m *yaml.Node, prefix, source, inherited string, out *[]Parameter) {
+	comment := func(n *yaml.Node) string {
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(n.LineComment), "#"))
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		path := prefix + "." + k.Value
+		note := comment(v)
+		if note == "" {
+			note = comment(k)
+		}
+		if note == "" {
+			note = inherited
+		}
 		switch {
 		case k.Value == "source":
 		case v.Kind == yaml.MappingNode:
-			walkParams(v, path, source, out)
+			walkParams(v, path, source, note, out)
 		case v.Kind == yaml.ScalarNode:
-			note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v.LineComment), "#"))
-			if note == "" {
-				note = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(k.LineComment), "#"))
-			}
 			*out = append(*out, Parameter{Path: path, Value: v.Value, Source: source, Note: note})
 		}
 	}

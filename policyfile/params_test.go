@@ -33,6 +33,9 @@ func TestParameters(t *testing.T) {
 	if n := byPath["commercial.in_policy_rate"].Note; n != "modelled: share of the in-policy remainder" {
 		t.Errorf("note %q", n)
 	}
+	if n := byPath["basic.inpatient.deductible.county"].Note; n != "modelled: per admission, rising with the provider level" {
+		t.Errorf("a level's deductible has the note %q, want its mapping's", n)
+	}
 	for _, skip := range []string{"version", "effective.from", "basic.source", "critical.bands"} {
 		if _, ok := byPath[skip]; ok {
 			t.Errorf("%s listed as a parameter", skip)
