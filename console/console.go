@@ -114,7 +114,8 @@ var (
 // Config is what the console needs.
 type Config struct {
 	Store Store
-	// Ops performs settlements, quotes and reversals, as for the API (an *ops.Service).
+	// Ops performs settlements, quotes, reversals, audits, what-ifs and sweeps, as for the
+	// API (an *ops.Service).
 	Ops    Ops
 	Logger *slog.Logger
 	// Idle is how long a session lives without a request; 30 minutes if zero.
