@@ -15,7 +15,7 @@ func TestLargest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := batch.NewSet(d.Persons, d.Claims.Claims)
+	set, err := batch.NewClaimTable(d.Persons, d.Claims.Claims)
 	if err != nil {
 		t.Fatal(err)
 	}
