@@ -56,7 +56,7 @@ func New(cfg Config) *echo.Echo {
 	if o == nil {
 		o = ops.New(cfg.Store)
 	}
-	s := &server{store: cfg.Store, settler: o, replays: o, audits: o, whatIfs: o, log: logger, metrics: newMetrics(), routeOf: map[string]string{}}
+	s := &server{store: cfg.Store, settler: o, replays: o, audits: o, whatIfs: o, log: logger, metrics: newMetrics(cfg.Store), routeOf: map[string]string{}}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

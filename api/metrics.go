@@ -1,17 +1,15 @@
 package api
 
 import (
-	"bytes"
-	"fmt"
-	"github.com/hpcalc/hpcalc/store"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // latencyBuckets are the upper bounds, in seconds, of the request latency histogram.
@@ -27,134 +25,86 @@ const (
 
 var outcomes = []string{outcomeCreated, outcomeReplayed, outcomeConflict, outcomeInvalid}
 
-// metrics counts requests and settlements, and writes them in the Prometheus text format.
+// metrics are the server's Prometheus metrics, in a registry of its own so that two
+// servers in one process (tests) count apart. The Go and process collectors add what
+// every scraper expects (go_goroutines, process_resident_memory_bytes).
 type metrics struct {
-	mu          sync.Mutex
-	requests    map[requestKey]*histogram
-	settlements map[string]uint64
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	durations   *prometheus.HistogramVec
+	settlements *prometheus.CounterVec
+	handler     http.Handler
 }
 
-type requestKey struct {
-	method, route string
-	status        int
-}
-
-type histogram struct {
-	buckets []uint64 // cumulative counts are computed on output; each counts its own range
-	count   uint64
-	sum     float64
-}
-
-func newMetrics() *metrics {
-	m := &metrics{requests: map[requestKey]*histogram{}, settlements: map[string]uint64{}}
-	for _, o := range outcomes {
-		m.settlements[o] = 0
+func newMetrics(st *store.Store) *metrics {
+	labels := []string{"method", "route", "status"}
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hpcalc_http_requests_total",
+			Help: "HTTP requests answered, by method, route and status.",
+		}, labels),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hpcalc_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by method, route and status.",
+			Buckets: latencyBuckets,
+		}, labels),
+		settlements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hpcalc_settlements_total",
+			Help: "Settlement requests (POST /v1/settlements) by outcome: created, replayed, conflict, invalid.",
+		}, []string{"outcome"}),
 	}
+	for _, o := range outcomes {
+		m.settlements.WithLabelValues(o) // every outcome is written, 0 until it happens
+	}
+	m.registry.MustRegister(m.requests, m.durations, m.settlements,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if st != nil {
+		m.registry.MustRegister(cacheCollector{st})
+	}
+	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }
 
 func (m *metrics) observeRequest(method, route string, status int, d time.Duration) {
-	sec := d.Seconds()
-	i, _ := slices.BinarySearch(latencyBuckets, sec) // first bucket whose bound is ≥ sec
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := requestKey{method, route, status}
-	h := m.requests[k]
-	if h == nil {
-		h = &histogram{buckets: make([]uint64, len(latencyBuckets)+1)}
-		m.requests[k] = h
-	}
-	h.buckets[i]++
-	h.count++
-	h.sum += sec
+	s := strconv.Itoa(status)
+	m.requests.WithLabelValues(method, route, s).Inc()
+	m.durations.WithLabelValues(method, route, s).Observe(d.Seconds())
 }
 
 func (m *metrics) settlement(outcome string) {
-	m.mu.Lock()
-	m.settlements[outcome]++
-	m.mu.Unlock()
+	m.settlements.WithLabelValues(outcome).Inc()
 }
 
-// write writes every metric in the Prometheus text exposition format, version 0.0.4.
-func (m *metrics) write(b *bytes.Buffer) {
-	m.mu.Lock()
-	keys := make([]requestKey, 0, len(m.requests))
-	hs := make(map[requestKey]histogram, len(m.requests))
-	for k, h := range m.requests {
-		keys = append(keys, k)
-		hs[k] = histogram{buckets: slices.Clone(h.buckets), count: h.count, sum: h.sum}
-	}
-	settled := make(map[string]uint64, len(m.settlements))
-	for o, n := range m.settlements {
-		settled[o] = n
-	}
-	m.mu.Unlock()
-	slices.SortFunc(keys, func(a, b requestKey) int {
-		if c := strings.Compare(a.route, b.route); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.method, b.method); c != 0 {
-			return c
-		}
-		return a.status - b.status
-	})
+// cacheCollector reports what the store's quote cache has done, read when scraped.
+type cacheCollector struct{ store *store.Store }
 
-	b.WriteString("# HELP hpcalc_http_requests_total HTTP requests answered, by method, route and status.\n")
-	b.WriteString("# TYPE hpcalc_http_requests_total counter\n")
-	for _, k := range keys {
-		fmt.Fprintf(b, "hpcalc_http_requests_total{%s} %d\n", k.labels(), hs[k].count)
-	}
-	b.WriteString("# HELP hpcalc_http_request_duration_seconds Time to answer HTTP requests, by method, route and status.\n")
-	b.WriteString("# TYPE hpcalc_http_request_duration_seconds histogram\n")
-	for _, k := range keys {
-		h, l := hs[k], k.labels()
-		var cum uint64
-		for i, le := range latencyBuckets {
-			cum += h.buckets[i]
-			fmt.Fprintf(b, "hpcalc_http_request_duration_seconds_bucket{%s,le=\"%s\"} %d\n", l, strconv.FormatFloat(le, 'g', -1, 64), cum)
-		}
-		fmt.Fprintf(b, "hpcalc_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", l, h.count)
-		fmt.Fprintf(b, "hpcalc_http_request_duration_seconds_sum{%s} %s\n", l, strconv.FormatFloat(h.sum, 'g', -1, 64))
-		fmt.Fprintf(b, "hpcalc_http_request_duration_seconds_count{%s} %d\n", l, h.count)
-	}
-	b.WriteString("# HELP hpcalc_settlements_total Settlement requests (POST /v1/settlements) by outcome: created, replayed, conflict, invalid.\n")
-	b.WriteString("# TYPE hpcalc_settlements_total counter\n")
-	for _, o := range outcomes {
-		fmt.Fprintf(b, "hpcalc_settlements_total{outcome=%q} %d\n", o, settled[o])
-	}
+var (
+	cacheOnDesc = prometheus.NewDesc("hpcalc_quote_cache_on",
+		"1 while quotes read providers, persons and ledgers from memory; 0 while the store cannot follow changes made elsewhere.", nil, nil)
+	cacheLookupsDesc = prometheus.NewDesc("hpcalc_quote_cache_lookups_total",
+		"Providers and person-year ledgers looked up in the quote cache, by result.", []string{"result"}, nil)
+)
+
+func (cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheOnDesc
+	ch <- cacheLookupsDesc
 }
 
-func (k requestKey) labels() string {
-	return `method="` + escapeLabel(k.method) + `",route="` + escapeLabel(k.route) + `",status="` + strconv.Itoa(k.status) + `"`
-}
-
-// escapeLabel escapes a label value as the text format wants: backslash, quote, newline.
-func escapeLabel(s string) string {
-	if !strings.ContainsAny(s, "\\\"\n") {
-		return s
-	}
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-}
-
-// writeCacheMetrics writes what the store's quote cache has done.
-func writeCacheMetrics(b *bytes.Buffer, cs store.CacheStats) {
-	on := 0
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	cs := c.store.CacheStats()
+	on := 0.0
 	if cs.On {
 		on = 1
 	}
-	b.WriteString("# HELP hpcalc_quote_cache_on 1 while quotes read providers, persons and ledgers from memory; 0 while the store cannot follow changes made elsewhere.\n")
-	b.WriteString("# TYPE hpcalc_quote_cache_on gauge\n")
-	fmt.Fprintf(b, "hpcalc_quote_cache_on %d\n", on)
-	b.WriteString("# HELP hpcalc_quote_cache_lookups_total Providers and person-year ledgers looked up in the quote cache, by result.\n")
-	b.WriteString("# TYPE hpcalc_quote_cache_lookups_total counter\n")
-	fmt.Fprintf(b, "hpcalc_quote_cache_lookups_total{result=\"hit\"} %d\n", cs.Hits)
-	fmt.Fprintf(b, "hpcalc_quote_cache_lookups_total{result=\"miss\"} %d\n", cs.Misses)
+	ch <- prometheus.MustNewConstMetric(cacheOnDesc, prometheus.GaugeValue, on)
+	ch <- prometheus.MustNewConstMetric(cacheLookupsDesc, prometheus.CounterValue, float64(cs.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(cacheLookupsDesc, prometheus.CounterValue, float64(cs.Misses), "miss")
 }
 
-// serveMetrics answers GET /metrics.
+// serveMetrics answers GET /metrics in the Prometheus text format (or another the
+// scraper asks for in Accept).
 func (s *server) serveMetrics(c echo.Context) error {
-	var b bytes.Buffer
-	s.metrics.write(&b)
-	writeCacheMetrics(&b, s.store.CacheStats())
-	return c.Blob(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", b.Bytes())
+	s.metrics.handler.ServeHTTP(c.Response(), c.Request())
+	return nil
 }
