@@ -3,7 +3,6 @@ package ops_test
 import (
 	"context"
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,7 +22,7 @@ import (
 func another(t *testing.T, s *store.Store) *store.Store {
 	t.Helper()
 	if s.Dialect() == "postgres" {
-		return storetest.Postgres(t, os.Getenv(storetest.EnvURL))
+		return storetest.Postgres(t, storetest.PostgresURL(t))
 	}
 	return storetest.SQLite(t)
 }

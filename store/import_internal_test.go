@@ -65,7 +65,12 @@ func openRaw(t *testing.T, kind string) *Store {
 	ctx := context.Background()
 	url := filepath.Join(t.TempDir(), "hpcalc.db")
 	if kind == "postgres" {
-		scratch, drop, err := ScratchPostgres(ctx, os.Getenv("HPCALC_TEST_DATABASE_URL"))
+		url := os.Getenv("HPCALC_TEST_DATABASE_URL")
+		if url == "" {
+			// storetest.PostgresURL says the same; this package's tests cannot import it.
+			t.Skip("HPCALC_TEST_DATABASE_URL is not set: PostgreSQL NOT TESTED")
+		}
+		scratch, drop, err := ScratchPostgres(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,11 +138,7 @@ func shippedSettled(policies *calc.PolicySet, persons map[string]calc.Person, in
 // TestImportStoresWhatSettleStores compares, column by column as the database returns
 // them, the rows of the shipped data set imported with the rows Settle stores for it.
 func TestImportStoresWhatSettleStores(t *testing.T) {
-	kinds := []string{"sqlite"}
-	if os.Getenv("HPCALC_TEST_DATABASE_URL") != "" {
-		kinds = append(kinds, "postgres")
-	}
-	for _, kind := range kinds {
+	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			d, err := fixtures.Load()

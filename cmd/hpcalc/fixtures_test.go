@@ -92,21 +92,30 @@ func TestFixturesScaleUsage(t *testing.T) {
 }
 
 // scaleDatabases are the databases fixtures scale is tried on: a SQLite file, and a
-// scratch schema of PostgreSQL when storetest.EnvURL is set.
+// scratch schema of PostgreSQL, whose url is "" when storetest.EnvURL is not set (the
+// subtest then skips, loudly, through scaleURL).
 func scaleDatabases(t *testing.T) []struct{ name, url string } {
 	t.Helper()
-	dbs := []struct{ name, url string }{{"sqlite", filepath.Join(t.TempDir(), "scale.db")}}
+	dbs := []struct{ name, url string }{{"sqlite", filepath.Join(t.TempDir(), "scale.db")}, {"postgres", ""}}
 	if url := os.Getenv(storetest.EnvURL); url != "" {
 		scratch, drop, err := store.ScratchPostgres(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(drop)
-		dbs = append(dbs, struct{ name, url string }{"postgres", scratch})
-	} else {
-		t.Log(storetest.EnvURL + " is not set: fixtures scale into PostgreSQL NOT TESTED")
+		dbs[1].url = scratch
 	}
 	return dbs
+}
+
+// scaleURL is db's url, skipping the test loudly when it is PostgreSQL's and
+// storetest.EnvURL is not set.
+func scaleURL(t *testing.T, db struct{ name, url string }) string {
+	t.Helper()
+	if db.url == "" {
+		t.Skip(storetest.EnvURL + " is not set: fixtures scale into PostgreSQL NOT TESTED")
+	}
+	return db.url
 }
 
 // TestFixturesScaleDatabase settles a small data set into a database, which the audit
@@ -122,6 +131,7 @@ func TestFixturesScaleDatabase(t *testing.T) {
 	claims, claimants := m[1], m[2]
 	for _, db := range scaleDatabases(t) {
 		t.Run(db.name, func(t *testing.T) {
+			db.url = scaleURL(t, db)
 			code, out, errOut := runCLI(t, "fixtures", "scale", "--persons", "1500", "--seed", "5", "--database-url", db.url)
 			if code != 0 {
 				t.Fatalf("fixtures scale --database-url exited %d: %s%s", code, out, errOut)

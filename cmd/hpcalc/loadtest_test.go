@@ -4,21 +4,22 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hpcalc/hpcalc/store/storetest"
 )
 
 // TestLoadtest runs a tiny load on SQLite, and on PostgreSQL when HPCALC_TEST_DATABASE_URL
-// is set, and checks that every phase measured something without errors.
+// is set (the subtest skips loudly when it is not), and checks that every phase measured something without errors.
 func TestLoadtest(t *testing.T) {
-	urls := map[string]string{"sqlite": ""}
-	if url := os.Getenv("HPCALC_TEST_DATABASE_URL"); url != "" {
-		urls["postgres"] = url
-	}
-	for name, url := range urls {
+	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
+			url := ""
+			if name == "postgres" {
+				url = storetest.PostgresURL(t)
+			}
 			cfg := loadConfig{databaseURL: url, duration: 5 * time.Second, requests: 60, clients: 4, rounds: 2, warmup: 20}
 			results, err := loadtest(context.Background(), cfg, io.Discard)
 			if err != nil {
@@ -42,16 +43,16 @@ func TestLoadtest(t *testing.T) {
 }
 
 // TestLoadtestSoak runs a soak of a few seconds, on SQLite and on PostgreSQL when
-// HPCALC_TEST_DATABASE_URL is set, and checks the report's shape: a row per interval with
+// HPCALC_TEST_DATABASE_URL is set (the subtest skips loudly when it is not), and checks the report's shape: a row per interval with
 // requests and memory, every kind of request sent, no error, and a tally at the end equal
 // to the settlements made less the reversals.
 func TestLoadtestSoak(t *testing.T) {
-	urls := map[string]string{"sqlite": ""}
-	if url := os.Getenv("HPCALC_TEST_DATABASE_URL"); url != "" {
-		urls["postgres"] = url
-	}
-	for name, url := range urls {
+	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
+			url := ""
+			if name == "postgres" {
+				url = storetest.PostgresURL(t)
+			}
 			cfg := soakConfig{databaseURL: url, duration: 3 * time.Second, interval: time.Second, maxRequests: 1_000_000, clients: 8}
 			r, err := soak(context.Background(), cfg, io.Discard)
 			if err != nil {
