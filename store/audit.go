@@ -49,7 +49,7 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 		c.Kind, errs[1] = calc.ParseKind(kind)
 		c.AdmittedOn, errs[2] = calc.ParseDate(admitted)
 		c.DischargedOn, errs[3] = calc.ParseDate(discharged)
-		sc.SettledAt, errs[4] = parseStamp(when)
+		sc.SettledAt, errs[4] = time.Parse(time.RFC3339Nano, when)
 		// An audit reads a million rows: amounts are parsed from their text exactly by
 		// calc.ParseMoney, which is faster here than going through decimal.Decimal.
 		var ms textMoney
@@ -93,45 +93,6 @@ func (s *Store) Persons(ctx context.Context) (map[string]calc.Person, error) {
 		out[p.ID] = p
 	}
 	return out, rows.Err()
-}
-
-// parseStamp reads a timestamp as the store writes it (RFC 3339 in UTC, with up to nine
-// decimals of a second). The common form is read by hand: an audit reads a million.
-func parseStamp(s string) (time.Time, error) {
-	if len(s) >= 20 && s[len(s)-1] == 'Z' && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' {
-		d, err := calc.ParseDate(s[:10])
-		if err == nil {
-			var v [3]int
-			ok := true
-			for k, at := range []int{11, 14, 17} {
-				hi, lo := s[at], s[at+1]
-				if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
-					ok = false
-				}
-				v[k] = int(hi-'0')*10 + int(lo-'0')
-			}
-			nanos, rest := 0, s[19:len(s)-1]
-			if rest != "" {
-				if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
-					ok = false
-				} else {
-					for k := 1; k < 10; k++ {
-						nanos *= 10
-						if k < len(rest) {
-							if rest[k] < '0' || rest[k] > '9' {
-								ok = false
-							}
-							nanos += int(rest[k] - '0')
-						}
-					}
-				}
-			}
-			if ok && v[0] < 24 && v[1] < 60 && v[2] < 60 {
-				return time.Unix(int64(d)*86400+int64(v[0]*3600+v[1]*60+v[2]), int64(nanos)).UTC(), nil
-			}
-		}
-	}
-	return time.Parse(time.RFC3339Nano, s)
 }
 
 // LoadStoredClaims returns what StoredClaims streams, as one slice sized from a count

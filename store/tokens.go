@@ -247,11 +247,11 @@ const tokenColumns = `token_hash, role, note, created_at, revoked_at`
 func (r *tokenRow) info(providers map[string][]string) (TokenInfo, error) {
 	t := TokenInfo{ID: r.Hash[:tokenIDLen], Token: Token{Role: r.Role, Note: r.Note, Providers: providers[r.Hash]}}
 	var err error
-	if t.CreatedAt, err = parseStamp(r.CreatedAt); err != nil {
+	if t.CreatedAt, err = time.Parse(time.RFC3339Nano, r.CreatedAt); err != nil {
 		return TokenInfo{}, fmt.Errorf("token %s: created_at: %w", t.ID, err)
 	}
 	if r.RevokedAt.Valid {
-		at, err := parseStamp(r.RevokedAt.String)
+		at, err := time.Parse(time.RFC3339Nano, r.RevokedAt.String)
 		if err != nil {
 			return TokenInfo{}, fmt.Errorf("token %s: revoked_at: %w", t.ID, err)
 		}
