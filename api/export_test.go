@@ -36,7 +36,8 @@ content type the route does not take; 422 well-formed input that breaks a rule, 
 and rule listed, including a claim's unknown person or provider (they are fields of the
 claim, not the resource asked for); 404 the resource in the path does not exist; 409 a
 claim_id already settled with other values (the differing fields listed), a second
-reversal, a policy version that exists or overlaps; 503 the database does not answer; 500
+reversal, a policy version that exists or overlaps; 503 with Retry-After the database does
+not answer or cannot serve yet (starting up, shutting down, refusing connections); 500
 anything else, whose details go to the log under the request id, never to the client.
 Nothing is stored on any error.
 `)

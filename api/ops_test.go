@@ -5,12 +5,16 @@ import (
 	"database/sql"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/api"
@@ -18,6 +22,7 @@ import (
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
+	"github.com/lib/pq"
 )
 
 var update = flag.Bool("update", false, "rewrite ROUTES.md")
@@ -170,6 +175,54 @@ func TestUnavailable(t *testing.T) {
 		}
 		want(t, v.do(http.MethodGet, "/healthz", "", "", nil), http.StatusOK, nil)
 	})
+}
+
+// TestDatabaseUnavailable makes the database fail as one that is starting up, shutting
+// down or unreachable does, through the real handlers: each connection-class error is a
+// 503 with Retry-After, though the database answers a ping at once (the answer must come
+// from the error, not from asking again); any other database error stays a 500.
+func TestDatabaseUnavailable(t *testing.T) {
+	s, fault := storetest.Faulty(t)
+	v := newEnv(t, s)
+	claim := claimBody(testClaim("DU1", "P00001", ownClinic, 5000*calc.Yuan))
+	for _, tt := range []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"StartingUp", &pq.Error{Severity: "FATAL", Code: "57P03", Message: "the database system is starting up"}, http.StatusServiceUnavailable},
+		{"AdminShutdown", &pq.Error{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"}, http.StatusServiceUnavailable},
+		{"ConnectionFailure", &pq.Error{Code: "08006", Message: "connection failure"}, http.StatusServiceUnavailable},
+		{"Refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, http.StatusServiceUnavailable},
+		{"Reset", fmt.Errorf("read: %w", syscall.ECONNRESET), http.StatusServiceUnavailable},
+		{"UndefinedTable", &pq.Error{Code: "42P01", Message: `relation "claims" does not exist`}, http.StatusInternalServerError},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fault.Set(tt.err)
+			defer fault.Set(nil)
+			for name, rec := range map[string]*httptest.ResponseRecorder{
+				"GET /v1/policies":         v.do(http.MethodGet, "/v1/policies", asAdmin, "", nil),
+				"POST /v1/settlements":     v.postJSON("/v1/settlements", asClinic, claim),
+				"GET /v1/settlements/{id}": v.do(http.MethodGet, "/v1/settlements/S1", asAuditor, "", nil),
+				"GET /v1/reports/tally":    v.do(http.MethodGet, "/v1/reports/tally?from=2018-01-01&to=2018-12-31", asFinance, "", nil),
+			} {
+				var p problem
+				want(t, rec, tt.status, &p)
+				retry := rec.Header().Get("Retry-After")
+				if tt.status == http.StatusServiceUnavailable && (p.Type != "urn:hpcalc:problem:unavailable" || retry == "") {
+					t.Errorf("%s: %+v, Retry-After %q", name, p, retry)
+				}
+				if tt.status != http.StatusServiceUnavailable && retry != "" {
+					t.Errorf("%s: Retry-After %q on a %d", name, retry, rec.Code)
+				}
+				if strings.Contains(rec.Body.String(), tt.err.Error()) {
+					t.Errorf("%s: the answer shows the driver's error: %s", name, rec.Body)
+				}
+			}
+		})
+	}
+	want(t, v.do(http.MethodGet, "/readyz", "", "", nil), http.StatusOK, nil)
+	want(t, v.postJSON("/v1/settlements", asClinic, claim), http.StatusCreated, nil)
 }
 
 // TestInternalError makes the database hold a policy document that cannot be read: the

@@ -2,13 +2,10 @@ package api
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/policyfile"
-	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
 
@@ -71,22 +68,10 @@ func (s *server) publishPolicy(c echo.Context) error {
 	}
 	p, err := policyfile.Parse("body", body)
 	if err != nil {
-		return invalidInput(err)
+		return invalidInput(err, "the policy document")
 	}
 	if err := s.store.PublishPolicy(c.Request().Context(), p, body); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return fail(kindConflict, conflictDetail(err))
-		}
 		return err
 	}
 	return created(c, "/v1/policies/"+p.Version, versionOut(p))
-}
-
-// conflictDetail is store's message of a refused publication without its prefixes.
-func conflictDetail(err error) string {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, store.ErrConflict.Error()+": "); ok {
-		return after
-	}
-	return msg
 }

@@ -1,16 +1,13 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
-	"github.com/hpcalc/hpcalc/csvdata"
-	"github.com/hpcalc/hpcalc/policyfile"
+	"github.com/hpcalc/hpcalc/fileerr"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
@@ -63,18 +60,43 @@ var (
 var kinds = []kind{kindBadRequest, kindUnauth, kindForbidden, kindNotFound, kindMethod, kindNotAcceptable,
 	kindConflict, kindTooLarge, kindMediaType, kindInvalid, kindInternal, kindUnavailable}
 
-// errorKinds maps the sentinel errors of store to problems: the one table of it. An
-// error matching none, and not an *apiError or echo's, is internal (500), or 503 when
-// the database does not answer. calc's and the readers' validation errors are not here:
-// the handlers that read input turn them into 422s themselves (invalid), so that a bad
-// value read back from the database is never blamed on the client.
+// errorKinds maps sentinel errors to problems: the one table of it, which kindOf reads.
+// An error matching none, and not an *apiError or echo's, is internal (500). calc's and the
+// readers' validation errors are not here: the handlers that read input turn them into
+// 422s themselves (invalid), so that a bad value read back from the database is never
+// blamed on the client.
 var errorKinds = []struct {
 	err  error
 	kind kind
 }{
+	{store.ErrUnavailable, kindUnavailable}, // first: whatever else the error says, the database did not answer
 	{store.ErrNotFound, kindNotFound},
 	{store.ErrConflict, kindConflict},
 	{store.ErrBadToken, kindUnauth},
+}
+
+// retryAfter is the Retry-After, in seconds, of a 503: long enough for a restarting
+// database to come up, short enough for a clinic waiting at a discharge desk.
+const retryAfter = "5"
+
+// kindOf is the kind of problem err is answered with.
+func kindOf(err error) kind {
+	var (
+		ae *apiError
+		he *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae.kind
+	case errors.As(err, &he):
+		return kindFromStatus(he.Code)
+	}
+	for _, m := range errorKinds {
+		if errors.Is(err, m.err) {
+			return m.kind
+		}
+	}
+	return kindInternal
 }
 
 // apiError is an error a handler returns to answer with a problem of its own making.
@@ -100,37 +122,32 @@ func fail(k kind, detail string, fields ...fieldError) *apiError {
 }
 
 // problemFor turns err into the problem to answer with. internal reports whether err is
-// one whose details must stay in the log.
-func (s *server) problemFor(ctx context.Context, err error) (p problem, internal bool) {
-	k, detail, fields := kindInternal, "", []fieldError(nil)
+// one whose details must stay in the log. A detail tells the user what they can act on:
+// an *apiError's own, a store.Refused's reason, never the text of an error on its way up.
+func problemFor(err error) (p problem, internal bool) {
+	k, detail, fields := kindOf(err), "", []fieldError(nil)
 	var (
 		ae  *apiError
 		he  *echo.HTTPError
 		cfe *store.ConflictError
+		rf  *store.Refused
 	)
 	switch {
 	case errors.As(err, &ae):
-		k, detail, fields = ae.kind, ae.detail, ae.fields
+		detail, fields = ae.detail, ae.fields
 	case errors.As(err, &he):
-		k = kindFromStatus(he.Code)
 		if msg, ok := he.Message.(string); ok && he.Code < 500 {
 			detail = msg
 		}
 	case errors.As(err, &cfe):
-		k, detail = kindConflict, "claim "+cfe.ClaimID+" was already settled with other values"
+		detail = "claim " + cfe.ClaimID + " was already settled with other values"
 		for _, f := range cfe.Fields {
 			fields = append(fields, fieldError{Field: f, Rule: "differs from the claim stored under this claim_id"})
 		}
-	default:
-		for _, m := range errorKinds {
-			if errors.Is(err, m.err) {
-				k, detail = m.kind, err.Error()
-				break
-			}
-		}
-	}
-	if k == kindInternal && !s.databaseAnswers(ctx) {
-		k = kindUnavailable
+	case errors.As(err, &rf):
+		detail = rf.Reason
+	case errors.Is(err, store.ErrBadToken):
+		detail = store.ErrBadToken.Error()
 	}
 	if k.status >= 500 {
 		detail, fields = "", nil
@@ -145,28 +162,23 @@ func (s *server) problemFor(ctx context.Context, err error) (p problem, internal
 	return problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail, Errors: fields}, internal
 }
 
-// invalidInput turns the validation errors of policyfile, csvdata and calc into a 422
-// listing each problem; other errors are returned as they are.
-func invalidInput(err error) error {
+// invalidInput turns the validation errors of the file readers and calc into a 422
+// listing each problem; doc names what was read ("the policy document"). Other errors are
+// returned as they are.
+func invalidInput(err error, doc string) error {
 	var (
-		pe *policyfile.Error
-		ce *csvdata.Error
+		fe *fileerr.Error
 		ve *calc.ValidationError
 	)
 	var fields []fieldError
 	switch {
-	case errors.As(err, &pe):
-		for _, pr := range pe.Problems {
+	case errors.As(err, &fe):
+		for _, pr := range fe.Problems {
 			fields = append(fields, fieldError{Field: fieldOr(pr.Field, "body"), Rule: pr.Rule, Line: pr.Line, Column: pr.Column})
 		}
-		return fail(kindInvalid, "the policy document is invalid; nothing was stored", fields...)
-	case errors.As(err, &ce):
-		for _, pr := range ce.Problems {
-			fields = append(fields, fieldError{Field: fieldOr(pr.Field, "body"), Rule: pr.Rule, Line: pr.Line, Column: pr.Column})
-		}
-		detail := "the CSV body is invalid; nothing was stored"
-		if ce.Truncated {
-			detail += "; reading stopped after " + strconv.Itoa(csvdata.MaxErrors) + " problems"
+		detail := doc + " is invalid; nothing was stored"
+		if fe.Truncated {
+			detail += "; reading stopped after " + strconv.Itoa(len(fe.Problems)) + " problems"
 		}
 		return fail(kindInvalid, detail, fields...)
 	case errors.As(err, &ve):
@@ -198,17 +210,6 @@ func kindFromStatus(status int) kind {
 	return kind{status, "http-" + strconv.Itoa(status), http.StatusText(status)}
 }
 
-// databaseAnswers reports whether the database answers a ping within a second; an
-// error nothing else explains is a 503 when it does not.
-func (s *server) databaseAnswers(ctx context.Context) bool {
-	if s.store == nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	return s.store.Ping(ctx) == nil
-}
-
 // handleError is the one echo.HTTPErrorHandler: it answers err as a problem and logs
 // internal errors with the request id.
 func (s *server) handleError(err error, c echo.Context) {
@@ -216,14 +217,17 @@ func (s *server) handleError(err error, c echo.Context) {
 		return
 	}
 	req := c.Request()
-	p, internal := s.problemFor(req.Context(), err)
+	p, internal := problemFor(err)
 	p.RequestID = requestID(c)
 	if internal {
 		s.log.ErrorContext(req.Context(), "request failed", "request_id", p.RequestID,
 			"method", req.Method, "path", req.URL.Path, "status", p.Status, "error", err.Error())
 	}
-	if p.Status == http.StatusUnauthorized {
+	switch p.Status {
+	case http.StatusUnauthorized:
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="hpcalc"`)
+	case http.StatusServiceUnavailable:
+		c.Response().Header().Set("Retry-After", retryAfter)
 	}
 	body, merr := json.Marshal(p)
 	if merr != nil {

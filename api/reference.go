@@ -127,7 +127,7 @@ func readList[T, J any](c echo.Context, what string, readCSV func(string, io.Rea
 	}
 	if mt == "text/csv" {
 		list, err := readCSV("body", bytes.NewReader(body))
-		return list, invalidInput(err)
+		return list, invalidInput(err, "the CSV body")
 	}
 	var raws []json.RawMessage
 	if err := decodeStrict(body, &raws, ""); err != nil {

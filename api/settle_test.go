@@ -255,13 +255,24 @@ func TestReversal(t *testing.T) {
 			rev.LedgerAfter.Claims != 0 || rev.ProviderID != ownClinic || rec.Header().Get("Location") != "/v1/settlements/"+rev.SettlementID {
 			t.Errorf("reversal %+v", rev)
 		}
-		var p problem
-		want(t, v.postJSON(path, asClinic, map[string]string{"reason": "again"}), http.StatusConflict, &p)
-		if !strings.Contains(p.Detail, "already reversed") {
-			t.Errorf("second reversal: %+v", p)
+		// Details are told to the user, without the prefixes errors gather inside.
+		for _, tt := range []struct {
+			name, path, detail string
+			status             int
+		}{
+			{"Again", path, "settlement " + st.SettlementID + " is already reversed", http.StatusConflict},
+			{"AReversal", "/v1/settlements/" + rev.SettlementID + "/reversal",
+				rev.SettlementID + " is itself a reversal; only a settlement can be reversed", http.StatusConflict},
+			{"Missing", "/v1/settlements/S-missing/reversal", "settlement S-missing was not found", http.StatusNotFound},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				var p problem
+				want(t, v.postJSON(tt.path, asAdmin, map[string]string{"reason": "again"}), tt.status, &p)
+				if p.Detail != tt.detail {
+					t.Errorf("detail %q, want %q", p.Detail, tt.detail)
+				}
+			})
 		}
-		want(t, v.postJSON("/v1/settlements/"+rev.SettlementID+"/reversal", asAdmin, map[string]string{"reason": "undo"}), http.StatusConflict, nil)
-		want(t, v.postJSON("/v1/settlements/S-missing/reversal", asAdmin, map[string]string{"reason": "x"}), http.StatusNotFound, nil)
 
 		want(t, v.do(http.MethodGet, "/v1/settlements/"+st.SettlementID, asClinic, "", nil), http.StatusOK, &got)
 		if got.ReversedBy != rev.SettlementID || got.Type != "settlement" {
@@ -364,13 +375,22 @@ func TestPolicies(t *testing.T) {
 			name   string
 			body   []byte
 			status int
+			detail string // a prefix of it
 		}{
-			{"same version", shipped, http.StatusConflict},
-			{"overlapping period", policyYAML(t, "other-2018", 2018), http.StatusConflict},
-			{"next year", policyYAML(t, "pingxiang-2019", 2019), http.StatusCreated},
+			{"same version", shipped, http.StatusConflict, "policy version pingxiang-2018 is already published"},
+			{"overlapping period", policyYAML(t, "other-2018", 2018), http.StatusConflict, "policy other-2018: "},
+			{"next year", policyYAML(t, "pingxiang-2019", 2019), http.StatusCreated, ""},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				want(t, v.do(http.MethodPost, "/v1/policies", asAdmin, "application/yaml", tt.body), tt.status, nil)
+				var p problem
+				rec := v.do(http.MethodPost, "/v1/policies", asAdmin, "application/yaml", tt.body)
+				want(t, rec, tt.status, nil)
+				if tt.detail != "" {
+					want(t, rec, tt.status, &p)
+					if !strings.HasPrefix(p.Detail, tt.detail) || strings.Contains(p.Detail, "conflict") || strings.Contains(p.Detail, "publish policy") {
+						t.Errorf("detail %q, want it to start %q, without internal prefixes", p.Detail, tt.detail)
+					}
+				}
 			})
 		}
 

@@ -27,7 +27,7 @@ var _ settler = (*ops.Service)(nil)
 func (s *server) settle(c echo.Context) error {
 	outcome, err := s.settleClaim(c)
 	if outcome == "" {
-		switch status := statusOf(err); {
+		switch status := kindOf(err).status; {
 		case status == http.StatusConflict:
 			outcome = outcomeConflict
 		case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge ||
@@ -59,19 +59,6 @@ func (s *server) settleClaim(c echo.Context) (outcome string, err error) {
 		return "", err
 	}
 	return outcomeReplayed, writeJSON(c, http.StatusOK, out)
-}
-
-// statusOf is the status an error will be answered with, as far as the handler knows
-// it; 0 if it does not.
-func statusOf(err error) int {
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-		return ae.kind.status
-	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict
-	}
-	return 0
 }
 
 // quote answers POST /v1/quotes: what the claim would settle to now, stored nowhere.
@@ -144,7 +131,7 @@ func claimStoreError(err error, claim calc.Claim) error {
 		return fail(kindInvalid, "the claim is invalid", fieldError{Field: "discharged_on",
 			Rule: "no published policy is in force on " + claim.DischargedOn.String()})
 	case errors.As(err, &ve):
-		return invalidInput(ve)
+		return invalidInput(ve, "")
 	}
 	return err
 }

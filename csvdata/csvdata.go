@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fileerr"
 )
 
 // MaxErrors is how many problems one read reports before it gives up on the file.
@@ -28,42 +29,11 @@ const MaxErrors = 20
 
 // Problem is one broken rule at one cell of a file. Line is the 1-based line in the file;
 // Column the 1-based column (field number), 0 for a problem with the whole row.
-type Problem struct {
-	Line, Column int
-	Field        string
-	Rule         string
-}
+type Problem = fileerr.Problem
 
-// Error lists the problems found in one file. errors.Is(err, calc.ErrInvalid) holds.
-type Error struct {
-	File      string
-	Problems  []Problem
-	Truncated bool // there were more than MaxErrors problems: reading stopped, the rest are not listed
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	for i, p := range e.Problems {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		fmt.Fprintf(&b, "%s:%d", e.File, p.Line)
-		if p.Column > 0 {
-			fmt.Fprintf(&b, ":%d", p.Column)
-		}
-		if p.Field != "" {
-			b.WriteString(": " + p.Field)
-		}
-		b.WriteString(": " + p.Rule)
-	}
-	if e.Truncated {
-		fmt.Fprintf(&b, "\n%s: stopped reading after %d problems", e.File, MaxErrors)
-	}
-	return b.String()
-}
-
-// Is makes errors.Is(err, calc.ErrInvalid) true.
-func (e *Error) Is(target error) bool { return target == calc.ErrInvalid }
+// Error lists the problems found in one file (at most MaxErrors; Truncated if there were
+// more). errors.Is(err, calc.ErrInvalid) holds.
+type Error = fileerr.Error
 
 // table reads a CSV file by header names.
 type table struct {

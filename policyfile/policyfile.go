@@ -19,48 +19,18 @@ import (
 	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fileerr"
 	"go.yaml.in/yaml/v3"
 )
 
 // Error lists every problem found in one policy document. errors.Is(err, calc.ErrInvalid)
 // holds for it.
-type Error struct {
-	File     string
-	Problems []Problem
-}
+type Error = fileerr.Error
 
 // Problem is one broken rule at a position of a document; Line and Column are 1-based, 0
 // when the problem has no single position (a missing field). A YAML syntax error has a
 // Line but Column 0: the parser does not report one.
-type Problem struct {
-	Line, Column int
-	Field        string
-	Rule         string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	for i, p := range e.Problems {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.File)
-		if p.Line > 0 {
-			fmt.Fprintf(&b, ":%d", p.Line)
-			if p.Column > 0 {
-				fmt.Fprintf(&b, ":%d", p.Column)
-			}
-		}
-		if p.Field != "" {
-			b.WriteString(": " + p.Field)
-		}
-		b.WriteString(": " + p.Rule)
-	}
-	return b.String()
-}
-
-// Is makes errors.Is(err, calc.ErrInvalid) true.
-func (e *Error) Is(target error) bool { return target == calc.ErrInvalid }
+type Problem = fileerr.Problem
 
 // scalar is a YAML scalar kept as its literal text with its position. A mapping or list
 // where a single value belongs is kept too, with Shape naming it, so that the converter

@@ -25,7 +25,8 @@ const storedClaimsQuery = `SELECT c.claim_id, c.person_id, c.provider_id, c.leve
 // StoredClaims streams, in one query, every settled claim discharged from from to to
 // inclusive, with what was paid and whether it was reversed, ordered by person and
 // discharge date.
-func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*calc.PaidClaim) error) error {
+func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*calc.PaidClaim) error) (err error) {
+	defer s.classify(&err)
 	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(storedClaimsQuery), from.String(), to.String())
 	if err != nil {
 		return fmt.Errorf("read stored claims: %w", err)
@@ -72,7 +73,8 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 }
 
 // Persons returns every person, by id.
-func (s *Store) Persons(ctx context.Context) (map[string]calc.Person, error) {
+func (s *Store) Persons(ctx context.Context) (_ map[string]calc.Person, err error) {
+	defer s.classify(&err)
 	rows, err := s.db.QueryxContext(ctx, `SELECT person_id, household_id, registered_poor, aid_category FROM persons`)
 	if err != nil {
 		return nil, fmt.Errorf("read persons: %w", err)
@@ -99,14 +101,15 @@ func (s *Store) Persons(ctx context.Context) (map[string]calc.Person, error) {
 // first: growing a slice of a million claims copies most of a gigabyte. report, if not
 // nil, is called with how many claims of how many counted have been read, after every
 // every claims (if every > 0) and at the end, for the progress of long reads.
-func (s *Store) LoadStoredClaims(ctx context.Context, from, to calc.Date, every int, report func(read, total int)) ([]calc.PaidClaim, error) {
+func (s *Store) LoadStoredClaims(ctx context.Context, from, to calc.Date, every int, report func(read, total int)) (_ []calc.PaidClaim, err error) {
+	defer s.classify(&err)
 	var n int
 	if err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM claims WHERE discharged_on >= ? AND discharged_on <= ?`),
 		from.String(), to.String()); err != nil {
 		return nil, fmt.Errorf("count stored claims: %w", err)
 	}
 	out := make([]calc.PaidClaim, 0, n)
-	err := s.StoredClaims(ctx, from, to, func(sc *calc.PaidClaim) error {
+	err = s.StoredClaims(ctx, from, to, func(sc *calc.PaidClaim) error {
 		out = append(out, *sc)
 		if every > 0 && report != nil && len(out)%every == 0 {
 			report(len(out), max(n, len(out)))

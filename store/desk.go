@@ -11,7 +11,8 @@ import (
 )
 
 // Providers lists every provider, by id.
-func (s *Store) Providers(ctx context.Context) ([]calc.Provider, error) {
+func (s *Store) Providers(ctx context.Context) (_ []calc.Provider, err error) {
+	defer s.classify(&err)
 	var rows []struct {
 		ID    string `db:"provider_id"`
 		Name  string `db:"name"`
@@ -57,7 +58,8 @@ const providerDayQuery = `SELECT s.settlement_id, s.claim_id, s.person_id, s.kin
 
 // ProviderDay lists the settlements (not reversals) of claims of provider discharged on
 // day, in the order they were made.
-func (s *Store) ProviderDay(ctx context.Context, provider string, day calc.Date) ([]DaySettlement, error) {
+func (s *Store) ProviderDay(ctx context.Context, provider string, day calc.Date) (_ []DaySettlement, err error) {
+	defer s.classify(&err)
 	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(providerDayQuery), provider, day.String())
 	if err != nil {
 		return nil, fmt.Errorf("settlements of %s on %s: %w", provider, day, err)

@@ -88,7 +88,8 @@ const importProgressEvery = 100_000
 //
 // progress, if not nil, is called from the calling goroutine as each stage starts (Done
 // 0) and ends (Done = Total), and every 100,000 rows in between.
-func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(ImportProgress)) (ImportStats, error) {
+func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(ImportProgress)) (_ ImportStats, err error) {
+	defer s.classify(&err)
 	if progress == nil {
 		progress = func(ImportProgress) {}
 	}
@@ -101,7 +102,7 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 	slices.SortFunc(byID, func(a, b int32) int { return strings.Compare(in.Persons[a].ID, in.Persons[b].ID) })
 	var stats ImportStats
 	started := s.Now().UTC()
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		imp := &importer{s: s, tx: tx, in: &in, byID: byID, started: started, progress: progress}
 		var err error
 		stats, err = imp.run(ctx)
@@ -199,7 +200,8 @@ func (imp *importer) run(ctx context.Context) (ImportStats, error) {
 
 // CheckImportable refuses, as ImportSettled would (ErrConflict), a database that already
 // holds claims: a caller can say so before it draws or reads a million claims.
-func (s *Store) CheckImportable(ctx context.Context) error {
+func (s *Store) CheckImportable(ctx context.Context) (err error) {
+	defer s.classify(&err)
 	return refuseClaims(ctx, s.db)
 }
 

@@ -65,12 +65,12 @@ func openRaw(t *testing.T, kind string) *Store {
 	ctx := context.Background()
 	url := filepath.Join(t.TempDir(), "hpcalc.db")
 	if kind == "postgres" {
-		url := os.Getenv("HPCALC_TEST_DATABASE_URL")
-		if url == "" {
+		pg := os.Getenv("HPCALC_TEST_DATABASE_URL")
+		if pg == "" {
 			// storetest.PostgresURL says the same; this package's tests cannot import it.
 			t.Skip("HPCALC_TEST_DATABASE_URL is not set: PostgreSQL NOT TESTED")
 		}
-		scratch, drop, err := ScratchPostgres(ctx, url)
+		scratch, drop, err := ScratchPostgres(ctx, pg)
 		if err != nil {
 			t.Fatal(err)
 		}

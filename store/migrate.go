@@ -63,7 +63,8 @@ var errApplied = errors.New("migration applied meanwhile by another process")
 // schema_migrations table of names) is recognised and its history carried over, so
 // nothing is applied twice. Errors: ErrUnknownMigration when the database records a
 // migration this hpcalc does not ship; the failing migration's error otherwise.
-func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+func (s *Store) Migrate(ctx context.Context) (_ []string, err error) {
+	defer s.classify(&err)
 	locker, err := s.migrationLocker(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)

@@ -12,8 +12,9 @@ import (
 
 // UpsertPersons inserts the persons or replaces those with the same id, all in one
 // transaction.
-func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error {
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) (err error) {
+	defer s.classify(&err)
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := tx.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category) VALUES (?, ?, ?, ?)
 			ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
 			registered_poor = excluded.registered_poor, aid_category = excluded.aid_category`)
@@ -29,8 +30,9 @@ func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error 
 }
 
 // UpsertProviders inserts the providers or replaces those with the same id.
-func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) error {
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) (err error) {
+	defer s.classify(&err)
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := tx.Rebind(`INSERT INTO providers (provider_id, name, level) VALUES (?, ?, ?)
 			ON CONFLICT (provider_id) DO UPDATE SET name = excluded.name, level = excluded.level`)
 		for _, p := range providers {
@@ -45,7 +47,8 @@ func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) 
 }
 
 // Person returns the person with id, or ErrNotFound.
-func (s *Store) Person(ctx context.Context, id string) (calc.Person, error) {
+func (s *Store) Person(ctx context.Context, id string) (_ calc.Person, err error) {
+	defer s.classify(&err)
 	return person(ctx, s.db, id)
 }
 
@@ -60,7 +63,7 @@ func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, err
 	}
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(personQuery), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return calc.Person{}, fmt.Errorf("person %s: %w", id, ErrNotFound)
+		return calc.Person{}, refuse(ErrNotFound, "person %s was not found", id)
 	}
 	if err != nil {
 		return calc.Person{}, fmt.Errorf("read person %s: %w", id, err)
@@ -74,7 +77,8 @@ func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, err
 
 // Provider returns the provider with id, or ErrNotFound. Providers are remembered (see
 // readCache): every claim names one.
-func (s *Store) Provider(ctx context.Context, id string) (calc.Provider, error) {
+func (s *Store) Provider(ctx context.Context, id string) (_ calc.Provider, err error) {
+	defer s.classify(&err)
 	if p, ok := s.cache.provider(id); ok {
 		return p, nil
 	}
@@ -98,7 +102,7 @@ func (s *Store) provider(ctx context.Context, id string) (calc.Provider, error) 
 	}
 	err = st.GetContext(ctx, &row, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return calc.Provider{}, fmt.Errorf("provider %s: %w", id, ErrNotFound)
+		return calc.Provider{}, refuse(ErrNotFound, "provider %s was not found", id)
 	}
 	if err != nil {
 		return calc.Provider{}, fmt.Errorf("read provider %s: %w", id, err)
@@ -113,7 +117,8 @@ func (s *Store) provider(ctx context.Context, id string) (calc.Provider, error) 
 // PublishPolicy stores a validated policy version with the document it was read from.
 // Published versions are immutable: it returns ErrConflict if the version exists or its
 // period overlaps a published one.
-func (s *Store) PublishPolicy(ctx context.Context, p *calc.Policy, document []byte) error {
+func (s *Store) PublishPolicy(ctx context.Context, p *calc.Policy, document []byte) (err error) {
+	defer s.classify(&err)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		existing, err := s.policies(ctx, tx)
 		if err != nil {
@@ -122,11 +127,11 @@ func (s *Store) PublishPolicy(ctx context.Context, p *calc.Policy, document []by
 		all := append(existing.Policies(), p)
 		for _, q := range existing.Policies() {
 			if q.Version == p.Version {
-				return fmt.Errorf("publish policy %s: %w: version already published", p.Version, ErrConflict)
+				return refuse(ErrConflict, "policy version %s is already published", p.Version)
 			}
 		}
 		if _, err := calc.NewPolicySet(all...); err != nil {
-			return fmt.Errorf("publish policy %s: %w: %w", p.Version, ErrConflict, err)
+			return &Refused{Kind: ErrConflict, Reason: fmt.Sprintf("policy %s: %v", p.Version, err), Cause: err}
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO policies (version, effective_from, effective_to, document, published_at) VALUES (?, ?, ?, ?, ?)`),
 			p.Version, p.From.String(), p.To.String(), string(document), s.now())
@@ -138,7 +143,10 @@ func (s *Store) PublishPolicy(ctx context.Context, p *calc.Policy, document []by
 }
 
 // Policies returns every published policy version.
-func (s *Store) Policies(ctx context.Context) (*calc.PolicySet, error) { return s.policies(ctx, s.db) }
+func (s *Store) Policies(ctx context.Context) (_ *calc.PolicySet, err error) {
+	defer s.classify(&err)
+	return s.policies(ctx, s.db)
+}
 
 // errNoReadPolicy is a store opened without a way to read policy documents: a bug of its
 // opener.
@@ -174,11 +182,12 @@ func (s *Store) policies(ctx context.Context, q sqlx.QueryerContext) (*calc.Poli
 }
 
 // PolicyDocument returns the document of a published version, or ErrNotFound.
-func (s *Store) PolicyDocument(ctx context.Context, version string) ([]byte, error) {
+func (s *Store) PolicyDocument(ctx context.Context, version string) (_ []byte, err error) {
+	defer s.classify(&err)
 	var doc string
-	err := s.db.GetContext(ctx, &doc, s.db.Rebind(`SELECT document FROM policies WHERE version = ?`), version)
+	err = s.db.GetContext(ctx, &doc, s.db.Rebind(`SELECT document FROM policies WHERE version = ?`), version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("policy %s: %w", version, ErrNotFound)
+		return nil, refuse(ErrNotFound, "policy %s was not found", version)
 	}
 	return []byte(doc), err
 }

@@ -40,7 +40,8 @@ const touchEvery = time.Minute
 // OpenSession signs in with an API token and returns a new session's secret (for the
 // cookie; only its SHA-256 is stored) and the session. Errors: ErrBadToken for a token
 // that is not on file or revoked.
-func (s *Store) OpenSession(ctx context.Context, plainToken, userAgent string) (string, Session, error) {
+func (s *Store) OpenSession(ctx context.Context, plainToken, userAgent string) (_ string, _ Session, err error) {
+	defer s.classify(&err)
 	tok, err := s.authenticate(ctx, hashToken(plainToken))
 	if err != nil {
 		return "", Session{}, err
@@ -68,7 +69,8 @@ func (s *Store) OpenSession(ctx context.Context, plainToken, userAgent string) (
 
 // Session returns the session whose cookie secret is secret, and notes that it was seen
 // now. A session idle for longer than idle is ended. Errors: ErrNoSession.
-func (s *Store) Session(ctx context.Context, secret string, idle time.Duration) (Session, error) {
+func (s *Store) Session(ctx context.Context, secret string, idle time.Duration) (_ Session, err error) {
+	defer s.classify(&err)
 	var row struct {
 		TokenHash string `db:"token_hash"`
 		CSRF      string `db:"csrf"`
@@ -78,7 +80,7 @@ func (s *Store) Session(ctx context.Context, secret string, idle time.Duration) 
 		Note      string `db:"note"`
 	}
 	hash := hashToken(secret)
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT c.token_hash, c.csrf, c.created_at, c.last_seen, t.role, t.note
+	err = s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT c.token_hash, c.csrf, c.created_at, c.last_seen, t.role, t.note
 		FROM console_sessions c JOIN api_tokens t ON t.token_hash = c.token_hash
 		WHERE c.session_hash = ? AND t.revoked_at IS NULL`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -116,7 +118,8 @@ func (s *Store) Session(ctx context.Context, secret string, idle time.Duration) 
 
 // EndSession ends the session whose cookie secret is secret; ending one that is not on
 // file is not an error.
-func (s *Store) EndSession(ctx context.Context, secret string) error {
+func (s *Store) EndSession(ctx context.Context, secret string) (err error) {
+	defer s.classify(&err)
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM console_sessions WHERE session_hash = ?`), hashToken(secret)); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}

@@ -49,7 +49,8 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // claim id was settled with other values; ErrNotFound (wrapped) for an unknown person;
 // calc's errors for an invalid claim (calc.ErrInvalid) or a discharge day no published
 // policy covers (calc.ErrNoPolicy).
-func (s *Store) Settle(ctx context.Context, c calc.Claim) (SettlementRecord, bool, error) {
+func (s *Store) Settle(ctx context.Context, c calc.Claim) (_ SettlementRecord, _ bool, err error) {
+	defer s.classify(&err)
 	out, created, err := s.settle(ctx, c)
 	if err != nil && !errors.Is(err, ErrConflict) {
 		// The same claim id sent at once for two persons takes two ledger locks and meets
@@ -120,7 +121,8 @@ func (s *Store) settle(ctx context.Context, c calc.Claim) (SettlementRecord, boo
 
 // Quote computes what Settle would store for c now, storing nothing. It returns Settle's
 // errors, but never ErrConflict.
-func (s *Store) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
+func (s *Store) Quote(ctx context.Context, c calc.Claim) (_ calc.Settlement, _ calc.Ledger, err error) {
+	defer s.classify(&err)
 	st, after, err := s.quote(ctx, c)
 	if err != nil {
 		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
@@ -165,7 +167,7 @@ func (s *Store) personLedger(ctx context.Context, personID string, year int) (pe
 	}
 	err = stmt.QueryRowxContext(ctx, year, personID).Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid, &claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
 	if errors.Is(err, sql.ErrNoRows) {
-		return personLedger{}, fmt.Errorf("person %s: %w", personID, ErrNotFound)
+		return personLedger{}, refuse(ErrNotFound, "person %s was not found", personID)
 	}
 	if err != nil {
 		return personLedger{}, err
@@ -193,22 +195,23 @@ func (s *Store) personLedger(ctx context.Context, personID string, year int) (pe
 // took (POLICY.md) and stores a reversal row pointing at it. Later settlements of the year
 // are not re-settled. Errors: ErrNotFound; ErrConflict if id is already reversed or is
 // itself a reversal.
-func (s *Store) Reverse(ctx context.Context, id, reason string) (SettlementRecord, error) {
+func (s *Store) Reverse(ctx context.Context, id, reason string) (_ SettlementRecord, err error) {
+	defer s.classify(&err)
 	var out SettlementRecord
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		orig, err := s.settled(ctx, tx, bySettlementID, id)
 		if err != nil {
 			return err
 		}
 		if orig.Reverses != "" {
-			return fmt.Errorf("%w: %s is itself a reversal", ErrConflict, id)
+			return refuse(ErrConflict, "%s is itself a reversal; only a settlement can be reversed", id)
 		}
 		ledger, err := s.lockLedger(ctx, tx, orig.Settlement.PersonID, orig.Settlement.Year)
 		if err != nil {
 			return err
 		}
 		if _, err := s.settled(ctx, tx, byReverses, id); err == nil {
-			return fmt.Errorf("%w: settlement %s is already reversed", ErrConflict, id)
+			return refuse(ErrConflict, "settlement %s is already reversed", id)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -239,35 +242,40 @@ func (s *Store) Reverse(ctx context.Context, id, reason string) (SettlementRecor
 }
 
 // Settlement returns the stored settlement or reversal with id, or ErrNotFound.
-func (s *Store) Settlement(ctx context.Context, id string) (SettlementRecord, error) {
+func (s *Store) Settlement(ctx context.Context, id string) (_ SettlementRecord, err error) {
+	defer s.classify(&err)
 	return s.settled(ctx, s.db, bySettlementID, id)
 }
 
 // SettlementForClaim returns the settlement of a claim (not its reversal), or ErrNotFound.
-func (s *Store) SettlementForClaim(ctx context.Context, claimID string) (SettlementRecord, error) {
+func (s *Store) SettlementForClaim(ctx context.Context, claimID string) (_ SettlementRecord, err error) {
+	defer s.classify(&err)
 	return s.settledForClaim(ctx, s.db, claimID)
 }
 
 // Claim returns the stored claim with id as it was submitted, or ErrNotFound.
-func (s *Store) Claim(ctx context.Context, id string) (calc.Claim, error) {
+func (s *Store) Claim(ctx context.Context, id string) (_ calc.Claim, err error) {
+	defer s.classify(&err)
 	c, ok, err := s.claimByID(ctx, s.db, id)
 	if err != nil {
 		return calc.Claim{}, err
 	}
 	if !ok {
-		return calc.Claim{}, fmt.Errorf("claim %s: %w", id, ErrNotFound)
+		return calc.Claim{}, refuse(ErrNotFound, "claim %s was not found", id)
 	}
 	return c, nil
 }
 
 // Reversal returns the reversal of settlement id, or ErrNotFound if it is not reversed.
-func (s *Store) Reversal(ctx context.Context, id string) (SettlementRecord, error) {
+func (s *Store) Reversal(ctx context.Context, id string) (_ SettlementRecord, err error) {
+	defer s.classify(&err)
 	return s.settled(ctx, s.db, byReverses, id)
 }
 
 // Ledger returns a person's ledger for a year; a year without claims is a fresh ledger.
 // It returns ErrNotFound for an unknown person.
-func (s *Store) Ledger(ctx context.Context, personID string, year int) (calc.Ledger, error) {
+func (s *Store) Ledger(ctx context.Context, personID string, year int) (_ calc.Ledger, err error) {
+	defer s.classify(&err)
 	if _, err := person(ctx, s.db, personID); err != nil {
 		return calc.Ledger{}, err
 	}
@@ -282,9 +290,10 @@ const personYearSettlementsQuery = `SELECT ` + settlementKeyColumns + ` FROM set
 
 // LedgerFromSettlements recomputes a person's ledger for a year from the stored settlements
 // and reversals, to check the kept ledger against.
-func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year int) (calc.Ledger, error) {
+func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year int) (_ calc.Ledger, err error) {
+	defer s.classify(&err)
 	var rows []settlementKeys
-	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(personYearSettlementsQuery), personID, year)
+	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(personYearSettlementsQuery), personID, year)
 	if err != nil {
 		return calc.Ledger{}, err
 	}
@@ -455,7 +464,7 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	}
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(settledQuery(where)), arg)
 	if errors.Is(err, sql.ErrNoRows) {
-		return SettlementRecord{}, fmt.Errorf("settlement %v: %w", arg, ErrNotFound)
+		return SettlementRecord{}, refuse(ErrNotFound, "settlement %v was not found", arg)
 	}
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %v: %w", arg, err)

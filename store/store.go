@@ -17,6 +17,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,8 +33,8 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // PostgreSQL driver "postgres"
-	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+	_ "github.com/lib/pq"             // PostgreSQL driver "postgres"
+	sqlitedriver "modernc.org/sqlite" // SQLite driver "sqlite"
 )
 
 // Errors callers branch on with errors.Is.
@@ -40,6 +42,29 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 )
+
+// Refused is a refusal told to whoever asked: Reason says what was refused and why, in
+// their words, free of the context the error gathers on its way up (the API answers with
+// it). errors.Is(err, Kind) holds; Kind is ErrNotFound or ErrConflict. Cause, if not nil,
+// is the error that led to it, which errors.Is sees too.
+type Refused struct {
+	Kind   error
+	Reason string
+	Cause  error
+}
+
+func (e *Refused) Error() string { return e.Reason }
+
+func (e *Refused) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Cause}
+}
+
+func refuse(kind error, format string, args ...any) error {
+	return &Refused{Kind: kind, Reason: fmt.Sprintf(format, args...)}
+}
 
 // dialect holds what differs between the two databases.
 type dialect struct {
@@ -65,6 +90,7 @@ type Store struct {
 	revoked   revocations  // what Authenticate last counted of revoked tokens
 	stmts     sync.Map     // query → *sqlx.Stmt, for the queries of every request
 	cache     *readCache   // what quotes read
+	closed    atomic.Bool  // Close was called: every error after is ErrUnavailable
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// ReadPolicy reads a published policy document back into a policy; whoever opens the
@@ -129,14 +155,48 @@ func open(ctx context.Context, url string, existing bool) (*Store, error) {
 			}
 			mode = "rw"
 		}
-		// One writer at a time: BEGIN IMMEDIATE takes the write lock up front, and others
-		// wait up to the busy timeout for it.
-		d, dsn = sqlite, "file:"+path+"?mode="+mode+"&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=analysis_limit(1000)"
+		d, dsn = sqlite, sqliteDSN(path, mode)
 	}
 	db, err := sqlx.Open(d.name, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", d.name, err)
 	}
+	return start(ctx, d, db, dsn, name)
+}
+
+// sqliteDSN is the data source name of the SQLite file at path, opened in mode (rw, rwc).
+func sqliteDSN(path, mode string) string {
+	// One writer at a time: BEGIN IMMEDIATE takes the write lock up front, and others
+	// wait up to the busy timeout for it.
+	return "file:" + path + "?mode=" + mode + "&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=analysis_limit(1000)"
+}
+
+// OpenSQLiteWith is Open of the SQLite file at path with every connection passed through
+// wrap, a driver.Conn of the caller's around SQLite's: tests use it to make the database
+// fail as a real one does (see storetest.Faulty). Everything else opens with Open.
+func OpenSQLiteWith(ctx context.Context, path string, wrap func(driver.Conn) driver.Conn) (*Store, error) {
+	c := wrapConnector{drv: &sqlitedriver.Driver{}, dsn: sqliteDSN(path, "rwc"), wrap: wrap}
+	return start(ctx, sqlite, sqlx.NewDb(sql.OpenDB(c), sqlite.name), c.dsn, path)
+}
+
+type wrapConnector struct {
+	drv  driver.Driver
+	dsn  string
+	wrap func(driver.Conn) driver.Conn
+}
+
+func (c wrapConnector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return c.wrap(conn), nil
+}
+
+func (c wrapConnector) Driver() driver.Driver { return c.drv }
+
+// start makes the store of an opened database.
+func start(ctx context.Context, d dialect, db *sqlx.DB, dsn, name string) (*Store, error) {
 	if d.name == "sqlite" {
 		// database/sql pools connections; SQLite serialises writers itself, and a single
 		// connection avoids busy errors between our own connections.
@@ -207,6 +267,7 @@ func (s *Store) optimizeEvery(interval time.Duration) {
 // Close closes the database; a SQLite store runs PRAGMA optimize first, as SQLite advises
 // before a connection closes.
 func (s *Store) Close() error {
+	s.closed.Store(true)
 	s.closeOnce.Do(func() {
 		close(s.stopOptimize)
 		<-s.optimized
@@ -225,7 +286,10 @@ func (s *Store) Close() error {
 func (s *Store) Dialect() string { return s.dialect.name }
 
 // Ping reports whether the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.classify(&err)
+	return s.db.PingContext(ctx)
+}
 
 // stampLayout is RFC 3339 in UTC with always nine decimals of a second: stamps are
 // ordered as text (a person's settlements by created_at), and RFC3339Nano drops trailing

@@ -56,7 +56,8 @@ func rowTally(st *calc.Settlement, sign calc.Money) calc.Tally {
 
 // Tally sums the stored settlements of claims discharged from from to to inclusive, net
 // of reversals. It reads one row per day of the period.
-func (s *Store) Tally(ctx context.Context, from, to calc.Date) (calc.Tally, error) {
+func (s *Store) Tally(ctx context.Context, from, to calc.Date) (_ calc.Tally, err error) {
+	defer s.classify(&err)
 	stmt, err := s.prepared(ctx, tallyQuery)
 	if err != nil {
 		return calc.Tally{}, fmt.Errorf("tally: %w", err)

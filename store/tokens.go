@@ -54,13 +54,15 @@ const tokenIDLen = 16
 // CreateToken stores a new token granting t and returns it. The token is shown only now:
 // the database keeps only its SHA-256. A clinic token needs at least one provider, and
 // every provider must exist (ErrNotFound).
-func (s *Store) CreateToken(ctx context.Context, t Token) (string, error) {
+func (s *Store) CreateToken(ctx context.Context, t Token) (_ string, err error) {
+	defer s.classify(&err)
 	plain, _, err := s.IssueToken(ctx, t)
 	return plain, err
 }
 
 // IssueToken is CreateToken that also returns what is on file of the new token.
-func (s *Store) IssueToken(ctx context.Context, t Token) (string, TokenInfo, error) {
+func (s *Store) IssueToken(ctx context.Context, t Token) (_ string, _ TokenInfo, err error) {
+	defer s.classify(&err)
 	plain, err := s.issueToken(ctx, t)
 	if err != nil {
 		return "", TokenInfo{}, err
@@ -143,7 +145,8 @@ type revocations struct {
 // Authenticate returns what a token grants, or ErrBadToken. Known tokens are remembered
 // for tokenTTL, to spare the database a query per request; a revocation anywhere is
 // honoured within revocationPoll.
-func (s *Store) Authenticate(ctx context.Context, plain string) (Token, error) {
+func (s *Store) Authenticate(ctx context.Context, plain string) (_ Token, err error) {
+	defer s.classify(&err)
 	s.cache.follow() // revocations elsewhere reach the remembered tokens through it
 	if err := s.checkRevocations(ctx); err != nil {
 		return Token{}, fmt.Errorf("authenticate: %w", err)
@@ -261,7 +264,8 @@ func (r *tokenRow) info(providers map[string][]string) (TokenInfo, error) {
 }
 
 // Tokens lists the tokens on file, revoked ones too, oldest first.
-func (s *Store) Tokens(ctx context.Context) ([]TokenInfo, error) {
+func (s *Store) Tokens(ctx context.Context) (_ []TokenInfo, err error) {
+	defer s.classify(&err)
 	var rows []tokenRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY created_at, token_hash`); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
@@ -300,13 +304,13 @@ func (s *Store) tokenInfo(ctx context.Context, id string) (TokenInfo, error) {
 
 func tokenByID(ctx context.Context, q sqlx.ExtContext, id string) (TokenInfo, error) {
 	if !validTokenID(id) {
-		return TokenInfo{}, fmt.Errorf("token %q: %w", id, ErrNotFound)
+		return TokenInfo{}, refuse(ErrNotFound, "token %q was not found", id)
 	}
 	// The id is a prefix of the hash: hex digits only, so no LIKE wildcard can slip in.
 	var row tokenRow
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT `+tokenColumns+` FROM api_tokens WHERE token_hash LIKE ?`), id+"%")
 	if errors.Is(err, sql.ErrNoRows) {
-		return TokenInfo{}, fmt.Errorf("token %s: %w", id, ErrNotFound)
+		return TokenInfo{}, refuse(ErrNotFound, "token %s was not found", id)
 	}
 	if err != nil {
 		return TokenInfo{}, fmt.Errorf("read token %s: %w", id, err)
@@ -321,22 +325,23 @@ func tokenByID(ctx context.Context, q sqlx.ExtContext, id string) (TokenInfo, er
 // RevokeToken revokes the token with id: from now on it authenticates no more, here at
 // once and through every other store on the database within revocationPoll. It returns the token as now on
 // file. Errors: ErrNotFound; ErrConflict if it is already revoked.
-func (s *Store) RevokeToken(ctx context.Context, id string) (TokenInfo, error) {
+func (s *Store) RevokeToken(ctx context.Context, id string) (_ TokenInfo, err error) {
+	defer s.classify(&err)
 	var out TokenInfo
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		t, err := tokenByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if t.RevokedAt != nil {
-			return fmt.Errorf("%w: token %s is already revoked (since %s)", ErrConflict, id, t.RevokedAt.Format(time.RFC3339))
+			return refuse(ErrConflict, "token %s is already revoked (since %s)", id, t.RevokedAt.Format(time.RFC3339))
 		}
 		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE token_hash LIKE ? AND revoked_at IS NULL`), s.now(), id+"%")
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("%w: token %s changed meanwhile", ErrConflict, id)
+			return refuse(ErrConflict, "token %s changed meanwhile; try again", id)
 		}
 		if out, err = tokenByID(ctx, tx, id); err != nil {
 			return err

@@ -1,0 +1,105 @@
+package storetest
+
+import (
+	"context"
+	"database/sql/driver"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/store"
+)
+
+// Fault makes a Faulty store's database fail: while an error is set, every statement,
+// transaction and ping the store starts returns it, as a database that is restarting or
+// unreachable does.
+type Fault struct{ err atomic.Pointer[error] }
+
+// Set makes the database fail with err from now on; nil makes it work again.
+func (f *Fault) Set(err error) {
+	if err == nil {
+		f.err.Store(nil)
+		return
+	}
+	f.err.Store(&err)
+}
+
+func (f *Fault) get() error {
+	if p := f.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Faulty opens a migrated store on a new SQLite file whose connections fail, when told
+// to through the Fault, with the error given.
+func Faulty(tb testing.TB) (*store.Store, *Fault) {
+	tb.Helper()
+	f := &Fault{}
+	s, err := store.OpenSQLiteWith(context.Background(), filepath.Join(tb.TempDir(), "hpcalc.db"),
+		func(c driver.Conn) driver.Conn { return &faultyConn{Conn: c, f: f} })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s, f
+}
+
+// faultyConn passes everything to SQLite's connection unless the Fault is set. It
+// implements only what database/sql needs to route every query through it.
+type faultyConn struct {
+	driver.Conn
+	f *Fault
+}
+
+func (c *faultyConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *faultyConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if err := c.f.get(); err != nil {
+		return nil, err
+	}
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyStmt{Stmt: st, f: c.f}, nil
+}
+
+func (c *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if err := c.f.get(); err != nil {
+		return nil, err
+	}
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *faultyConn) Ping(ctx context.Context) error {
+	if err := c.f.get(); err != nil {
+		return err
+	}
+	return c.Conn.(driver.Pinger).Ping(ctx)
+}
+
+// faultyStmt fails a statement prepared before the Fault was set, as the store keeps some.
+type faultyStmt struct {
+	driver.Stmt
+	f *Fault
+}
+
+func (s *faultyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.f.get(); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *faultyStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.f.get(); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
