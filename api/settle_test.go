@@ -263,7 +263,7 @@ func TestReversal(t *testing.T) {
 			{"Again", path, "settlement " + st.SettlementID + " is already reversed", http.StatusConflict},
 			{"AReversal", "/v1/settlements/" + rev.SettlementID + "/reversal",
 				rev.SettlementID + " is itself a reversal; only a settlement can be reversed", http.StatusConflict},
-			{"Missing", "/v1/settlements/S-missing/reversal", "settlement S-missing was not found", http.StatusNotFound},
+			{"Missing", "/v1/settlements/S-missing/reversal", "no settlement with this id is on file for this token", http.StatusNotFound},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				var p problem

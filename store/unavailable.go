@@ -43,12 +43,13 @@ func (s *Store) classify(err *error) {
 // connectionClass reports whether err says the database could not be reached or cannot
 // serve now, rather than that the request was wrong: PostgreSQL's SQLSTATE classes 08
 // (connection exception) and 57P (operator intervention: shutting down, starting up,
-// cannot connect now), and the connection refused, reset or cut short below the driver.
+// cannot connect now), 53300 (too many connections: every slot taken, for now), and the
+// connection refused, reset or cut short below the driver.
 func connectionClass(err error) bool {
 	var pe *pq.Error
 	if errors.As(err, &pe) {
 		code := string(pe.Code)
-		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P")
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P") || code == "53300"
 	}
 	var ne *net.OpError
 	switch {

@@ -31,6 +31,7 @@ func TestUnavailableClassification(t *testing.T) {
 		{"CrashShutdown57P02", &pq.Error{Code: "57P02", Message: "terminating connection due to crash of another server process"}, true},
 		{"ConnectionFailure08006", &pq.Error{Code: "08006", Message: "connection failure"}, true},
 		{"CannotConnect08001", &pq.Error{Code: "08001", Message: "sqlclient unable to establish sqlconnection"}, true},
+		{"TooManyClients53300", &pq.Error{Code: "53300", Message: "sorry, too many clients already"}, true},
 		{"Refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
 		{"Reset", fmt.Errorf("read tcp: %w", syscall.ECONNRESET), true},
 		{"CutShort", io.ErrUnexpectedEOF, true},
