@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -67,7 +68,13 @@ func TestConcurrentSettlementsOverHTTP(t *testing.T) {
 		close(work)
 		wg.Wait()
 		if len(bad) > 0 {
-			t.Fatalf("%d failures, first: %s", len(bad), bad[0])
+			var failed []string // what the server logged of its failures, to tell the database's state from a bug
+			for _, line := range strings.Split(v.logs.String(), "\n") {
+				if strings.Contains(line, `"request failed"`) && len(failed) < 3 {
+					failed = append(failed, line)
+				}
+			}
+			t.Fatalf("%d failures, first: %s\nlogged: %s", len(bad), bad[0], strings.Join(failed, "\n"))
 		}
 		if len(created) != claims {
 			t.Fatalf("%d claims created, want %d", len(created), claims)
