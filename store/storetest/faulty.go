@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 )
 
@@ -41,6 +42,7 @@ func Faulty(tb testing.TB) (*store.Store, *Fault) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.ReadPolicy = policyfile.Parse
 	tb.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(context.Background()); err != nil {
 		tb.Fatal(err)
