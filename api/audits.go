@@ -93,7 +93,7 @@ func (s *server) auditFiles(c echo.Context) error {
 		return fail(kindInvalid, detail, fields...)
 	}
 	if err != nil {
-		return invalidInput(err)
+		return invalidInput(err, "the audit input")
 	}
 	if as := preferred(req.Header.Get(echo.HeaderAccept)); as != asJSON {
 		return writeBook(c, as, ops.PaidAuditBook(a))
