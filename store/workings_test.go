@@ -18,13 +18,9 @@ import (
 
 var updateWorkings = flag.Bool("update", false, "rewrite testdata/workings.golden")
 
-func testKinds() []string {
-	kinds := []string{"sqlite"}
-	if os.Getenv("HPCALC_TEST_DATABASE_URL") != "" {
-		kinds = append(kinds, "postgres")
-	}
-	return kinds
-}
+// testKinds are the databases a test runs on; openRaw skips PostgreSQL, saying so, when
+// HPCALC_TEST_DATABASE_URL is not set.
+func testKinds() []string { return []string{"sqlite", "postgres"} }
 
 // settleShipped settles every shipped claim in discharge order through Settle, checks
 // each against the engine's replay, and returns the stored records by claim index.
