@@ -54,13 +54,24 @@ func (s *Store) Person(ctx context.Context, id string) (_ calc.Person, err error
 
 const personQuery = `SELECT person_id, household_id, registered_poor, aid_category FROM persons WHERE person_id = ?`
 
-func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, error) {
-	var row struct {
-		ID             string `db:"person_id"`
-		HouseholdID    string `db:"household_id"`
-		RegisteredPoor bool   `db:"registered_poor"`
-		Aid            string `db:"aid_category"`
+// personRow is a row of persons.
+type personRow struct {
+	ID             string `db:"person_id"`
+	HouseholdID    string `db:"household_id"`
+	RegisteredPoor bool   `db:"registered_poor"`
+	Aid            string `db:"aid_category"`
+}
+
+func (r personRow) person() (calc.Person, error) {
+	aid, err := calc.ParseAidCategory(r.Aid)
+	if err != nil {
+		return calc.Person{}, fmt.Errorf("read person %s: %w", r.ID, err)
 	}
+	return calc.Person{ID: r.ID, HouseholdID: r.HouseholdID, RegisteredPoor: r.RegisteredPoor, Aid: aid}, nil
+}
+
+func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, error) {
+	var row personRow
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(personQuery), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return calc.Person{}, refuse(ErrNotFound, "person %s was not found", id)
@@ -68,11 +79,31 @@ func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, err
 	if err != nil {
 		return calc.Person{}, fmt.Errorf("read person %s: %w", id, err)
 	}
-	aid, err := calc.ParseAidCategory(row.Aid)
-	if err != nil {
-		return calc.Person{}, fmt.Errorf("read person %s: %w", id, err)
+	return row.person()
+}
+
+// PersonsAfter returns at most limit persons whose ids sort after after ("" for the
+// first page), in id order. Paging by the last id seen (keyset), not by offset, keeps
+// every page one index range scan however deep it is, and a person upserted between
+// pages neither shifts nor repeats the others.
+func (s *Store) PersonsAfter(ctx context.Context, after string, limit int) (_ []calc.Person, err error) {
+	defer s.classify(&err)
+	if limit < 1 {
+		return nil, fmt.Errorf("list persons after %q: limit %d is not positive", after, limit)
 	}
-	return calc.Person{ID: row.ID, HouseholdID: row.HouseholdID, RegisteredPoor: row.RegisteredPoor, Aid: aid}, nil
+	var rows []personRow
+	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT person_id, household_id, registered_poor, aid_category
+		FROM persons WHERE person_id > ? ORDER BY person_id LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list persons after %q: %w", after, err)
+	}
+	out := make([]calc.Person, len(rows))
+	for i, r := range rows {
+		if out[i], err = r.person(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Provider returns the provider with id, or ErrNotFound. Providers are remembered (see
