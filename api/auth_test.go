@@ -67,6 +67,8 @@ func samples() map[string]sample {
 			return v.request(http.MethodPut, "/v1/persons", "", "application/json",
 				[]byte(`[{"person_id":"AUTH1","household_id":"HA","registered_poor":true}]`))
 		},
+		"GET /v1/persons":      get("/v1/persons?limit=2&after=P00010"),
+		"GET /v1/persons/{id}": get("/v1/persons/P00010"),
 		"PUT /v1/providers": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPut, "/v1/providers", "", "text/csv", []byte("provider_id,name,level\nAUTHP,x,county\n"))
 		},

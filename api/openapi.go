@@ -293,6 +293,10 @@ func schemas() obj {
 		}),
 		"Persons": obj{"type": "array", "items": ref("Person"),
 			"description": "or, as text/csv, persons.csv: person_id,household_id,registered_poor,aid_category (more columns ignored)"},
+		"PersonList": object([]string{"persons", "next"}, obj{
+			"persons": obj{"type": "array", "items": ref("Person")},
+			"next":    obj{"type": "string", "nullable": true, "description": "after= of the next page; null on the last page"},
+		}),
 		"Provider": object([]string{"provider_id", "level"}, obj{
 			"provider_id": id, "name": obj{"type": "string"}, "level": obj{"type": "string", "enum": names(calc.Levels())},
 		}),

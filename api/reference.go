@@ -190,3 +190,79 @@ func yearParam(s string) (int, error) {
 	}
 	return y, nil
 }
+
+// personOut is a person as GET /v1/persons answers it: the fields PUT /v1/persons takes.
+type personOut struct {
+	PersonID       string `json:"person_id"`
+	HouseholdID    string `json:"household_id"`
+	RegisteredPoor bool   `json:"registered_poor"`
+	AidCategory    string `json:"aid_category"`
+}
+
+func personOutOf(p calc.Person) personOut {
+	return personOut{PersonID: p.ID, HouseholdID: p.HouseholdID, RegisteredPoor: p.RegisteredPoor, AidCategory: p.Aid.String()}
+}
+
+// personList is a page of GET /v1/persons.
+type personList struct {
+	Persons []personOut `json:"persons"`
+	// Next is the after of the next page; nil on the last page.
+	Next *string `json:"next"`
+}
+
+// Pages of GET /v1/persons.
+const (
+	defaultPersonsLimit = 100
+	maxPersonsLimit     = 1000
+)
+
+// getPerson answers GET /v1/persons/{id}.
+func (s *server) getPerson(c echo.Context) error {
+	id := c.Param("id")
+	if rule := calc.IDRule(id); rule != "" {
+		return fail(kindBadRequest, "bad person id in the path", fieldError{Field: "id", Rule: rule})
+	}
+	p, err := s.store.Person(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, personOutOf(p))
+}
+
+// listPersons answers GET /v1/persons?limit=N&after=ID: a page of the register in id
+// order, and the after of the next page.
+func (s *server) listPersons(c echo.Context) error {
+	var f fields
+	limit := defaultPersonsLimit
+	if q := c.QueryParam("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > maxPersonsLimit {
+			f.addf("limit", "%q is not a whole number from 1 to %d", q, maxPersonsLimit)
+		}
+		limit = n
+	}
+	after := c.QueryParam("after")
+	if _, given := c.QueryParams()["after"]; given {
+		if rule := calc.IDRule(after); rule != "" {
+			f.add("after", rule)
+		}
+	}
+	if len(f.errs) > 0 {
+		return fail(kindBadRequest, "bad query parameter", f.errs...)
+	}
+	// One more than the page tells whether another page follows.
+	list, err := s.store.PersonsAfter(c.Request().Context(), after, limit+1)
+	if err != nil {
+		return err
+	}
+	out := personList{Persons: make([]personOut, 0, min(len(list), limit))}
+	for i, p := range list {
+		if i == limit {
+			next := list[limit-1].ID
+			out.Next = &next
+			break
+		}
+		out.Persons = append(out.Persons, personOutOf(p))
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
