@@ -79,7 +79,7 @@ func decodeObjectSlow(body []byte) (map[string]json.RawMessage, *fields, error) 
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, nil, malformed(err)
+		return nil, nil, malformed(err, body)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return nil, nil, fail(kindBadRequest, "the body must be a JSON object, not "+tokenKind(tok))
@@ -91,12 +91,12 @@ func decodeObjectSlow(body []byte) (map[string]json.RawMessage, *fields, error) 
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, nil, malformed(err)
+			return nil, nil, malformed(err, body)
 		}
 		name, _ := tok.(string) // inside an object the decoder gives only string keys
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, malformed(err)
+			return nil, nil, malformed(err, body)
 		}
 		if _, dup := obj[name]; dup && !f.bad[name] {
 			f.add(name, "appears more than once in the object")
@@ -104,7 +104,7 @@ func decodeObjectSlow(body []byte) (map[string]json.RawMessage, *fields, error) 
 		obj[name] = raw
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, nil, malformed(err)
+		return nil, nil, malformed(err, body)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, nil, fail(kindBadRequest, "the body holds more than one JSON value")
@@ -223,17 +223,18 @@ func tokenKind(tok json.Token) string {
 	return "a number"
 }
 
-// malformed is the 400 of a body encoding/json could not decode.
-func malformed(err error) error {
+// malformed is the 400 of a body encoding/json could not decode. The decoder reports a
+// body cut off between tokens as io.EOF, the same as an empty one: body tells them apart.
+func malformed(err error, body []byte) error {
 	var (
 		se *json.SyntaxError
 		te *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.Is(err, io.EOF):
+	case errors.Is(err, io.EOF) && len(bytes.TrimSpace(body)) == 0:
 		return fail(kindBadRequest, "the body is empty; it must be JSON")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fail(kindBadRequest, "the body is not valid JSON: it ends too soon")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fail(kindBadRequest, truncated)
 	case errors.As(err, &se):
 		return fail(kindBadRequest, fmt.Sprintf("the body is not valid JSON: %v (at byte %d)", se, se.Offset))
 	case errors.As(err, &te) && te.Field == "":
@@ -241,6 +242,9 @@ func malformed(err error) error {
 	}
 	return fail(kindBadRequest, "the body is not valid JSON")
 }
+
+// truncated is the detail of a body cut off before its JSON value is complete.
+const truncated = "the body is not valid JSON: it ends before the JSON value is complete"
 
 func wantShape(goKind string) string {
 	switch goKind {
@@ -487,7 +491,7 @@ func decodeStrict(body []byte, v any, prefix string) error {
 		return fail(kindInvalid, "a field has the wrong type", fieldError{Field: prefix + te.Field,
 			Rule: "must be a JSON " + jsonType(te.Type.Kind().String()) + ", not a JSON " + te.Value})
 	}
-	return malformed(err)
+	return malformed(err, body)
 }
 
 func jsonType(goKind string) string {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -107,6 +108,54 @@ func TestUTF8Fault(t *testing.T) {
 		path, bad := utf8Fault([]byte(tt.body))
 		if path != tt.path || bad != tt.bad {
 			t.Errorf("utf8Fault(%q) = %q, %v; want %q, %v", tt.body, path, bad, tt.path, tt.bad)
+		}
+	}
+}
+
+// TestTruncatedBody checks that a body cut off part-way says so, through both decoders
+// every JSON route uses, and that only a body with nothing in it is called empty.
+func TestTruncatedBody(t *testing.T) {
+	tests := []struct {
+		body, want string
+	}{
+		{``, "the body is empty; it must be JSON"},
+		{" \n", "the body is empty; it must be JSON"},
+		{`{`, truncated},
+		{`{"claim_id": "C1", "tot`, truncated},
+		{`{"claim_id": "C1", "total"`, truncated},
+		{`{"claim_id": "C1", "total":`, truncated},
+		{`{"claim_id": "C1", "total": "12`, truncated},
+		{`{"claim_id": "C1",`, truncated},
+		{`{"claim_id": "C1"`, truncated},
+		{`[{"a": 1}, `, truncated},
+	}
+	detail := func(err error) string {
+		t.Helper()
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			t.Fatalf("got %v, want an API error", err)
+		}
+		return ae.detail
+	}
+	for _, tt := range tests {
+		object := !strings.HasPrefix(tt.body, "[")
+		if _, _, err := decodeObject([]byte(tt.body)); object {
+			if got := detail(err); got != tt.want {
+				t.Errorf("decodeObject(%q): %q, want %q", tt.body, got, tt.want)
+			}
+		}
+		var v any
+		if got := detail(decodeStrict([]byte(tt.body), &v, "")); got != tt.want {
+			t.Errorf("decodeStrict(%q): %q, want %q", tt.body, got, tt.want)
+		}
+		var s struct {
+			ClaimID string `json:"claim_id"`
+			Total   string `json:"total"`
+		}
+		if object {
+			if got := detail(decodeStrict([]byte(tt.body), &s, "")); got != tt.want {
+				t.Errorf("decodeStrict(%q) into a struct: %q, want %q", tt.body, got, tt.want)
+			}
 		}
 	}
 }
