@@ -3,6 +3,9 @@ package policyfile
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -14,7 +17,10 @@ import (
 // document and policy, validated like a policy file. Mappings merge key by key; any other
 // value, lists included, replaces the base's. Without a version of its own the result is
 // the base's version with ".whatif" appended (a version is an id: calc.ValidID). Problems
-// of the result are reported against changeName, with the lines of the merged document.
+// are reported against changeName at their place in the change, which is all the user
+// wrote: the change's own shape (unknown fields, sections of the wrong kind) is checked
+// before merging, and a problem of the result is given the position of the value in the
+// change it concerns, or none when the change does not hold that value.
 func Merge(base []byte, changeName string, change []byte) (*calc.Policy, []byte, error) {
 	var b, c yaml.Node
 	if err := yaml.Unmarshal(base, &b); err != nil {
@@ -37,6 +43,11 @@ func Merge(base []byte, changeName string, change []byte) (*calc.Policy, []byte,
 				v.Value += ".whatif"
 			}
 		}
+		sc := shapeCheck{}
+		sc.node(c.Content[0], reflect.TypeFor[document](), "")
+		if len(sc.problems) > 0 {
+			return nil, nil, &Error{File: changeName, Problems: sc.problems}
+		}
 		mergeMapping(root, c.Content[0])
 	}
 	merged, err := yaml.Marshal(root)
@@ -44,10 +55,52 @@ func Merge(base []byte, changeName string, change []byte) (*calc.Policy, []byte,
 		return nil, nil, err
 	}
 	p, err := Parse(changeName, merged)
+	if pe := (*Error)(nil); errors.As(err, &pe) {
+		out := &Error{File: pe.File, Problems: slices.Clone(pe.Problems), Truncated: pe.Truncated}
+		for i := range out.Problems {
+			pr := &out.Problems[i]
+			pr.Line, pr.Column = 0, 0
+			if len(c.Content) > 0 {
+				if n, ok := nodeAt(c.Content[0], pr.Field); ok {
+					pr.Line, pr.Column = n.Line, n.Column
+				}
+			}
+		}
+		return nil, nil, out
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, merged, nil
+}
+
+// nodeAt is the node of a document at field, a path such as "critical.bands[1].rate".
+func nodeAt(n *yaml.Node, field string) (*yaml.Node, bool) {
+	if field == "" {
+		return nil, false
+	}
+	for _, part := range strings.Split(field, ".") {
+		key, rest, indexed := strings.Cut(part, "[")
+		if n.Kind != yaml.MappingNode {
+			return nil, false
+		}
+		v, ok := lookup(n, key)
+		if !ok {
+			return nil, false
+		}
+		n = v
+		for indexed {
+			var idx string
+			idx, rest, _ = strings.Cut(rest, "]")
+			i, err := strconv.Atoi(idx)
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return nil, false
+			}
+			n = n.Content[i]
+			_, rest, indexed = strings.Cut(rest, "[")
+		}
+	}
+	return n, true
 }
 
 func lookup(m *yaml.Node, key string) (*yaml.Node, bool) {
@@ -106,4 +159,64 @@ func Steps(start, stop, step string, maxSteps int) ([]calc.Rate, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// CheckParameter reports whether field, a dotted path such as "backstop.oop_ceiling", names
+// one number of a policy document, the thing a sweep can vary. Its error names the part of
+// field that is wrong and the names valid there, without field itself: the caller says how
+// the user wrote it (a flag, a request field).
+func CheckParameter(field string) error {
+	t, at := reflect.TypeFor[document](), ""
+	for _, key := range strings.Split(field, ".") {
+		switch {
+		case key == "":
+			return errors.New("want a dotted path such as backstop.oop_ceiling, with no empty part")
+		case t == scalarType:
+			return fmt.Errorf("%s is a single value, with no %q under it", at, key)
+		case t == perLevelType:
+			if _, err := calc.ParseLevel(key); err != nil {
+				return fmt.Errorf("unknown provider level %q under %s (want one of %s)", key, at, strings.Join(levelNames(), ", "))
+			}
+			t = scalarType
+		case t.Kind() == reflect.Struct:
+			f, ok := fieldByKey(t, key)
+			if !ok {
+				where := "the sections are"
+				if at != "" {
+					where = "the parameters under " + at + " are"
+				}
+				return fmt.Errorf("unknown parameter %q (%s %s)", key, where, strings.Join(numbersOf(t), ", "))
+			}
+			t = f.Type
+		default:
+			return fmt.Errorf("%s is a single value, with no %q under it", at, key)
+		}
+		if at != "" {
+			at += "."
+		}
+		at += key
+	}
+	switch {
+	case t == scalarType:
+		return nil
+	case t == perLevelType:
+		return fmt.Errorf("%s has one value per provider level: add one of %s, e.g. %s.%s", at, strings.Join(levelNames(), ", "), at, levelNames()[0])
+	case t.Kind() == reflect.Struct:
+		return fmt.Errorf("%s is a section, not a parameter (its parameters are %s)", at, strings.Join(numbersOf(t), ", "))
+	}
+	return fmt.Errorf("%s is not a number that can be swept", at)
+}
+
+// numbersOf lists the keys of t that hold numbers or sections of them: what a sweep can
+// name. Text (sources, descriptions) and lists (bands) are left out.
+func numbersOf(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		ft := t.Field(i).Type
+		if k != "" && k != "version" && (ft == scalarType || ft == perLevelType || ft.Kind() == reflect.Struct && ft != scalarType) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
