@@ -174,6 +174,8 @@ func (s *server) sweep(c echo.Context) error {
 	from, to := period(&f, req.From, req.To)
 	if req.Field == "" {
 		f.add("field", "is required: a parameter's dotted path, e.g. backstop.oop_ceiling")
+	} else if err := ops.CheckParameter(req.Field); err != nil {
+		f.add("field", err.Error())
 	}
 	values, err := ops.SweepValues(req.Start, req.Stop, req.Step)
 	if err != nil {

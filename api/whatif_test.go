@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -157,6 +158,28 @@ func TestSweep(t *testing.T) {
 	} {
 		if rec := v.do(http.MethodPost, "/v1/sweeps", asFinance, "application/json", []byte(bad)); rec.Code != http.StatusUnprocessableEntity {
 			t.Errorf("%s: status %d, want 422: %s", bad, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestWhatIfErrorsPointAtTheRequest: a change's problem is placed within the change sent,
+// and a sweep's unknown parameter is named as sent, with what is valid there.
+func TestWhatIfErrorsPointAtTheRequest(t *testing.T) {
+	s := storetest.SQLite(t)
+	v := newEnv(t, s)
+	settleShipped(t, s)
+	for _, tt := range []struct{ path, body, field, rule string }{
+		{"/v1/whatif", `{"from":"2018-01-01","to":"2018-12-31","change":"commercial:\n  foo: 0.5\n"}`,
+			"change", `change:2:3: commercial.foo: unknown field "foo"`},
+		{"/v1/whatif", `{"from":"2018-01-01","to":"2018-12-31","change":"aid: {}\ncommercial:\n  in_policy_rate: 1.5\n"}`,
+			"change", "change:3:19: commercial.in_policy_rate: "},
+		{"/v1/sweeps", `{"from":"2018-01-01","to":"2018-12-31","field":"backstop.oop_ceil","start":"0.05","stop":"0.15","step":"0.01"}`,
+			"field", `unknown parameter "oop_ceil" (the parameters under backstop are oop_ceiling)`},
+	} {
+		var p problem
+		want(t, v.do(http.MethodPost, tt.path, asFinance, "application/json", []byte(tt.body)), http.StatusUnprocessableEntity, &p)
+		if len(p.Errors) != 1 || p.Errors[0].Field != tt.field || !strings.HasPrefix(p.Errors[0].Rule, tt.rule) {
+			t.Errorf("%s %s: %+v, want field %s with a rule beginning %q", tt.path, tt.body, p.Errors, tt.field, tt.rule)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hpcalc/hpcalc/batch"
@@ -67,6 +68,11 @@ func SweepValues(start, stop, step string) ([]calc.Rate, error) {
 	return policyfile.Steps(start, stop, step, MaxSweepSteps)
 }
 
+// CheckParameter reports whether field, a dotted path such as "backstop.oop_ceiling",
+// names a number of the policy a sweep can vary; its error names the part that is wrong
+// and what is valid there, for the caller to put after how the user gave field.
+func CheckParameter(field string) error { return policyfile.CheckParameter(field) }
+
 // SweepStep is what the claims cost with the swept parameter at one value.
 type SweepStep struct {
 	Value calc.Rate
@@ -79,9 +85,19 @@ type SweepStep struct {
 // *ChangeError; calc.ErrNoPolicy (wrapped, naming the claim) for a claim no changed
 // version covers.
 func Sweep(set *batch.ClaimTable, base Base, field string, values []calc.Rate, prefix string) ([]SweepStep, error) {
+	if err := CheckParameter(field); err != nil {
+		return nil, fmt.Errorf("sweep %s: %w", field, err) // callers check it first, as the user wrote it
+	}
 	steps := make([]SweepStep, 0, len(values))
 	for _, v := range values {
 		ps, err := ApplyChange(base, prefix+field+"="+v.Decimal(), policyfile.Change(field, v.Decimal()))
+		var pe *policyfile.Error
+		if errors.As(err, &pe) {
+			// The change is one Change wrote, not the user: its positions mean nothing to them.
+			for i := range pe.Problems {
+				pe.Problems[i].Line, pe.Problems[i].Column = 0, 0
+			}
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -192,9 +192,12 @@ func runSweep(spec string, policyFiles []string, personsFile, providersFile, cla
 	if !ok || field == "" || len(parts) != 3 {
 		return fmt.Errorf("--sweep %q: want FIELD=FROM:TO:STEP, e.g. backstop.oop_ceiling=0.05:0.15:0.01", spec)
 	}
+	if err := ops.CheckParameter(field); err != nil {
+		return fmt.Errorf("--sweep %s: %w", field, err)
+	}
 	values, err := ops.SweepValues(parts[0], parts[1], parts[2])
 	if err != nil {
-		return fmt.Errorf("--sweep %q: %w", spec, err)
+		return fmt.Errorf("--sweep %s=%s: %w", field, rng, err)
 	}
 	in, err := loadReplayInput(policyFiles, personsFile, providersFile, claimsFile)
 	if err != nil {

@@ -165,3 +165,36 @@ func TestWhatifByHousehold(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatifErrorsPointAtWhatWasWritten: a change file's problems are placed in that file
+// and a sweep's in the flag as typed, never in the base policy or in a document built
+// from the flag.
+func TestWhatifErrorsPointAtWhatWasWritten(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	for _, tt := range []struct {
+		change string
+		args   []string
+		want   string
+	}{
+		{change: "commercial:\n  foo: 0.5\n", args: []string{"--change", bad},
+			want: bad + `:2:3: commercial.foo: unknown field "foo" (the fields here are in_policy_rate, out_of_policy_rate, annual_cap, source)`},
+		{change: "commercial:\n  in_policy_rate: 1.50\n", args: []string{"--change", bad},
+			want: bad + ":2:19: commercial.in_policy_rate: "},
+		{args: []string{"--sweep", "backstop.oop_ceil=0.05:0.15:0.01"},
+			want: `--sweep backstop.oop_ceil: unknown parameter "oop_ceil" (the parameters under backstop are oop_ceiling)`},
+		{args: []string{"--sweep", "backstop.oop_ceiling=0.05:0.15:0"},
+			want: "--sweep backstop.oop_ceiling=0.05:0.15:0: want start ≤ stop"},
+		{args: []string{"--sweep", "backstop.oop_ceiling=1.5:1.6:0.1"},
+			want: "--sweep backstop.oop_ceiling=1.5: backstop.oop_ceiling: "},
+	} {
+		if tt.change != "" {
+			if err := os.WriteFile(bad, []byte(tt.change), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, _, errOut := runCLI(t, append([]string{"whatif"}, tt.args...)...)
+		if code != 1 || !strings.HasPrefix(errOut, "hpcalc whatif: "+tt.want) {
+			t.Errorf("%s: exit %d, stderr %q, want 1 and it to begin %q", tt.args, code, errOut, "hpcalc whatif: "+tt.want)
+		}
+	}
+}
