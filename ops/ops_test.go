@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -312,8 +313,9 @@ func TestWhatIfAndSweep(t *testing.T) {
 			t.Errorf("a lower ceiling should cost the backstop more: %s at 0.08, %s at 0.12",
 				steps[0].Tally.Lines[calc.Backstop], steps[2].Tally.Lines[calc.Backstop])
 		}
-		if _, err := o.Sweep(ctx, from, to, "backstop.no_such_field", values); !errors.As(err, &ce) || ce.Version == "" {
-			t.Errorf("sweep of an unknown field: %v, want a ChangeError naming the version", err)
+		if _, err := o.Sweep(ctx, from, to, "backstop.no_such_field", values); !errors.Is(err, calc.ErrInvalid) ||
+			!strings.Contains(err.Error(), `unknown parameter "no_such_field"`) {
+			t.Errorf("sweep of an unknown field: %v, want an invalid parameter naming no_such_field", err)
 		}
 	})
 }

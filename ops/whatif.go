@@ -73,6 +73,17 @@ func SweepValues(start, stop, step string) ([]calc.Rate, error) {
 // and what is valid there, for the caller to put after how the user gave field.
 func CheckParameter(field string) error { return policyfile.CheckParameter(field) }
 
+// ParameterError is a sweep's parameter that names no number of the policy. It is
+// errors.Is calc.ErrInvalid.
+type ParameterError struct {
+	Field string
+	Err   error // CheckParameter's
+}
+
+func (e *ParameterError) Error() string        { return "sweep " + e.Field + ": " + e.Err.Error() }
+func (e *ParameterError) Unwrap() error        { return e.Err }
+func (e *ParameterError) Is(target error) bool { return target == calc.ErrInvalid }
+
 // SweepStep is what the claims cost with the swept parameter at one value.
 type SweepStep struct {
 	Value calc.Rate
@@ -82,11 +93,13 @@ type SweepStep struct {
 // Sweep settles set under the base versions with the parameter field (a dotted path,
 // such as "backstop.oop_ceiling") set to each of values in turn, and returns the totals
 // at each. Each value's change is named prefix+field+"="+value in errors. Errors: a
-// *ChangeError; calc.ErrNoPolicy (wrapped, naming the claim) for a claim no changed
+// *ParameterError for a field that is no parameter (CheckParameter); a *ChangeError;
+// calc.ErrNoPolicy (wrapped, naming the claim) for a claim no changed
 // version covers.
 func Sweep(set *batch.ClaimTable, base Base, field string, values []calc.Rate, prefix string) ([]SweepStep, error) {
 	if err := CheckParameter(field); err != nil {
-		return nil, fmt.Errorf("sweep %s: %w", field, err) // callers check it first, as the user wrote it
+		// Callers check it first, to name it as the user gave it; this is the backstop.
+		return nil, &ParameterError{Field: field, Err: err}
 	}
 	steps := make([]SweepStep, 0, len(values))
 	for _, v := range values {
