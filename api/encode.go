@@ -43,6 +43,77 @@ type settlementJSON struct {
 	OutOfPocket   money      `json:"out_of_pocket"`
 	LedgerAfter   ledgerJSON `json:"ledger_after"`
 	CreatedAt     *time.Time `json:"created_at,omitempty"`
+	// Corrections is, for a stored settlement with adjustments, what it paid at first, what
+	// it pays now and the adjustments between; for a reversal that re-settled later claims,
+	// the adjustments it booked. Absent when there are none: the settlement pays what it
+	// says.
+	Corrections *correctionsJSON `json:"corrections,omitempty"`
+}
+
+// correctionsJSON is a settlement's adjustments (POLICY.md "Corrections").
+type correctionsJSON struct {
+	Original    *amountsJSON     `json:"original,omitempty"`
+	Now         *amountsJSON     `json:"now,omitempty"`
+	Adjustments []adjustmentJSON `json:"adjustments"`
+}
+
+// amountsJSON is what a claim pays per line and what its patient pays.
+type amountsJSON struct {
+	Lines       map[string]money `json:"lines"`
+	OutOfPocket money            `json:"out_of_pocket"`
+}
+
+// adjustmentJSON is one stored adjustment.
+type adjustmentJSON struct {
+	AdjustmentID string           `json:"adjustment_id"`
+	SettlementID string           `json:"settlement_id"`
+	ClaimID      string           `json:"claim_id"`
+	PersonID     string           `json:"person_id"`
+	Cause        string           `json:"cause"`
+	CauseID      string           `json:"cause_id"`
+	Lines        map[string]money `json:"lines"`
+	OutOfPocket  money            `json:"out_of_pocket"`
+	Refund       money            `json:"refund"`
+	Correction   money            `json:"correction"`
+	Burden       money            `json:"burden"`
+	CreatedAt    time.Time        `json:"created_at"`
+}
+
+func linesOut(v [calc.NumLines]calc.Money) map[string]money {
+	m := make(map[string]money, calc.NumLines)
+	for _, l := range calc.Lines() {
+		m[l.String()] = money(v[l])
+	}
+	return m
+}
+
+func amountsOut(a calc.Amounts) *amountsJSON {
+	return &amountsJSON{Lines: linesOut(a.Lines), OutOfPocket: money(a.OutOfPocket)}
+}
+
+func adjustmentsOut(list []store.Adjusted) []adjustmentJSON {
+	out := make([]adjustmentJSON, 0, len(list))
+	for i := range list {
+		a := &list[i]
+		d := &a.Adjustment
+		out = append(out, adjustmentJSON{
+			AdjustmentID: a.ID, SettlementID: a.SettlementID, ClaimID: d.ClaimID, PersonID: d.PersonID,
+			Cause: a.Cause, CauseID: a.CauseID, Lines: linesOut(d.Lines), OutOfPocket: money(d.OutOfPocket),
+			Refund: money(max(d.Refund(), 0)), Correction: money(d.Correction), Burden: money(d.Burden),
+			CreatedAt: a.CreatedAt.UTC(),
+		})
+	}
+	return out
+}
+
+// correctionsOut is the corrections of a stored settlement or reversal.
+func correctionsOut(st *store.SettlementRecord) *correctionsJSON {
+	c := &correctionsJSON{Adjustments: adjustmentsOut(st.Adjustments)}
+	if st.Reverses == "" {
+		c.Original = amountsOut(calc.AmountsOf(&st.Settlement))
+		c.Now = amountsOut(st.Now())
+	}
+	return c
 }
 
 // lineJSON is what one line did; see calc.LineResult for what base, deductible and rate
@@ -143,6 +214,9 @@ func settledOut(st *store.SettlementRecord, providerID string) settlementJSON {
 	out.SettlementID, out.Reverses, out.Reason = st.ID, st.Reverses, st.Reason
 	created := st.CreatedAt.UTC()
 	out.CreatedAt = &created
+	if len(st.Adjustments) > 0 {
+		out.Corrections = correctionsOut(st)
+	}
 	return out
 }
 

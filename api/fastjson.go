@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strconv"
 	"sync"
 	"time"
@@ -76,6 +77,15 @@ func appendSettlementJSON(b []byte, v *settlementJSON) []byte {
 		b = append(b, `,"created_at":"`...)
 		b = v.CreatedAt.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, '"')
+	}
+	if v.Corrections != nil {
+		// Only stored settlements carry corrections, never the hot path's answers.
+		c, err := json.Marshal(v.Corrections)
+		if err != nil {
+			panic(err) // maps of strings and strings only: encoding/json does not fail
+		}
+		b = append(b, `,"corrections":`...)
+		b = append(b, c...)
 	}
 	return append(b, '}')
 }

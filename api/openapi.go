@@ -9,6 +9,7 @@ import (
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/workbook"
 )
 
@@ -266,6 +267,30 @@ func schemas() obj {
 			"out_of_pocket":  moneyField("what the patient pays"),
 			"ledger_after":   ref("Ledger"),
 			"created_at":     obj{"type": "string", "format": "date-time"},
+			"corrections":    ref("Corrections"),
+		}),
+		"Corrections": object([]string{"adjustments"}, obj{
+			"original":    ref("Amounts"),
+			"now":         ref("Amounts"),
+			"adjustments": obj{"type": "array", "items": ref("Adjustment")},
+		}),
+		"Amounts": object([]string{"lines", "out_of_pocket"}, obj{
+			"lines":         obj{"type": "object", "additionalProperties": moneyField(""), "description": "by line: basic, critical, commercial, aid, backstop"},
+			"out_of_pocket": moneyField(""),
+		}),
+		"Adjustment": object([]string{"adjustment_id", "settlement_id", "claim_id", "person_id", "cause", "cause_id", "lines", "out_of_pocket", "refund", "correction", "burden", "created_at"}, obj{
+			"adjustment_id": str(""),
+			"settlement_id": str("the settlement it corrects"),
+			"claim_id":      str(""),
+			"person_id":     str(""),
+			"cause":         obj{"type": "string", "enum": []string{store.CauseReversal, store.CauseOutOfOrder}},
+			"cause_id":      str("the reversal's id, or the reconciliation's"),
+			"lines":         obj{"type": "object", "additionalProperties": moneyField(""), "description": "the difference by line"},
+			"out_of_pocket": moneyField("the difference for the patient: never above zero, except where a reversal takes back an earlier refund"),
+			"refund":        moneyField("owed to the patient"),
+			"correction":    moneyField("the rise of the patient's share that the backstop pays instead"),
+			"burden":        moneyField("the difference of the claim's slice of the critical-illness burden"),
+			"created_at":    obj{"type": "string", "format": "date-time"},
 		}),
 		"Line": object([]string{"name", "applies", "amount", "base", "deductible", "computed", "cap_room", "explanation"}, obj{
 			"name":       obj{"type": "string", "enum": names(calc.Lines())},

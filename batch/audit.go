@@ -90,7 +90,7 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 	for j, i := range live {
 		sc, rs := &stored[i], &replayed[j]
 		addPaid(&a.Stored, sc)
-		if sc.OutOfPocket == rs.oop && sc.Paid == rs.lines {
+		if sc.OutOfPocket == rs.oop && sc.Paid == rs.lines || correctedOnly(sc, rs.lines, rs.oop) {
 			continue
 		}
 		d := Difference{ClaimID: sc.Claim.ID, PersonID: sc.Claim.PersonID, StoredVersion: sc.PolicyVersion,
@@ -106,6 +106,21 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 		a.Differences = append(a.Differences, d)
 	}
 	return a, nil
+}
+
+// correctedOnly reports whether an adjusted claim differs from its replay only by a rise
+// in the patient's share that the backstop paid instead (POLICY.md "Corrections"): no
+// difference then, since the patient never pays more after discharge.
+func correctedOnly(sc *calc.PaidClaim, lines [calc.NumLines]calc.Money, oop calc.Money) bool {
+	if !sc.Adjusted || sc.OutOfPocket > oop {
+		return false
+	}
+	for l := range calc.Backstop {
+		if sc.Paid[l] != lines[l] {
+			return false
+		}
+	}
+	return sc.Paid[calc.Backstop]+sc.OutOfPocket == lines[calc.Backstop]+oop
 }
 
 func addPaid(t *calc.Tally, sc *calc.PaidClaim) {

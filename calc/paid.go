@@ -3,8 +3,8 @@ package calc
 import "time"
 
 // PaidClaim is a claim as it was settled and stored: which settlement paid it, under
-// which policy version and when, what each line and the patient paid, and whether it has
-// been reversed since. An audit compares a replay with it.
+// which policy version and when, what each line and the patient paid (adjustments
+// included), and whether it has been reversed since. An audit compares a replay with it.
 type PaidClaim struct {
 	Claim         Claim
 	SettlementID  string
@@ -13,4 +13,7 @@ type PaidClaim struct {
 	Paid          [NumLines]Money
 	OutOfPocket   Money
 	Reversed      bool // the settlement has been reversed
+	// Adjusted says Paid and OutOfPocket include adjustments (POLICY.md "Corrections"):
+	// the backstop may then pay a rise in the patient's share that re-settling gave.
+	Adjusted bool
 }

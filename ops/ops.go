@@ -46,11 +46,27 @@ func (s *Service) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, cal
 	return s.store.Quote(ctx, c)
 }
 
-// Reverse reverses settlement id, once, for reason: a new stored row gives back to the
-// person's ledger everything the settlement took. It returns the reversal. Errors:
-// store.ErrNotFound (wrapped) for an unknown settlement; store.ErrConflict (wrapped) for a
-// settlement already reversed or a reversal; calc.ErrLedgerNegate if the stored ledger no
-// longer holds what the settlement took; the database's errors.
+// Reverse reverses settlement id, once, for reason: a new stored row takes the claim out,
+// and in the same transaction every later standing claim of the person-year is
+// re-settled in order, each change booked as an adjustment caused by the reversal
+// (POLICY.md "Corrections"). It returns the reversal with the adjustments it booked.
+// Errors: store.ErrNotFound (wrapped) for an unknown settlement; store.ErrConflict
+// (wrapped) for a settlement already reversed or a reversal; the database's errors.
 func (s *Service) Reverse(ctx context.Context, id, reason string) (store.SettlementRecord, error) {
 	return s.store.Reverse(ctx, id, reason)
+}
+
+// Reconcile settles again, in order, every person-year with a standing claim discharged
+// from from to to inclusive (of personID only, if not ""), and with apply books an
+// adjustment for every difference (cause out of order); without apply it stores nothing
+// and says what it would book. Errors: store.ErrInvalidPeriod and store.ErrNotFound
+// (wrapped); the database's.
+func (s *Service) Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (store.Reconciliation, error) {
+	return s.store.Reconcile(ctx, from, to, personID, apply)
+}
+
+// Refunds lists per person the refunds owed for adjustments of claims discharged from
+// from to to inclusive. Errors: the database's.
+func (s *Service) Refunds(ctx context.Context, from, to calc.Date) ([]store.Refund, error) {
+	return s.store.Refunds(ctx, from, to)
 }

@@ -23,10 +23,18 @@ const storedClaimsQuery = `SELECT c.claim_id, c.person_id, c.provider_id, c.leve
 		ORDER BY c.person_id, c.discharged_on, c.claim_id`
 
 // StoredClaims streams, in one query, every settled claim discharged from from to to
-// inclusive, with what was paid and whether it was reversed, ordered by person and
-// discharge date.
+// inclusive, with what was paid (its settlement and its adjustments) and whether it was
+// reversed, ordered by person and discharge date.
 func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(*calc.PaidClaim) error) (err error) {
 	defer s.classify(&err)
+	adjs, err := s.AdjustmentsDischarged(ctx, from, to)
+	if err != nil {
+		return fmt.Errorf("read stored claims: %w", err)
+	}
+	bySettlement := make(map[string][]int, len(adjs))
+	for i := range adjs {
+		bySettlement[adjs[i].SettlementID] = append(bySettlement[adjs[i].SettlementID], i)
+	}
 	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(storedClaimsQuery), from.String(), to.String())
 	if err != nil {
 		return fmt.Errorf("read stored claims: %w", err)
@@ -60,6 +68,14 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 		}
 		sc.OutOfPocket = ms.fen(paid[5])
 		sc.Reversed = reversal.Valid
+		for _, k := range bySettlement[sc.SettlementID] {
+			a := &adjs[k].Adjustment
+			for l := range calc.NumLines {
+				sc.Paid[l] += a.Lines[l]
+			}
+			sc.OutOfPocket += a.OutOfPocket
+			sc.Adjusted = true
+		}
 		for _, err := range append(errs[:], ms.err) {
 			if err != nil {
 				return fmt.Errorf("read stored claim %s: %w", c.ID, err)

@@ -25,6 +25,21 @@ type SettlementRecord struct {
 	CreatedAt  time.Time
 	Settlement calc.Settlement
 	Ledger     calc.Ledger // the person's ledger for the year after this row
+	// Adjustments are, for a settlement, those booked to it since, oldest first; for a
+	// reversal, those it booked to the later claims it re-settled.
+	Adjustments []Adjusted
+}
+
+// Now is what a settlement has paid: its own amounts and its adjustments.
+func (s *SettlementRecord) Now() calc.Amounts {
+	a := calc.AmountsOf(&s.Settlement)
+	if s.Reverses != "" {
+		return a
+	}
+	for i := range s.Adjustments {
+		a = a.Plus(&s.Adjustments[i].Adjustment)
+	}
+	return a
 }
 
 // ConflictError is the ErrConflict of a claim id sent again with another body; Fields
@@ -191,10 +206,13 @@ func (s *Store) personLedger(ctx context.Context, personID string, year int) (pe
 	return pl, nil
 }
 
-// Reverse voids settlement id: it gives back to the ledger exactly what the settlement
-// took (POLICY.md) and stores a reversal row pointing at it. Later settlements of the year
-// are not re-settled. Errors: ErrNotFound; ErrConflict if id is already reversed or is
-// itself a reversal.
+// Reverse voids settlement id: it stores a reversal row pointing at it, and, in the same
+// transaction and under the person-year's ledger lock, re-settles every later standing
+// claim of the person-year in order under its own policy version, booking an adjustment
+// (cause CauseReversal, the reversal's id) for each whose amounts change (POLICY.md
+// "Corrections"). The ledger then adds up the settlements, reversals and adjustments. The
+// reversal's Adjustments are those it booked. Errors: ErrNotFound; ErrConflict if id is
+// already reversed or is itself a reversal.
 func (s *Store) Reverse(ctx context.Context, id, reason string) (_ SettlementRecord, err error) {
 	defer s.classify(&err)
 	var out SettlementRecord
@@ -206,8 +224,7 @@ func (s *Store) Reverse(ctx context.Context, id, reason string) (_ SettlementRec
 		if orig.Reverses != "" {
 			return refuse(ErrConflict, "%s is itself a reversal; only a settlement can be reversed", id)
 		}
-		ledger, err := s.lockLedger(ctx, tx, orig.Settlement.PersonID, orig.Settlement.Year)
-		if err != nil {
+		if _, err := s.lockLedger(ctx, tx, orig.Settlement.PersonID, orig.Settlement.Year); err != nil {
 			return err
 		}
 		if _, err := s.settled(ctx, tx, byReverses, id); err == nil {
@@ -215,22 +232,24 @@ func (s *Store) Reverse(ctx context.Context, id, reason string) (_ SettlementRec
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		after, err := ledger.Reverse(&orig.Settlement)
-		if err != nil {
-			return err
-		}
 		claim, _, err := s.claimByID(ctx, tx, orig.Settlement.ClaimID)
 		if err != nil {
 			return err
 		}
-		out = SettlementRecord{ID: newID("R"), Reverses: id, Reason: reason, CreatedAt: s.Now().UTC(), Settlement: orig.Settlement, Ledger: after}
+		out = SettlementRecord{ID: newID("R"), Reverses: id, Reason: reason, CreatedAt: s.Now().UTC(), Settlement: orig.Settlement}
 		if err := s.insertSettled(ctx, tx, &out, -1, claim.DischargedOn); err != nil {
 			return err
 		}
-		if err := s.writeLedger(ctx, tx, orig.Settlement.PersonID, after); err != nil {
+		// What the reversed settlement was adjusted by goes with it: its rows stand, and
+		// the reversal takes back its original amounts, so its adjustments are reversed
+		// too, as a row each of the opposite sign.
+		if err := s.reverseAdjustments(ctx, tx, id, out.ID); err != nil {
 			return err
 		}
-		return s.cache.notify(ctx, tx, ledgerChange(orig.Settlement.PersonID, after.Year))
+		if out.Adjustments, out.Ledger, err = s.resettle(ctx, tx, orig.Settlement.PersonID, orig.Settlement.Year, &claim, CauseReversal, out.ID, true); err != nil {
+			return err
+		}
+		return s.cache.notify(ctx, tx, ledgerChange(orig.Settlement.PersonID, out.Ledger.Year))
 	})
 	if out.ID != "" { // even if the commit failed: it may still have committed
 		s.cache.evictLedger(out.Settlement.PersonID, out.Ledger.Year)
@@ -288,8 +307,8 @@ func (s *Store) Ledger(ctx context.Context, personID string, year int) (_ calc.L
 
 const personYearSettlementsQuery = `SELECT ` + settlementKeyColumns + ` FROM settlements WHERE person_id = ? AND year = ? ORDER BY created_at, settlement_id`
 
-// LedgerFromSettlements recomputes a person's ledger for a year from the stored settlements
-// and reversals, to check the kept ledger against.
+// LedgerFromSettlements recomputes a person's ledger for a year from the stored
+// settlements, reversals and adjustments, to check the kept ledger against.
 func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year int) (_ calc.Ledger, err error) {
 	defer s.classify(&err)
 	var rows []settlementKeys
@@ -310,6 +329,31 @@ func (s *Store) LedgerFromSettlements(ctx context.Context, personID string, year
 			continue
 		}
 		if l, err = l.Add(&st); err != nil {
+			return calc.Ledger{}, err
+		}
+	}
+	adjs, err := s.adjustments(ctx, s.db, `person_id = ? AND year = ?`, personID, year)
+	if err != nil {
+		return calc.Ledger{}, err
+	}
+	// Summed per kind before booking: a reversed claim's adjustments and the row that
+	// takes them back cancel out, whatever their order.
+	var sums [calc.NumKinds]calc.Adjustment
+	for i := range adjs {
+		a := &adjs[i].Adjustment
+		sum := &sums[a.Kind]
+		sum.Year, sum.Kind = a.Year, a.Kind
+		for l := range calc.NumLines {
+			sum.Lines[l] += a.Lines[l]
+		}
+		sum.OutOfPocket += a.OutOfPocket
+		sum.Burden += a.Burden
+	}
+	for k := range sums {
+		if sums[k].Zero() {
+			continue
+		}
+		if l, err = l.Adjust(&sums[k]); err != nil {
 			return calc.Ledger{}, err
 		}
 	}
@@ -477,7 +521,16 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
-	return SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: st, Ledger: after}, nil
+	out := SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: st, Ledger: after}
+	if out.Reverses == "" {
+		out.Adjustments, err = s.adjustments(ctx, q, `settlement_id = ?`, row.ID)
+	} else {
+		out.Adjustments, err = s.adjustments(ctx, q, `cause_id = ?`, row.ID)
+	}
+	if err != nil {
+		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
+	}
+	return out, nil
 }
 
 const claimQuery = `SELECT person_id, claim_id, provider_id, level, kind, admitted_on, discharged_on, total, in_policy FROM claims WHERE claim_id = ?`

@@ -1,0 +1,247 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/store"
+	"github.com/hpcalc/hpcalc/store/storetest"
+)
+
+// replayYear settles claims from a fresh ledger in the order of calc.CompareClaims, under
+// the policy in force on each discharge day: what a person-year must add up to.
+func replayYear(t *testing.T, d *fixtures.Data, person calc.Person, claims []calc.Claim) (map[string]calc.Settlement, calc.Ledger) {
+	t.Helper()
+	sorted := append([]calc.Claim(nil), claims...)
+	sortClaims(sorted)
+	out := map[string]calc.Settlement{}
+	var ledger calc.Ledger
+	for i := range sorted {
+		var st calc.Settlement
+		if err := calc.SettleInto(&st, d.Policies.At(sorted[i].DischargedOn), &person, &ledger, &sorted[i]); err != nil {
+			t.Fatal(err)
+		}
+		out[sorted[i].ID] = st
+	}
+	return out, ledger
+}
+
+func sortClaims(cs []calc.Claim) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && calc.CompareClaims(&cs[j], &cs[j-1]) < 0; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// checkReplay checks that a person-year as stored equals the replay of its standing
+// claims: each settlement's amounts now (with its adjustments) on every line, the patient
+// never paying more than at discharge (a rise goes to the backstop), and the kept ledger and
+// the one rebuilt from the rows equal to the replay's, but for what the backstop paid
+// instead of the patient.
+func checkReplay(t *testing.T, s *store.Store, d *fixtures.Data, person calc.Person, year int, standing []calc.Claim, original map[string]calc.Amounts) {
+	t.Helper()
+	ctx := context.Background()
+	replayed, want := replayYear(t, d, person, standing)
+	var shifted calc.Money // what the backstop pays instead of patients
+	for _, c := range standing {
+		st, err := s.SettlementForClaim(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now, r := st.Now(), replayed[c.ID]
+		for l := range calc.Backstop {
+			if now.Lines[l] != r.Lines[l].Amount {
+				t.Errorf("claim %s pays %s on %s, the replay %s", c.ID, now.Lines[l], l, r.Lines[l].Amount)
+			}
+		}
+		if now.Burden != r.Lines[calc.Critical].Base {
+			t.Errorf("claim %s holds burden %s, the replay %s", c.ID, now.Burden, r.Lines[calc.Critical].Base)
+		}
+		if now.Lines[calc.Backstop]+now.OutOfPocket != r.Lines[calc.Backstop].Amount+r.OutOfPocket || now.OutOfPocket > r.OutOfPocket {
+			t.Errorf("claim %s: backstop %s, patient %s; the replay %s, %s", c.ID, now.Lines[calc.Backstop], now.OutOfPocket,
+				r.Lines[calc.Backstop].Amount, r.OutOfPocket)
+		}
+		if o, ok := original[c.ID]; ok && now.OutOfPocket > o.OutOfPocket {
+			t.Errorf("claim %s: the patient pays %s now, %s at discharge", c.ID, now.OutOfPocket, o.OutOfPocket)
+		}
+		shifted += r.OutOfPocket - now.OutOfPocket
+	}
+	want.BackstopPaid += shifted
+	want.OutOfPocket -= shifted
+	if want.Year == 0 {
+		want.Year = year
+	}
+	got, err := s.Ledger(ctx, person.ID, year)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := s.LedgerFromSettlements(ctx, person.ID, year)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || rebuilt != want {
+		t.Errorf("ledger\n kept    %+v\n rebuilt %+v\n replay  %+v", got, rebuilt, want)
+	}
+}
+
+// A chain of five claims of a dibao person crossing the critical-illness deductible and
+// two bands, with the chronic sub-cap, the basic annual cap, the commercial cap and the aid
+// cap reached before the second is reversed and after.
+func TestReversalResettlesChain(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		person := d.Persons["P00003"]
+		if person.Aid != calc.Dibao {
+			t.Fatalf("P00003 is %v, want dibao", person.Aid)
+		}
+		claim := func(id string, month time.Month, kind calc.Kind, level calc.Level, provider string, total, in calc.Money) calc.Claim {
+			day := calc.NewDate(2018, month, 10)
+			return calc.Claim{ID: id, PersonID: person.ID, ProviderID: provider, Level: level, Kind: kind,
+				AdmittedOn: day - 4, DischargedOn: day, Total: total, InPolicy: in}
+		}
+		claims := []calc.Claim{
+			claim("K1", 1, calc.OutpatientChronic, calc.Township, "TWN01", 16000*calc.Yuan, 15000*calc.Yuan),
+			claim("K2", 2, calc.Inpatient, calc.Township, "TWN01", 160000*calc.Yuan, 150000*calc.Yuan),
+			claim("K3", 3, calc.Inpatient, calc.Provincial, "PRV01", 120000*calc.Yuan, 100000*calc.Yuan),
+			claim("K4", 4, calc.Inpatient, calc.Township, "TWN01", 1100000*calc.Yuan, 1000000*calc.Yuan),
+			claim("K5", 5, calc.Inpatient, calc.Provincial, "PRV01", 2200000*calc.Yuan, 2000000*calc.Yuan),
+		}
+		settled := map[string]store.SettlementRecord{}
+		original := map[string]calc.Amounts{}
+		for _, c := range claims {
+			st, _, err := s.Settle(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			settled[c.ID], original[c.ID] = st, calc.AmountsOf(&st.Settlement)
+		}
+		policy := d.Policies.At(claims[0].DischargedOn)
+		capsReached := func(when string, l calc.Ledger) {
+			t.Helper()
+			if l.BasicPaid() != policy.Basic.AnnualCap || l.BasicChronic != policy.Basic.ChronicAnnualCap ||
+				l.CommercialPaid != policy.Commercial.AnnualCap || l.AidPaid != policy.Aid.AnnualCap[calc.Dibao] ||
+				l.CriticalBurden <= policy.Critical.Bands[1].From {
+				t.Errorf("%s: caps not all reached: %+v", when, l)
+			}
+		}
+		before, err := s.Ledger(ctx, person.ID, 2018)
+		if err != nil {
+			t.Fatal(err)
+		}
+		capsReached("before", before)
+
+		rev, err := s.Reverse(ctx, settled["K2"].ID, "bill corrected")
+		if err != nil {
+			t.Fatal(err)
+		}
+		standing := []calc.Claim{claims[0], claims[2], claims[3], claims[4]}
+		checkReplay(t, s, d, person, 2018, standing, original)
+		after, err := s.Ledger(ctx, person.ID, 2018)
+		if err != nil {
+			t.Fatal(err)
+		}
+		capsReached("after", after)
+		if rev.Ledger != after {
+			t.Errorf("reversal's ledger %+v, kept %+v", rev.Ledger, after)
+		}
+		// K1 comes before K2 and keeps what it paid; K3 to K5 are re-settled, and each
+		// adjustment names its settlement and the reversal.
+		booked := map[string]bool{}
+		for _, a := range rev.Adjustments {
+			if a.Cause != store.CauseReversal || a.CauseID != rev.ID || a.SettlementID != settled[a.Adjustment.ClaimID].ID {
+				t.Errorf("adjustment %+v", a)
+			}
+			booked[a.Adjustment.ClaimID] = true
+		}
+		if booked["K1"] || !booked["K3"] {
+			t.Errorf("adjusted claims %v: want K3 and not K1", booked)
+		}
+
+		// The tally counts settlements, reversals and adjustments: it is what the standing
+		// claims pay now.
+		var want calc.Tally
+		for _, c := range standing {
+			st, err := s.SettlementForClaim(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := st.Now()
+			want.Claims++
+			want.Total += c.Total
+			for l := range calc.NumLines {
+				want.Lines[l] += now.Lines[l]
+			}
+			want.OutOfPocket += now.OutOfPocket
+		}
+		got, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil || got != want {
+			t.Errorf("tally %+v, %v; want %+v", got, err, want)
+		}
+
+		// Reversing K3, already adjusted, takes back its adjustments too.
+		if _, err := s.Reverse(ctx, settled["K3"].ID, "again a bill"); err != nil {
+			t.Fatal(err)
+		}
+		checkReplay(t, s, d, person, 2018, []calc.Claim{claims[0], claims[3], claims[4]}, original)
+		if _, err := s.Reverse(ctx, settled["K2"].ID, "twice"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("second reversal: %v, want ErrConflict", err)
+		}
+	})
+}
+
+// A reversal and a new settlement of the same person at the same moment are serialized by
+// the ledger lock: whichever goes first, the person-year ends equal to the replay.
+func TestReversalAndSettlementAtOnce(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		person := d.Persons["P00001"]
+		// Each round in a month of its own, so that every claim arrives in discharge order
+		// and only the reversal changes the year.
+		claim := func(id string, month time.Month, day int) calc.Claim {
+			at := calc.NewDate(2018, month, day)
+			return calc.Claim{ID: id, PersonID: person.ID, ProviderID: "PRV01", Level: calc.Provincial, Kind: calc.Inpatient,
+				AdmittedOn: at - 2, DischargedOn: at, Total: 20000 * calc.Yuan, InPolicy: 18000 * calc.Yuan}
+		}
+		var standing []calc.Claim
+		for round := range 5 {
+			month := time.July + time.Month(round)
+			a, b, c := claim(string(rune('a'+round))+"1", month, 1), claim(string(rune('a'+round))+"2", month, 10), claim(string(rune('a'+round))+"3", month, 20)
+			sa, _, err := s.Settle(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb, _, err := s.Settle(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			original := map[string]calc.Amounts{b.ID: calc.AmountsOf(&sb.Settlement)}
+			var wg sync.WaitGroup
+			var errs [2]error
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, errs[0] = s.Reverse(ctx, sa.ID, "at once")
+			}()
+			go func() {
+				defer wg.Done()
+				var st store.SettlementRecord
+				st, _, errs[1] = s.Settle(ctx, c)
+				original[c.ID] = calc.AmountsOf(&st.Settlement)
+			}()
+			wg.Wait()
+			if err := errors.Join(errs[:]...); err != nil {
+				t.Fatal(err)
+			}
+			standing = append(standing, b, c)
+			checkReplay(t, s, d, person, 2018, standing, original)
+		}
+	})
+}
