@@ -36,9 +36,11 @@ type server struct {
 	replays replayer
 	audits  paidAuditor
 	whatIfs whatIfs
-	log     *slog.Logger
-	metrics *metrics
-	openapi []byte
+	// corrections runs reconciliations and reports refunds.
+	corrections corrector
+	log         *slog.Logger
+	metrics     *metrics
+	openapi     []byte
 	// routeOf maps echo's path of a route ("/v1/settlements/:id") to the table's
 	// ("/v1/settlements/{id}"), which logs and metrics use.
 	routeOf map[string]string
@@ -56,7 +58,7 @@ func New(cfg Config) *echo.Echo {
 	if o == nil {
 		o = ops.New(cfg.Store)
 	}
-	s := &server{store: cfg.Store, settler: o, replays: o, audits: o, whatIfs: o, log: logger, metrics: newMetrics(cfg.Store), routeOf: map[string]string{}}
+	s := &server{store: cfg.Store, settler: o, replays: o, audits: o, whatIfs: o, corrections: o, log: logger, metrics: newMetrics(cfg.Store), routeOf: map[string]string{}}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

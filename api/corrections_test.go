@@ -3,7 +3,9 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
@@ -172,4 +174,108 @@ func mustMoney(t *testing.T, s string) calc.Money {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// Claims settled out of order, put right by a reconciliation through the API: an auditor
+// runs it dry, only an admin applies it, applying twice books nothing, and the fall of a
+// patient's share shows in the refunds report.
+func TestReconciliationAndRefunds(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		v := newEnv(t, s)
+		person, err := s.Person(context.Background(), "P00001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		claim := func(id string, month time.Month, in calc.Money) calc.Claim {
+			d := calc.NewDate(2018, month, 15)
+			return calc.Claim{ID: id, PersonID: "P00001", ProviderID: "TWN01", Level: calc.Township, Kind: calc.Inpatient,
+				AdmittedOn: d - 3, DischargedOn: d, Total: in, InPolicy: in}
+		}
+		// C, discharged last, is settled first: below the critical-illness deductible.
+		a, c := claim("EARLY", time.February, 40000*calc.Yuan), claim("LATE", time.May, 20000*calc.Yuan)
+		var sc settlement
+		want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(c)), http.StatusCreated, &sc)
+		want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(a)), http.StatusCreated, nil)
+		replayed, _ := replayOf(t, person, a, c)
+		refund := mustMoney(t, sc.OutOfPocket) - replayed[1].OutOfPocket
+		if refund <= 0 {
+			t.Fatalf("the replay does not lower LATE's patient share (%s, then %s): no refund to test", sc.OutOfPocket, replayed[1].OutOfPocket)
+		}
+
+		type reconciliation struct {
+			ID          string            `json:"reconciliation_id"`
+			Applied     bool              `json:"applied"`
+			PersonYears int               `json:"person_years"`
+			Lines       map[string]string `json:"lines"`
+			OutOfPocket string            `json:"out_of_pocket"`
+			Adjustments []struct {
+				ClaimID string `json:"claim_id"`
+				Cause   string `json:"cause"`
+				CauseID string `json:"cause_id"`
+				Refund  string `json:"refund"`
+			} `json:"adjustments"`
+		}
+		body := map[string]any{"from": "2018-01-01", "to": "2018-12-31"}
+		var dry, applied, again reconciliation
+		want(t, v.postJSON("/v1/reconciliations", asAuditor, body), http.StatusOK, &dry)
+		// EARLY, settled second, now comes first: its share of the burden moves below the
+		// deductible, and the backstop pays the rise of its patient's share. LATE's
+		// patient is owed a refund.
+		if dry.Applied || dry.PersonYears != 1 || len(dry.Adjustments) != 2 || dry.Adjustments[0].ClaimID != "EARLY" ||
+			dry.Adjustments[0].Refund != "0.00" || dry.Adjustments[1].ClaimID != "LATE" ||
+			dry.Adjustments[1].Refund != refund.String() || dry.OutOfPocket != (-refund).String() {
+			t.Errorf("dry run %+v; want EARLY corrected and LATE refunded %s", dry, refund)
+		}
+		body["apply"] = true
+		want(t, v.postJSON("/v1/reconciliations", asAuditor, body), http.StatusForbidden, nil)
+		want(t, v.postJSON("/v1/reconciliations", asFinance, body), http.StatusForbidden, nil)
+		want(t, v.postJSON("/v1/reconciliations", asAdmin, body), http.StatusCreated, &applied)
+		if !applied.Applied || len(applied.Adjustments) != 2 || applied.Adjustments[0].Cause != store.CauseOutOfOrder ||
+			applied.Adjustments[0].CauseID != applied.ID {
+			t.Errorf("applied %+v", applied)
+		}
+		want(t, v.postJSON("/v1/reconciliations", asAdmin, body), http.StatusOK, &again)
+		if len(again.Adjustments) != 0 {
+			t.Errorf("applied twice: %+v", again)
+		}
+		var gotC corrected
+		want(t, v.do(http.MethodGet, "/v1/settlements/"+sc.SettlementID, asAuditor, "", nil), http.StatusOK, &gotC)
+		if gotC.Corrections == nil || gotC.Corrections.Now.OutOfPocket != replayed[1].OutOfPocket.String() {
+			t.Errorf("LATE's corrections %+v; the patient pays %s in the replay", gotC.Corrections, replayed[1].OutOfPocket)
+		}
+
+		for _, bad := range []map[string]any{
+			{"from": "2018-02-01", "to": "2018-01-01"},
+			{"from": "2018-01-01", "to": "2018-12-31", "person_id": "P-none"},
+			{"from": "2018-01-01", "to": "2018-12-31", "apply": "yes"},
+		} {
+			want(t, v.postJSON("/v1/reconciliations", asAdmin, bad), http.StatusUnprocessableEntity, nil)
+		}
+
+		var report struct {
+			Total   string `json:"total"`
+			Refunds []struct {
+				PersonID    string `json:"person_id"`
+				Amount      string `json:"amount"`
+				Adjustments []struct {
+					ClaimID string `json:"claim_id"`
+					Cause   string `json:"cause"`
+				} `json:"adjustments"`
+			} `json:"refunds"`
+		}
+		want(t, v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01&to=2018-12-31", asFinance, "", nil), http.StatusOK, &report)
+		if report.Total != refund.String() || len(report.Refunds) != 1 || report.Refunds[0].PersonID != "P00001" ||
+			report.Refunds[0].Amount != refund.String() || len(report.Refunds[0].Adjustments) != 1 ||
+			report.Refunds[0].Adjustments[0].ClaimID != "LATE" || report.Refunds[0].Adjustments[0].Cause != store.CauseOutOfOrder {
+			t.Errorf("refunds %+v; want P00001 owed %s for LATE", report, refund)
+		}
+		rec := v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01&to=2018-12-31&format=csv", asAuditor, "", nil)
+		want(t, rec, http.StatusOK, nil)
+		lines := strings.Split(strings.TrimSpace(rec.Body.String()), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[1], "P00001,LATE,"+sc.SettlementID+","+refund.String()+",out_of_order,"+applied.ID+",") {
+			t.Errorf("refunds CSV:\n%s", rec.Body)
+		}
+		want(t, v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01&to=2018-12-31", asClinic, "", nil), http.StatusForbidden, nil)
+		want(t, v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01", asAuditor, "", nil), http.StatusBadRequest, nil)
+	})
 }

@@ -355,6 +355,30 @@ func schemas() obj {
 		"TallyLine": object([]string{"name", "amount", "wan"}, obj{
 			"name": obj{"type": "string", "enum": names(calc.Lines())}, "amount": moneyField(""), "wan": str("万元"),
 		}),
+		"ReconciliationRequest": object([]string{"from", "to"}, obj{
+			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"person_id": str("only this person's years"),
+			"apply":     obj{"type": "boolean", "description": "book the adjustments (admin only); false by default: a dry run"},
+		}),
+		"Reconciliation": object([]string{"reconciliation_id", "from", "to", "applied", "person_years", "lines", "out_of_pocket", "adjustments"}, obj{
+			"reconciliation_id": str("the cause_id of the adjustments it books"),
+			"from":              obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"person_id":     str(""),
+			"applied":       obj{"type": "boolean", "description": "the adjustments were booked"},
+			"person_years":  obj{"type": "integer", "description": "person-years re-settled"},
+			"lines":         obj{"type": "object", "additionalProperties": moneyField(""), "description": "the adjustments' sum by line"},
+			"out_of_pocket": moneyField("the adjustments' sum for patients: refunds owed, negative"),
+			"adjustments":   obj{"type": "array", "items": ref("Adjustment")},
+		}),
+		"Refunds": object([]string{"from", "to", "total", "refunds"}, obj{
+			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
+			"total": moneyField("owed to every patient together"),
+			"refunds": obj{"type": "array", "items": object([]string{"person_id", "amount", "adjustments"}, obj{
+				"person_id":   str(""),
+				"amount":      moneyField("owed to the person"),
+				"adjustments": obj{"type": "array", "items": ref("Adjustment"), "description": "the adjustments that changed what the person pays: their claims and causes"},
+			})},
+		}),
 		"ReplayRequest": object([]string{"from", "to"}, obj{
 			"from": obj{"type": "string", "format": "date"}, "to": obj{"type": "string", "format": "date"},
 			"policy": str("in-force (default) or a published version to replay every claim under"),

@@ -245,3 +245,81 @@ func TestReversalAndSettlementAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// Claims settled out of discharge order are put right by a reconciliation: a dry run
+// lists what would change and books nothing; applied, the person-year equals the replay;
+// applied again, it books nothing.
+func TestReconcile(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		person := d.Persons["P00002"]
+		claim := func(id string, month time.Month, in calc.Money) calc.Claim {
+			at := calc.NewDate(2018, month, 15)
+			return calc.Claim{ID: id, PersonID: person.ID, ProviderID: "PRV01", Level: calc.Provincial, Kind: calc.Inpatient,
+				AdmittedOn: at - 5, DischargedOn: at, Total: in + 2000*calc.Yuan, InPolicy: in}
+		}
+		// Settled in the order C, A, B; discharged A, B, C.
+		claims := []calc.Claim{claim("ORD-C", time.May, 30000*calc.Yuan), claim("ORD-A", time.February, 40000*calc.Yuan), claim("ORD-B", time.March, 25000*calc.Yuan)}
+		original := map[string]calc.Amounts{}
+		for _, c := range claims {
+			st, _, err := s.Settle(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			original[c.ID] = calc.AmountsOf(&st.Settlement)
+		}
+		year := func() (calc.Tally, calc.Ledger) {
+			t.Helper()
+			tally, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := s.Ledger(ctx, person.ID, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tally, l
+		}
+		tally0, ledger0 := year()
+
+		dry, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dry.Applied || dry.PersonYears != 1 || len(dry.Adjustments) == 0 {
+			t.Fatalf("dry run %+v: want adjustments of one person-year", dry)
+		}
+		if tally, l := year(); tally != tally0 || l != ledger0 {
+			t.Errorf("a dry run changed the year: tally %+v, ledger %+v", tally, l)
+		}
+		if booked, err := s.AdjustmentsCausedBy(ctx, dry.ID); err != nil || len(booked) != 0 {
+			t.Errorf("a dry run booked %d adjustments, %v", len(booked), err)
+		}
+
+		applied, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), person.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied.Adjustments) != len(dry.Adjustments) {
+			t.Errorf("applied %d adjustments, the dry run listed %d", len(applied.Adjustments), len(dry.Adjustments))
+		}
+		for i, a := range applied.Adjustments {
+			if a.Cause != store.CauseOutOfOrder || a.CauseID != applied.ID || a.Adjustment != dry.Adjustments[i].Adjustment {
+				t.Errorf("adjustment %+v; the dry run's %+v", a, dry.Adjustments[i])
+			}
+		}
+		checkReplay(t, s, d, person, 2018, claims, original)
+
+		again, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true)
+		if err != nil || len(again.Adjustments) != 0 {
+			t.Errorf("second reconciliation: %d adjustments, %v; want none", len(again.Adjustments), err)
+		}
+		if _, err := s.Reconcile(ctx, calc.NewDate(2018, 2, 1), calc.NewDate(2018, 1, 1), "", false); !errors.Is(err, store.ErrInvalidPeriod) {
+			t.Errorf("a period backwards: %v", err)
+		}
+		if _, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 2, 1), "P-none", false); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an unknown person: %v", err)
+		}
+	})
+}
