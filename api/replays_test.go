@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -13,8 +12,8 @@ import (
 )
 
 // TestReplays: an audit replay of the shipped claims, settled in discharge order, finds
-// no difference and gives the published figures; after a reversal, the person's later
-// claims differ, and the cause is named.
+// no difference and gives the published figures; after a reversal, which re-settles the
+// person's later claims, still none.
 func TestReplays(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
@@ -51,10 +50,9 @@ func TestReplays(t *testing.T) {
 		if rep.Reversed != 1 || rep.Claims != 558 {
 			t.Errorf("after a reversal: %d claims, %d reversed", rep.Claims, rep.Reversed)
 		}
+		// The reversal re-settled the person's later claims: nothing differs.
 		for _, diff := range rep.Differences {
-			if diff.PersonID != first.Settlement.PersonID || len(diff.Causes) != 1 || !strings.Contains(diff.Causes[0], "reversed") {
-				t.Errorf("difference %+v", diff)
-			}
+			t.Errorf("difference after a reversal %+v", diff)
 		}
 
 		for _, bad := range []string{`{"from":"2018-13-01","to":"2018-12-31"}`, `{"from":"2018-02-01","to":"2018-01-01"}`,

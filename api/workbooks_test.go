@@ -35,10 +35,15 @@ func settleDashPerson(t *testing.T, v *env) {
 	c1 := testClaim(dashClaim1, dashPerson, ownClinic, 30_000*calc.Yuan)
 	c2 := testClaim(dashClaim2, dashPerson, ownClinic, 20_000*calc.Yuan)
 	c2.AdmittedOn, c2.DischargedOn = c1.AdmittedOn+30, c1.DischargedOn+30
-	var first settlement
-	want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(c1)), http.StatusCreated, &first)
+	c3 := testClaim(dashClaim2+"R", dashPerson, ownClinic, 10_000*calc.Yuan)
+	c3.AdmittedOn, c3.DischargedOn = c2.AdmittedOn+30, c2.DischargedOn+30
+	// c2 before c1: settled out of discharge order, which the audit finds; c3, the last,
+	// reversed, which re-settles nothing.
+	var third settlement
 	want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(c2)), http.StatusCreated, nil)
-	want(t, v.do(http.MethodPost, "/v1/settlements/"+first.SettlementID+"/reversal", asAdmin, "application/json",
+	want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(c1)), http.StatusCreated, nil)
+	want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(c3)), http.StatusCreated, &third)
+	want(t, v.do(http.MethodPost, "/v1/settlements/"+third.SettlementID+"/reversal", asAdmin, "application/json",
 		[]byte(`{"reason":"bill corrected"}`)), http.StatusCreated, nil)
 }
 
@@ -236,7 +241,7 @@ func TestAuditWorkbook(t *testing.T) {
 		var js auditJ
 		want(t, v.do(http.MethodPost, "/v1/replays", asAuditor, "application/json", body), http.StatusOK, &js)
 		if len(js.Differences) == 0 || js.Reversed != 1 {
-			t.Fatalf("the audit should find the reversal's difference: %+v", js)
+			t.Fatalf("the audit should find the out-of-order claims' differences and the reversal: %+v", js)
 		}
 		// What the JSON says differs: claim and item to replayed − paid.
 		wantDiff := map[[2]string]calc.Money{}
@@ -270,8 +275,8 @@ func TestAuditWorkbook(t *testing.T) {
 				t.Errorf("row %q: difference is not replayed − paid", row)
 			}
 			got[key] = diff
-			if row[0] == dashClaim2 && (row[1] != dashPerson || !strings.Contains(row[8], "reversed") || !strings.Contains(row[8], "冲销")) {
-				t.Errorf("row %q: want person %s and the reversal named in both languages", row, dashPerson)
+			if row[0] == dashClaim2 && (row[1] != dashPerson || !strings.Contains(row[8], "out of discharge order") || !strings.Contains(row[8], "未按出院顺序")) {
+				t.Errorf("row %q: want person %s and the cause named in both languages", row, dashPerson)
 			}
 		}
 		if !mapsEqual(got, wantDiff) {
