@@ -103,10 +103,14 @@ func samples() map[string]sample {
 		"POST /v1/audits": func(t *testing.T, v *env, _ string) *http.Request {
 			return auditRequest(t, v, "", shippedPaid(t, nil))
 		},
-		"GET /healthz":      get("/healthz"),
-		"GET /readyz":       get("/readyz"),
-		"GET /metrics":      get("/metrics"),
-		"GET /openapi.json": get("/openapi.json"),
+		"POST /v1/reconciliations": func(t *testing.T, v *env, _ string) *http.Request {
+			return v.request(http.MethodPost, "/v1/reconciliations", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`))
+		},
+		"GET /v1/reports/refunds": get("/v1/reports/refunds?from=2018-01-01&to=2018-12-31"),
+		"GET /healthz":            get("/healthz"),
+		"GET /readyz":             get("/readyz"),
+		"GET /metrics":            get("/metrics"),
+		"GET /openapi.json":       get("/openapi.json"),
 	}
 }
 
