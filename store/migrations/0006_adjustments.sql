@@ -1,3 +1,4 @@
+-- +goose Up
 -- Adjustments (POLICY.md "Corrections"): when a reversal or a reconciliation re-settles a
 -- person-year, each settled claim whose amounts change gets a row here, append-only, with
 -- the difference per line and for the patient, and the change of its slice of the
@@ -28,4 +29,4 @@ CREATE TABLE adjustments (
 );
 CREATE INDEX adjustments_person_year ON adjustments (person_id, year);
 CREATE INDEX adjustments_settlement ON adjustments (settlement_id);
-CREATE INDEX adjustments_discharged ON adjustments (discharged_on)
+CREATE INDEX adjustments_discharged ON adjustments (discharged_on);
