@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -320,6 +322,183 @@ func TestReconcile(t *testing.T) {
 		}
 		if _, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 2, 1), "P-none", false); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("an unknown person: %v", err)
+		}
+	})
+}
+
+// A property of corrections: random sequences of settlements (in and out of discharge
+// order), reversals and reconciliations over a few persons. After every step each
+// person-year's kept ledger is the sum of its rows (settlements, reversals, adjustments),
+// the tally is what the standing claims pay now, and no patient pays more than at
+// discharge; while a person's claims all arrived in order (or since a reconciliation), and
+// after every reconciliation, every standing claim pays what a from-scratch replay in
+// discharge order gives.
+func TestCorrectionsProperty(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		persons := []string{"P00001", "P00003", "P00006"}
+		providers := map[calc.Level]string{calc.Township: "TWN01", calc.County: "CTY01", calc.Municipal: "MUN01",
+			calc.Provincial: "PRV01", calc.OutOfProvince: "OOP01"}
+		rng := rand.New(rand.NewPCG(9, 2018))
+		type claimState struct {
+			claim    calc.Claim
+			id       string // settlement id
+			original calc.Amounts
+			reversed bool
+		}
+		var all []*claimState
+		inOrder := map[string]bool{}
+		for _, p := range persons {
+			inOrder[p] = true
+		}
+		standing := func(person string) []calc.Claim {
+			var out []calc.Claim
+			for _, c := range all {
+				if !c.reversed && (person == "" || c.claim.PersonID == person) {
+					out = append(out, c.claim)
+				}
+			}
+			return out
+		}
+		originals := func() map[string]calc.Amounts {
+			m := map[string]calc.Amounts{}
+			for _, c := range all {
+				m[c.claim.ID] = c.original
+			}
+			return m
+		}
+		var outOfOrder, reversals, reconciles int
+		steps := 36
+		if testing.Short() {
+			steps = 12
+		}
+		for step := range steps {
+			var did string
+			switch r := rng.IntN(10); {
+			case r < 6 || len(standing("")) == 0:
+				person := persons[rng.IntN(len(persons))]
+				level := calc.Levels()[rng.IntN(int(calc.NumLevels))]
+				kind := calc.Inpatient
+				if rng.IntN(5) == 0 {
+					kind = calc.OutpatientChronic
+				}
+				total := calc.Money(1000+rng.IntN(150000)) * calc.Yuan
+				day := calc.NewDate(2018, 1, 1) + calc.Date(rng.IntN(360))
+				c := calc.Claim{ID: fmt.Sprintf("PR%03d", step), PersonID: person, ProviderID: providers[level], Level: level, Kind: kind,
+					AdmittedOn: day - 2, DischargedOn: day, Total: total, InPolicy: total * calc.Money(60+rng.IntN(41)) / 100}
+				for _, prev := range standing(person) {
+					if calc.CompareClaims(&c, &prev) < 0 && inOrder[person] {
+						inOrder[person] = false
+						outOfOrder++
+					}
+				}
+				st, _, err := s.Settle(ctx, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, &claimState{claim: c, id: st.ID, original: calc.AmountsOf(&st.Settlement)})
+				did = "settle " + c.ID
+			case r < 8:
+				var live []*claimState
+				for _, c := range all {
+					if !c.reversed {
+						live = append(live, c)
+					}
+				}
+				c := live[rng.IntN(len(live))]
+				if _, err := s.Reverse(ctx, c.id, "property"); err != nil {
+					t.Fatal(err)
+				}
+				c.reversed = true
+				reversals++
+				did = "reverse " + c.claim.ID
+			default:
+				if _, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range persons {
+					inOrder[p] = true
+				}
+				reconciles++
+				did = "reconcile"
+			}
+
+			var want calc.Tally
+			for _, p := range persons {
+				if len(standing(p)) == 0 {
+					continue
+				}
+				if inOrder[p] {
+					checkReplay(t, s, d, d.Persons[p], 2018, standing(p), originals())
+				}
+				kept, err := s.Ledger(ctx, p, 2018)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rebuilt, err := s.LedgerFromSettlements(ctx, p, 2018)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if kept != rebuilt {
+					t.Errorf("step %d (%s): %s's kept ledger %+v, its rows add up to %+v", step, did, p, kept, rebuilt)
+				}
+			}
+			for _, c := range standing("") {
+				st, err := s.SettlementForClaim(ctx, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				now := st.Now()
+				want.Claims++
+				want.Total += c.Total
+				for l := range calc.NumLines {
+					want.Lines[l] += now.Lines[l]
+				}
+				want.OutOfPocket += now.OutOfPocket
+				if o := originals()[c.ID]; now.OutOfPocket > o.OutOfPocket {
+					t.Errorf("step %d (%s): %s's patient pays %s, %s at discharge", step, did, c.ID, now.OutOfPocket, o.OutOfPocket)
+				}
+			}
+			got, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+			if err != nil || got != want {
+				t.Errorf("step %d (%s): tally %+v, %v; the standing claims pay %+v", step, did, got, err, want)
+			}
+			if did == "reconcile" {
+				// Σ (settlements + reversals + adjustments) per line is the replay's totals;
+				// what the backstop pays in the patients' stead moves between those two.
+				var replay calc.Tally
+				for _, p := range persons {
+					settled, _ := replayYear(t, d, d.Persons[p], standing(p))
+					for _, st := range settled {
+						replay.Add(&st)
+					}
+				}
+				for l := range calc.Backstop {
+					if got.Lines[l] != replay.Lines[l] {
+						t.Errorf("step %d: tally %s %s, the replay %s", step, l, got.Lines[l], replay.Lines[l])
+					}
+				}
+				if got.Total != replay.Total || got.Lines[calc.Backstop]+got.OutOfPocket != replay.Lines[calc.Backstop]+replay.OutOfPocket ||
+					got.OutOfPocket > replay.OutOfPocket {
+					t.Errorf("step %d: tally %+v, the replay %+v", step, got, replay)
+				}
+			}
+			if t.Failed() {
+				t.FailNow()
+			}
+		}
+		adjusted := 0
+		for _, c := range all {
+			adjs, err := s.Adjustments(ctx, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			adjusted += len(adjs)
+		}
+		t.Logf("%d steps: %d claims, %d out of order, %d reversals, %d reconciliations, %d adjustments", steps, len(all), outOfOrder, reversals, reconciles, adjusted)
+		if outOfOrder == 0 || reversals == 0 || reconciles == 0 || adjusted == 0 {
+			t.Errorf("the sequence tested too little: %d out of order, %d reversals, %d reconciliations, %d adjustments", outOfOrder, reversals, reconciles, adjusted)
 		}
 	})
 }
