@@ -40,52 +40,58 @@ type standing struct {
 var stColumns = "st." + strings.ReplaceAll(settlementKeyColumns, ", ", ", st.")
 
 // loadPersonYear reads the standing claims of a person-year (settled and not reversed),
-// each with its policy version and the adjustments booked to it, oldest first.
+// each with its policy version and the adjustments booked to it, oldest first: in two
+// queries, since a reversal reads them all inside its transaction.
 func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID string, year int) ([]*standing, error) {
-	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT st.settlement_id, `+stColumns+` FROM settlements st
+	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT st.settlement_id, `+stColumns+`, c.provider_id, c.level, c.admitted_on,
+		c.discharged_on, c.in_policy
+		FROM settlements st JOIN claims c ON c.claim_id = st.claim_id
 		WHERE st.person_id = ? AND st.year = ? AND st.reverses IS NULL
 		AND NOT EXISTS (SELECT 1 FROM settlements r WHERE r.reverses = st.settlement_id)`), personID, year)
 	if err != nil {
 		return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 	}
+	defer rows.Close()
 	var out []*standing
 	byID := map[string]*standing{}
 	for rows.Next() {
 		var (
-			id string
-			k  settlementKeys
+			id                                 string
+			k                                  settlementKeys
+			provider, level, admitted, dischar string
+			inPolicy                           string
 		)
-		if err := rows.Scan(append([]any{&id}, k.scanArgs()...)...); err != nil {
-			rows.Close()
+		if err := rows.Scan(append(append([]any{&id}, k.scanArgs()...), &provider, &level, &admitted, &dischar, &inPolicy)...); err != nil {
 			return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 		}
 		settled, _, err := k.decode()
 		if err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("read settlement %s: %w", id, err)
 		}
 		st := &standing{settlementID: id, settled: settled}
 		st.standing.Settlement = &st.settled
+		c := &st.standing.Claim
+		c.ID, c.PersonID, c.ProviderID = settled.ClaimID, personID, provider
+		c.Kind, c.Total = settled.Kind, settled.Total
+		var errs [3]error
+		c.Level, errs[0] = calc.ParseLevel(level)
+		c.AdmittedOn, errs[1] = calc.ParseDate(admitted)
+		c.DischargedOn, errs[2] = calc.ParseDate(dischar)
+		var tm textMoney
+		c.InPolicy = tm.fen(inPolicy)
+		if err := errors.Join(append(errs[:], tm.err)...); err != nil {
+			return nil, fmt.Errorf("read claim %s: %w", c.ID, err)
+		}
+		if st.standing.Policy, err = s.policyVersion(ctx, q, settled.PolicyVersion); err != nil {
+			return nil, err
+		}
 		out = append(out, st)
 		byID[id] = st
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 	}
-	for _, st := range out {
-		c, ok, err := s.claimByID(ctx, q, st.settled.ClaimID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("claim %s of settlement %s: %w", st.settled.ClaimID, st.settlementID, ErrNotFound)
-		}
-		st.standing.Claim = c
-		if st.standing.Policy, err = s.policyVersion(ctx, q, st.settled.PolicyVersion); err != nil {
-			return nil, err
-		}
-	}
+	rows.Close()
 	adjs, err := s.adjustments(ctx, q, `person_id = ? AND year = ?`, personID, year)
 	if err != nil {
 		return nil, err
@@ -152,10 +158,8 @@ func (s *Store) resettle(ctx context.Context, tx *sqlx.Tx, personID string, year
 	if !book {
 		return out, ledger, nil
 	}
-	for i := range out {
-		if err := s.insertAdjusted(ctx, tx, &out[i]); err != nil {
-			return nil, calc.Ledger{}, err
-		}
+	if err := s.insertAdjusted(ctx, tx, out...); err != nil {
+		return nil, calc.Ledger{}, err
 	}
 	if err := s.writeLedger(ctx, tx, personID, ledger); err != nil {
 		return nil, calc.Ledger{}, err
@@ -163,16 +167,31 @@ func (s *Store) resettle(ctx context.Context, tx *sqlx.Tx, personID string, year
 	return out, ledger, nil
 }
 
-func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, a *Adjusted) error {
-	d := &a.Adjustment
-	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO adjustments (person_id, adjustment_id, settlement_id, claim_id, year,
-		discharged_on, kind, cause, cause_id, basic, critical, commercial, aid, backstop, out_of_pocket, burden, correction, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		d.PersonID, a.ID, a.SettlementID, d.ClaimID, d.Year, a.DischargedOn.String(), d.Kind.String(), a.Cause, a.CauseID,
-		dec(d.Lines[calc.Basic]), dec(d.Lines[calc.Critical]), dec(d.Lines[calc.Commercial]), dec(d.Lines[calc.Aid]),
-		dec(d.Lines[calc.Backstop]), dec(d.OutOfPocket), dec(d.Burden), dec(d.Correction), a.CreatedAt.Format(stampLayout))
-	if err != nil {
-		return fmt.Errorf("store adjustment of %s: %w", a.SettlementID, err)
+func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjusted) error {
+	// One statement for a reversal's adjustments, in chunks that stay under SQLite's limit
+	// of bound parameters.
+	const columns, chunk = 18, 50
+	for len(list) > 0 {
+		n := min(len(list), chunk)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO adjustments (person_id, adjustment_id, settlement_id, claim_id, year,
+		discharged_on, kind, cause, cause_id, basic, critical, commercial, aid, backstop, out_of_pocket, burden, correction, created_at) VALUES `)
+		args := make([]any, 0, n*columns)
+		for i := range list[:n] {
+			a := &list[i]
+			d := &a.Adjustment
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", columns-1) + ")")
+			args = append(args, d.PersonID, a.ID, a.SettlementID, d.ClaimID, d.Year, a.DischargedOn.String(), d.Kind.String(), a.Cause, a.CauseID,
+				dec(d.Lines[calc.Basic]), dec(d.Lines[calc.Critical]), dec(d.Lines[calc.Commercial]), dec(d.Lines[calc.Aid]),
+				dec(d.Lines[calc.Backstop]), dec(d.OutOfPocket), dec(d.Burden), dec(d.Correction), a.CreatedAt.Format(stampLayout))
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("store adjustments: %w", err)
+		}
+		list = list[n:]
 	}
 	return nil
 }
@@ -273,7 +292,7 @@ func (s *Store) reverseAdjustments(ctx context.Context, tx *sqlx.Tx, settlementI
 	if d.Zero() {
 		return nil
 	}
-	return s.insertAdjusted(ctx, tx, &back)
+	return s.insertAdjusted(ctx, tx, back)
 }
 
 // Reconciliation is what a reconciliation found: the adjustments that settling each

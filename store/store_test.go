@@ -19,7 +19,7 @@ import (
 )
 
 // loadShipped publishes the shipped policy and stores the shipped persons and providers.
-func loadShipped(t *testing.T, s *store.Store) *fixtures.Data {
+func loadShipped(t testing.TB, s *store.Store) *fixtures.Data {
 	t.Helper()
 	ctx := context.Background()
 	d, err := fixtures.Load()
