@@ -171,6 +171,14 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 	// One statement for a reversal's adjustments, in chunks that stay under SQLite's limit
 	// of bound parameters.
 	const columns, chunk = 18, 50
+	// The tally's per-day sums count adjustments with their claims' discharge days, as
+	// claims of none.
+	days := daySums{}
+	for i := range list {
+		d := &list[i].Adjustment
+		t := calc.Tally{OutOfPocket: d.OutOfPocket, Lines: d.Lines}
+		days.add(list[i].DischargedOn, t)
+	}
 	for len(list) > 0 {
 		n := min(len(list), chunk)
 		var q strings.Builder
@@ -193,7 +201,7 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 		}
 		list = list[n:]
 	}
-	return nil
+	return days.write(ctx, tx, tx.Rebind)
 }
 
 // adjustments reads the adjustments matching where, oldest first.
@@ -248,24 +256,6 @@ func (s *Store) AdjustmentsCausedBy(ctx context.Context, causeID string) ([]Adju
 // inclusive, oldest first.
 func (s *Store) AdjustmentsDischarged(ctx context.Context, from, to calc.Date) ([]Adjusted, error) {
 	return s.adjustments(ctx, s.db, `discharged_on >= ? AND discharged_on <= ?`, from.String(), to.String())
-}
-
-// adjustmentsTally sums the adjustments of claims discharged in the period; they count no
-// claims.
-func (s *Store) adjustmentsTally(ctx context.Context, from, to calc.Date) (calc.Tally, error) {
-	adjs, err := s.AdjustmentsDischarged(ctx, from, to)
-	if err != nil {
-		return calc.Tally{}, err
-	}
-	var t calc.Tally
-	for i := range adjs {
-		d := &adjs[i].Adjustment
-		for l := range calc.NumLines {
-			t.Lines[l] += d.Lines[l]
-		}
-		t.OutOfPocket += d.OutOfPocket
-	}
-	return t, nil
 }
 
 // reverseAdjustments books, for a settlement being reversed, one adjustment that takes

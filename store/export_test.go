@@ -90,16 +90,41 @@ func (s *Store) TallyFromSettlements(ctx context.Context, from, to calc.Date) (c
 			return calc.Tally{}, ms.err
 		}
 	}
-	return t, rows.Err()
+	if err := rows.Err(); err != nil {
+		return calc.Tally{}, err
+	}
+	// Adjustments count too, with no claims.
+	adjs, err := s.AdjustmentsDischarged(ctx, from, to)
+	if err != nil {
+		return calc.Tally{}, err
+	}
+	for _, a := range adjs {
+		for l := range calc.NumLines {
+			t.Lines[l] += a.Adjustment.Lines[l]
+		}
+		t.OutOfPocket += a.Adjustment.OutOfPocket
+	}
+	return t, nil
 }
 
 // RebuildTallyDays empties tally_days and sums the stored settlements into it again, as
-// migration 0007 did.
+// migration 0007 did, and then the adjustments (which came after 0007).
 func (s *Store) RebuildTallyDays(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tally_days`); err != nil {
 			return err
 		}
-		return fillTallyDays(ctx, s, tx.Tx)
+		if err := fillTallyDays(ctx, s, tx.Tx); err != nil {
+			return err
+		}
+		adjs, err := s.adjustments(ctx, tx, `1 = 1`)
+		if err != nil {
+			return err
+		}
+		days := daySums{}
+		for _, a := range adjs {
+			days.add(a.DischargedOn, calc.Tally{Lines: a.Adjustment.Lines, OutOfPocket: a.Adjustment.OutOfPocket})
+		}
+		return days.write(ctx, tx, tx.Rebind)
 	})
 }

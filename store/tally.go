@@ -13,7 +13,9 @@ import (
 // The tally reads tally_days, the settlements rows summed per discharge day, so that its
 // cost grows with the days of the period and not with the claims settled in it. Every
 // statement that inserts into settlements adds the row to its day in the same
-// transaction (addToDay); the sums are integers of fen, which both databases add exactly.
+// transaction (addToDay), and so does every statement that inserts into adjustments
+// (insertAdjusted: amounts only, no claims); the sums are integers of fen, which both
+// databases add exactly.
 
 const tallyDaysColumns = `discharged_on, claims, total_fen, basic_fen, critical_fen, commercial_fen, aid_fen, backstop_fen, out_of_pocket_fen`
 

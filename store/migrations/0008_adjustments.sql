@@ -30,5 +30,3 @@ CREATE TABLE adjustments (
 CREATE INDEX adjustments_person_year ON adjustments (person_id, year);
 CREATE INDEX adjustments_settlement ON adjustments (settlement_id);
 CREATE INDEX adjustments_discharged ON adjustments (discharged_on);
--- A reversal and a reconciliation read a person-year's settlements inside the ledger lock.
-CREATE INDEX settlements_of_person_year ON settlements (person_id, year);
