@@ -62,7 +62,8 @@ func operation(r route) obj {
 		desc = "Roles: " + strings.Join(r.roles, ", ") + "."
 		for _, role := range r.roles {
 			if role == clinic {
-				desc += " A clinic token acts only for claims of its own providers (403 otherwise)."
+				desc += " A clinic token acts only for claims of its own providers: a claim naming another provider is 403; " +
+					"another provider's settlement or claim is 404 as if missing, and its claim_id sent again is a 409 naming no field."
 			}
 		}
 		op["security"] = []obj{{"bearer": []string{}}}
@@ -79,7 +80,9 @@ func operation(r route) obj {
 	for _, part := range strings.Split(r.path, "/") {
 		if strings.HasPrefix(part, "{") {
 			name := strings.Trim(part, "{}")
-			params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
+			pp := pathParams[r.path+":"+name]
+			params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"},
+				"description": pp.description, "example": pp.example})
 		}
 	}
 	for _, q := range r.query {
@@ -92,7 +95,15 @@ func operation(r route) obj {
 		if q.name == "format" {
 			schema["enum"] = []string{"json", "csv"}
 		}
-		params = append(params, obj{"name": q.name, "in": "query", "required": q.required, "description": q.description, "schema": schema})
+		var example any = q.example
+		if q.format == "int32" {
+			n, err := strconv.Atoi(q.example)
+			if err != nil {
+				panic("example of query parameter " + q.name + ": " + err.Error()) // the route table is wrong
+			}
+			example = n
+		}
+		params = append(params, obj{"name": q.name, "in": "query", "required": q.required, "description": q.description, "schema": schema, "example": example})
 	}
 	if params != nil {
 		op["parameters"] = params
@@ -101,7 +112,7 @@ func operation(r route) obj {
 	switch {
 	case r.bodyMultipart:
 		file := func(desc string) obj { return obj{"type": "string", "format": "binary", "description": desc} }
-		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": object([]string{"claims", "paid"}, obj{
+		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"example": auditExample, "schema": object([]string{"claims", "paid"}, obj{
 			"claims":    file("claims CSV: " + strings.Join(csvdata.ClaimColumns, ",")),
 			"paid":      file("what was paid on each claim, CSV: " + strings.Join(csvdata.PaidColumns, ",") + " (yuan)"),
 			"persons":   file("persons CSV: " + strings.Join(csvdata.PersonColumns, ",") + "; the stored register when absent"),
@@ -109,11 +120,15 @@ func operation(r route) obj {
 		})}}}
 	case r.bodyYAML:
 		op["requestBody"] = obj{"required": true, "description": "A policy document as fixtures/policies/*.yaml.", "content": obj{
-			"application/yaml": obj{"schema": obj{"type": "string"}},
+			"application/yaml": obj{"schema": obj{"type": "string"}, "example": string(policyExample)},
 			"application/json": obj{"schema": obj{"type": "object"}},
 		}}
 	case r.body != "":
-		content := obj{"application/json": obj{"schema": ref(r.body)}}
+		var example any
+		if err := json.Unmarshal([]byte(r.example), &example); err != nil {
+			panic("example of " + r.method + " " + r.path + ": " + err.Error()) // the route table is wrong
+		}
+		content := obj{"application/json": obj{"schema": ref(r.body), "example": example}}
 		if r.bodyCSV {
 			content["text/csv"] = obj{"schema": obj{"type": "string"}}
 		}
