@@ -117,9 +117,25 @@ func (v *env) request(method, path, as, contentType string, body []byte, header 
 	return req
 }
 
+// serve answers req and checks the exchange against /openapi.json (conform). A
+// benchmark is not checked: it measures the handler, not the validator.
 func (v *env) serve(req *http.Request) *httptest.ResponseRecorder {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			v.t.Errorf("read request body: %v", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	rec := httptest.NewRecorder()
 	v.e.ServeHTTP(rec, req)
+	if _, bench := v.t.(*testing.B); !bench {
+		if err := conform(v.e, req, body, rec); err != nil {
+			// Errorf, not Fatalf: serve runs on the goroutines of concurrency tests too.
+			v.t.Errorf("%v", err)
+		}
+	}
 	return rec
 }
 

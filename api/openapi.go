@@ -93,7 +93,7 @@ func operation(r route) obj {
 			schema["format"] = q.format
 		}
 		if q.name == "format" {
-			schema["enum"] = []string{"json", "csv"}
+			schema["enum"] = []string{"json", "csv", "xlsx"}
 		}
 		var example any = q.example
 		if q.format == "int32" {
