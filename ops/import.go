@@ -138,18 +138,18 @@ func rowsOf(set *batch.ClaimTable) iter.Seq[*calc.Claim] {
 // returns the versions the claims fall under, in the order of their periods.
 func coveredBy(set *batch.ClaimTable, ps *calc.PolicySet) ([]string, error) {
 	used := map[string]bool{}
-	cp := problems{what: "claims"}
+	cp := store.Problems{What: "claims"}
 	var policy *calc.Policy
 	for r, day := range set.Discharged {
 		if policy == nil || !policy.Covers(day) {
 			if policy = ps.At(day); policy == nil {
-				cp.add("claim %s: discharged_on: no published policy is in force on %s", set.ID[r], day)
+				cp.Add("claim %s: discharged_on: no published policy is in force on %s", set.ID[r], day)
 				continue
 			}
 			used[policy.Version] = true
 		}
 	}
-	if err := cp.err(calc.ErrNoPolicy); err != nil {
+	if err := cp.Err(calc.ErrNoPolicy); err != nil {
 		return nil, err
 	}
 	var versions []string
@@ -159,33 +159,6 @@ func coveredBy(set *batch.ClaimTable, ps *calc.PolicySet) ([]string, error) {
 		}
 	}
 	return versions, nil
-}
-
-// problems collects an input's broken rules; the first few are reported, with a count.
-type problems struct {
-	what  string
-	list  []string
-	count int
-}
-
-const maxProblems = 5
-
-func (p *problems) add(format string, args ...any) {
-	p.count++
-	if len(p.list) < maxProblems {
-		p.list = append(p.list, fmt.Sprintf(format, args...))
-	}
-}
-
-func (p *problems) err(kind error) error {
-	if p.count == 0 {
-		return nil
-	}
-	msg := strings.Join(p.list, "; ")
-	if p.count > len(p.list) {
-		msg += fmt.Sprintf("; and %d more", p.count-len(p.list))
-	}
-	return fmt.Errorf("import %s: %w: %s", p.what, kind, msg)
 }
 
 // sortedBy returns the indexes 0..n-1 ordered by key, and the first two that share a key
@@ -210,51 +183,51 @@ func sortedBy(n int, key func(i int32) string) ([]int32, int32, int32) {
 // importSet checks what can be checked of an import without the database and returns its
 // claims grouped by person in settlement order.
 func importSet(in *Import) (*batch.ClaimTable, error) {
-	pp := problems{what: "persons"}
+	pp := store.Problems{What: "persons"}
 	for i := range in.Persons {
 		p := &in.Persons[i]
 		switch {
 		case p.ID == "":
-			pp.add("person %d: person_id must not be empty", i+1)
+			pp.Add("person %d: person_id must not be empty", i+1)
 		case p.HouseholdID == "":
-			pp.add("person %s: household_id must not be empty", p.ID)
+			pp.Add("person %s: household_id must not be empty", p.ID)
 		case p.Aid >= calc.NumAidCategories:
-			pp.add("person %s: aid_category: unknown category %d", p.ID, p.Aid)
+			pp.Add("person %s: aid_category: unknown category %d", p.ID, p.Aid)
 		}
 	}
 	byPerson, a, b := sortedBy(len(in.Persons), func(i int32) string { return in.Persons[i].ID })
 	if a >= 0 {
-		pp.add("person_id %s appears twice (persons %d and %d)", in.Persons[a].ID, a+1, b+1)
+		pp.Add("person_id %s appears twice (persons %d and %d)", in.Persons[a].ID, a+1, b+1)
 	}
-	if err := pp.err(calc.ErrInvalid); err != nil {
+	if err := pp.Err(calc.ErrInvalid); err != nil {
 		return nil, err
 	}
 
-	vp := problems{what: "providers"}
+	vp := store.Problems{What: "providers"}
 	for i := range in.Providers {
 		p := &in.Providers[i]
 		switch {
 		case p.ID == "":
-			vp.add("provider %d: provider_id must not be empty", i+1)
+			vp.Add("provider %d: provider_id must not be empty", i+1)
 		case p.Level >= calc.NumLevels:
-			vp.add("provider %s: level: unknown level %d", p.ID, p.Level)
+			vp.Add("provider %s: level: unknown level %d", p.ID, p.Level)
 		}
 	}
 	if _, a, b := sortedBy(len(in.Providers), func(i int32) string { return in.Providers[i].ID }); a >= 0 {
-		vp.add("provider_id %s appears twice (providers %d and %d)", in.Providers[a].ID, a+1, b+1)
+		vp.Add("provider_id %s appears twice (providers %d and %d)", in.Providers[a].ID, a+1, b+1)
 	}
-	if err := vp.err(calc.ErrInvalid); err != nil {
+	if err := vp.Err(calc.ErrInvalid); err != nil {
 		return nil, err
 	}
 
 	// The persons with claims, found by binary search in the persons ordered by id:
 	// a map of every person would take far more memory than the claims.
-	cp := problems{what: "claims"}
+	cp := store.Problems{What: "claims"}
 	claimants := map[string]calc.Person{}
 	for i := range in.Claims {
 		c := &in.Claims[i]
 		if err := c.Validate(); err != nil {
-			cp.add("%v", err)
+			cp.Add("%v", err)
 			continue
 		}
 		if _, ok := claimants[c.PersonID]; ok {
@@ -262,15 +235,15 @@ func importSet(in *Import) (*batch.ClaimTable, error) {
 		}
 		k, found := slices.BinarySearchFunc(byPerson, c.PersonID, func(j int32, id string) int { return strings.Compare(in.Persons[j].ID, id) })
 		if !found {
-			cp.add("claim %s: person_id: unknown person %s: not among the imported persons", c.ID, c.PersonID)
+			cp.Add("claim %s: person_id: unknown person %s: not among the imported persons", c.ID, c.PersonID)
 			continue
 		}
 		claimants[c.PersonID] = in.Persons[byPerson[k]]
 	}
 	if _, a, _ := sortedBy(len(in.Claims), func(i int32) string { return in.Claims[i].ID }); a >= 0 {
-		cp.add("claim_id %s appears twice", in.Claims[a].ID)
+		cp.Add("claim_id %s appears twice", in.Claims[a].ID)
 	}
-	if err := cp.err(calc.ErrInvalid); err != nil {
+	if err := cp.Err(calc.ErrInvalid); err != nil {
 		return nil, err
 	}
 	set, err := batch.NewClaimTable(claimants, in.Claims)

@@ -126,23 +126,27 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 	return stats, nil
 }
 
-// problems collects an input's broken rules; the first few are reported, with a count.
-type problems struct {
-	what  string
+// Problems collects an input's broken rules; the first few are reported, with a count.
+// ops checks an import's input with it too, so that both halves of an import report alike.
+type Problems struct {
+	What  string
 	list  []string
 	count int
 }
 
 const maxProblems = 5
 
-func (p *problems) add(format string, args ...any) {
+// Add records one broken rule.
+func (p *Problems) Add(format string, args ...any) {
 	p.count++
 	if len(p.list) < maxProblems {
 		p.list = append(p.list, fmt.Sprintf(format, args...))
 	}
 }
 
-func (p *problems) err(kind error) error {
+// Err returns nil when nothing was added, else an error wrapping kind that lists the first
+// problems and counts the rest.
+func (p *Problems) Err(kind error) error {
 	if p.count == 0 {
 		return nil
 	}
@@ -150,7 +154,7 @@ func (p *problems) err(kind error) error {
 	if p.count > len(p.list) {
 		msg += fmt.Sprintf("; and %d more", p.count-len(p.list))
 	}
-	return fmt.Errorf("import %s: %w: %s", p.what, kind, msg)
+	return fmt.Errorf("import %s: %w: %s", p.What, kind, msg)
 }
 
 // importer is one ImportSettled's transaction.
@@ -276,7 +280,7 @@ func (imp *importer) checkProviders(ctx context.Context) ([]calc.Provider, error
 		stored[r.ID] = calc.Provider{ID: r.ID, Name: r.Name, Level: level}
 		known[r.ID] = level
 	}
-	vp := problems{what: "providers"}
+	vp := Problems{What: "providers"}
 	var fresh []calc.Provider
 	for _, p := range imp.in.Providers {
 		known[p.ID] = p.Level
@@ -292,22 +296,22 @@ func (imp *importer) checkProviders(ctx context.Context) ([]calc.Provider, error
 			if prev.Level != p.Level {
 				fields = append(fields, "level")
 			}
-			vp.add("provider %s is already stored with another %s", p.ID, strings.Join(fields, " and "))
+			vp.Add("provider %s is already stored with another %s", p.ID, strings.Join(fields, " and "))
 		}
 	}
-	if err := vp.err(ErrConflict); err != nil {
+	if err := vp.Err(ErrConflict); err != nil {
 		return nil, err
 	}
-	cp := problems{what: "claims"}
+	cp := Problems{What: "claims"}
 	for c := range imp.in.Claims {
 		switch level, ok := known[c.ProviderID]; {
 		case !ok:
-			cp.add("claim %s: provider_id: unknown provider %s: neither imported nor stored", c.ID, c.ProviderID)
+			cp.Add("claim %s: provider_id: unknown provider %s: neither imported nor stored", c.ID, c.ProviderID)
 		case level != c.Level:
-			cp.add("claim %s: level: level %s differs from provider %s's level %s", c.ID, c.Level, c.ProviderID, level)
+			cp.Add("claim %s: level: level %s differs from provider %s's level %s", c.ID, c.Level, c.ProviderID, level)
 		}
 	}
-	if err := cp.err(calc.ErrInvalid); err != nil {
+	if err := cp.Err(calc.ErrInvalid); err != nil {
 		return nil, err
 	}
 	return fresh, nil
