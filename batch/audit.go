@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -143,9 +142,7 @@ func causesByClaim(stored []calc.PaidClaim) map[int][]string {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		ca, cb := &stored[a].Claim, &stored[b].Claim
-		// Discharge order keeps each person-year's claims together.
-		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), calc.CompareClaims(ca, cb))
+		return calc.CompareByPerson(&stored[a].Claim, &stored[b].Claim)
 	})
 	out := map[int][]string{}
 	for lo := 0; lo < len(order); {

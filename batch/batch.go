@@ -44,8 +44,7 @@ func NewClaimTable(persons map[string]calc.Person, claims []calc.Claim) (*ClaimT
 		order[i] = int32(i)
 	}
 	settlementOrder := func(a, b int32) int {
-		ca, cb := &claims[a], &claims[b]
-		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), calc.CompareClaims(ca, cb))
+		return calc.CompareByPerson(&claims[a], &claims[b])
 	}
 	// Claims read from a database usually come in this order already.
 	if !slices.IsSortedFunc(order, settlementOrder) {

@@ -24,3 +24,9 @@ func CompareOrder[ID ~string | ~[]byte](dischargedA Date, idA ID, dischargedB Da
 	}
 	return cmp.Compare(len(idA), len(idB))
 }
+
+// CompareByPerson orders claims of several persons for settlement: by person id, then by
+// CompareClaims, so that each person-year's claims come together in their order.
+func CompareByPerson(a, b *Claim) int {
+	return cmp.Or(cmp.Compare(a.PersonID, b.PersonID), CompareClaims(a, b))
+}

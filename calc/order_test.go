@@ -111,3 +111,26 @@ func TestLedgerAdd(t *testing.T) {
 		}
 	})
 }
+
+func TestCompareByPerson(t *testing.T) {
+	a := calc.Claim{ID: "C2", PersonID: "P1", DischargedOn: mustDate(t, "2018-05-01")}
+	b := calc.Claim{ID: "C1", PersonID: "P1", DischargedOn: mustDate(t, "2018-06-01")}
+	c := calc.Claim{ID: "C0", PersonID: "P2", DischargedOn: mustDate(t, "2018-01-01")}
+	tests := []struct {
+		name string
+		x, y *calc.Claim
+		want int
+	}{
+		{"same person, discharge first", &a, &b, -1},
+		{"person before discharge", &b, &c, -1},
+		{"reflexive", &c, &c, 0},
+		{"other way", &c, &a, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := calc.CompareByPerson(tt.x, tt.y); got != tt.want {
+				t.Errorf("CompareByPerson = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -7,7 +7,6 @@
 package replay
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -43,8 +42,7 @@ func Order(claims []calc.Claim) []int {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		ca, cb := &claims[a], &claims[b]
-		return cmp.Or(cmp.Compare(ca.PersonID, cb.PersonID), calc.CompareClaims(ca, cb))
+		return calc.CompareByPerson(&claims[a], &claims[b])
 	})
 	return order
 }
