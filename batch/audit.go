@@ -13,6 +13,13 @@ const (
 	CauseReversal     = "an earlier claim of the same person was reversed"
 	CauseOutOfOrder   = "the claim was settled out of discharge order"
 	CauseUnexplained  = "unexplained"
+	// CauseImported: the claim was imported with what the system before hpcalc paid
+	// (hpcalc import), and that differs from what the rules give.
+	CauseImported = "imported: paid by the system before hpcalc"
+	// CauseImportedKnockOn: an imported claim discharged earlier in the person-year was
+	// paid otherwise than the rules give, so the ledger this claim was settled against
+	// differs from the replay's.
+	CauseImportedKnockOn = "an earlier imported claim of the person-year was paid otherwise"
 )
 
 // Difference is a claim whose replay differs from what was paid.
@@ -86,6 +93,7 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 	}
 	a.Claims, a.Replayed = len(claims), res.All
 	causes := causesByClaim(stored)
+	var importedDiffers, differs []int // indexes into stored
 	for j, i := range live {
 		sc, rs := &stored[i], &replayed[j]
 		addPaid(&a.Stored, sc)
@@ -98,13 +106,52 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 		if sc.PolicyVersion != rs.version {
 			d.Causes = append(d.Causes, CauseOtherVersion)
 		}
-		d.Causes = append(d.Causes, causes[i]...)
-		if len(d.Causes) == 0 {
-			d.Causes = []string{CauseUnexplained}
+		if sc.Imported {
+			d.Causes = append(d.Causes, CauseImported)
+			importedDiffers = append(importedDiffers, i)
 		}
+		d.Causes = append(d.Causes, causes[i]...)
 		a.Differences = append(a.Differences, d)
+		differs = append(differs, i)
+	}
+	knockOns(stored, importedDiffers, differs, a.Differences)
+	for k := range a.Differences {
+		if len(a.Differences[k].Causes) == 0 {
+			a.Differences[k].Causes = []string{CauseUnexplained}
+		}
 	}
 	return a, nil
+}
+
+// knockOns adds CauseImportedKnockOn to the differences of claims settled here that come
+// after a differing imported claim of the same person-year in discharge order. imported
+// and differs index stored; differs[k] is the claim of diffs[k].
+func knockOns(stored []calc.PaidClaim, imported, differs []int, diffs []Difference) {
+	if len(imported) == 0 {
+		return
+	}
+	type personYear struct {
+		id   string
+		year int
+	}
+	first := map[personYear]*calc.Claim{} // the first differing imported claim of each
+	for _, i := range imported {
+		c := &stored[i].Claim
+		py := personYear{c.PersonID, c.DischargedOn.Year()}
+		if f := first[py]; f == nil || calc.CompareClaims(c, f) < 0 {
+			first[py] = c
+		}
+	}
+	for k, i := range differs {
+		sc := &stored[i]
+		if sc.Imported {
+			continue
+		}
+		f := first[personYear{sc.Claim.PersonID, sc.Claim.DischargedOn.Year()}]
+		if f != nil && calc.CompareClaims(f, &sc.Claim) < 0 {
+			diffs[k].Causes = append(diffs[k].Causes, CauseImportedKnockOn)
+		}
+	}
 }
 
 // correctedOnly reports whether an adjusted claim differs from its replay only by a rise

@@ -131,7 +131,9 @@ type Resettled struct {
 
 // Resettle settles one person-year again as if only the standing claims existed, in the
 // order of CompareClaims (POLICY.md "Order" and "Corrections"). Claims ordered at or
-// before after (nil: none) keep what they paid and are booked as they stand; every later
+// before after (nil: none) keep what they paid and are booked as they stand, and so do
+// imported claims (Settlement.Imported) wherever they fall: what the system before hpcalc
+// paid is history that no re-settlement here can change. Every later
 // claim is re-settled under its own policy version against the ledger the claims before
 // it leave, and corrected (Correct) to what that gives. It sorts claims in place and
 // returns, for each re-settled claim in order, its settlement and adjustment, and the
@@ -146,7 +148,7 @@ func Resettle(person Person, year int, claims []Standing, after *Claim) ([]Reset
 		if c.Claim.DischargedOn.Year() != year {
 			return nil, Ledger{}, fmt.Errorf("resettle claim %s: %w: discharged %s, year %d", c.Claim.ID, ErrLedgerYear, c.Claim.DischargedOn, year)
 		}
-		if after == nil || CompareClaims(&c.Claim, after) > 0 {
+		if !c.Settlement.Imported && (after == nil || CompareClaims(&c.Claim, after) > 0) {
 			r := Resettled{Claim: &c.Claim}
 			before := ledger
 			if err := SettleInto(&r.Settlement, c.Policy, &person, &before, &c.Claim); err != nil {

@@ -13,6 +13,9 @@ func (s *Settlement) Explain(l Line) string {
 func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 	r := &s.Lines[l]
 	b = append(b, l.String()...)
+	if s.Imported {
+		return appendImported(b, s, l)
+	}
 	switch l {
 	case Basic:
 		if s.Kind == OutpatientChronic {
@@ -131,4 +134,23 @@ func appendProduct(b []byte, r Rate, m Money) []byte {
 func appendResult(b []byte, m Money) []byte {
 	b = append(b, " = "...)
 	return m.AppendGrouped(b)
+}
+
+// appendImported explains a line of an imported settlement: what was paid, and for
+// critical illness the burden slice the ledger took from it.
+func appendImported(b []byte, s *Settlement, l Line) []byte {
+	b = append(b, ": "...)
+	b = s.Lines[l].Amount.AppendGrouped(b)
+	b = append(b, " as paid by the system before hpcalc (imported)"...)
+	switch l {
+	case Critical:
+		b = append(b, "; burden "...)
+		b = s.BurdenBefore.AppendGrouped(b)
+		b = append(b, " → "...)
+		b = (s.BurdenBefore + s.Lines[Critical].Base).AppendGrouped(b)
+	case Backstop:
+		b = append(b, "; patient paid "...)
+		b = s.OutOfPocket.AppendGrouped(b)
+	}
+	return b
 }

@@ -16,4 +16,7 @@ type PaidClaim struct {
 	// Adjusted says Paid and OutOfPocket include adjustments (POLICY.md "Corrections"):
 	// the backstop may then pay a rise in the patient's share that re-settling gave.
 	Adjusted bool
+	// Imported says the claim was paid by the system before hpcalc and imported with what
+	// it paid (SettlePaid).
+	Imported bool
 }

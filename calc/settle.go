@@ -155,6 +155,9 @@ type Settlement struct {
 	NumBands      int
 	Bands         [MaxBands]BandUse
 	OutOfPocket   Money
+	// Imported says the amounts are what the system before hpcalc paid (SettlePaid), not
+	// the cascade's: the lines hold amounts without workings.
+	Imported bool
 }
 
 // Amount is what line l paid.

@@ -196,6 +196,15 @@ func (t *table) next() (bool, error) {
 	return true, nil
 }
 
+// columns returns the 1-based column of each required column.
+func (t *table) columns() []int {
+	out := make([]int, len(t.field))
+	for i, f := range t.field {
+		out[i] = f + 1
+	}
+	return out
+}
+
 // line is the line the current row starts on.
 func (t *table) line() int { return t.recLine }
 
@@ -471,6 +480,9 @@ type ClaimRow struct {
 	Claim  calc.Claim
 	Line   int // the line the row starts on
 	Person int // the claim's person's number in ClaimChecks.PersonIndex; -1 without one
+	// Columns are the 1-based columns of ClaimColumns in the file, for a caller that
+	// finds a problem with a row later: the same slice for every row.
+	Columns []int
 }
 
 // ScanClaims reads a claims file with the checks and errors of ReadClaims, but hands each
@@ -494,6 +506,9 @@ func ScanClaims(file string, r io.Reader, checks ClaimChecks, add func(row *Clai
 	return scanRows(file, r, ClaimColumns, ahead, func(t *table) error {
 		var err error
 		row.Claim, row.Person, err = t.claim(seen, checks)
+		if row.Columns == nil {
+			row.Columns = t.columns()
+		}
 		if t.clean() {
 			row.Line = t.line()
 			add(&row)

@@ -23,6 +23,9 @@ type PaidRow struct {
 	SettlementRow
 	Line int // the line the row starts on
 	Row  int // the claim's row in the claims file, as PaidClaims.Find gives it; -1 for a claim it does not know
+	// Columns are the 1-based columns of PaidColumns in the file: the same slice for
+	// every row.
+	Columns []int
 }
 
 // PaidClaims is how ScanPaid finds the claims of a paid file in the claims file: Find
@@ -54,6 +57,9 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 			}
 		}
 		n := len(t.errs.Problems)
+		if row.Columns == nil {
+			row.Columns = t.columns()
+		}
 		id, err := t.id(paidID)
 		check(err)
 		row.ClaimID, row.Row = id, -1

@@ -16,7 +16,7 @@ import (
 // "reverses IS NULL" for a one-row lookup and walks every settlement ever stored.
 const storedClaimsQuery = `SELECT c.claim_id, c.person_id, c.provider_id, c.level, c.kind, c.admitted_on, c.discharged_on,
 		c.total, c.in_policy, st.settlement_id, st.policy_version, st.created_at, st.basic, st.critical, st.commercial,
-		st.aid, st.backstop, st.out_of_pocket, r.settlement_id
+		st.aid, st.backstop, st.out_of_pocket, r.settlement_id, st.imported
 		FROM claims c CROSS JOIN settlements st
 		LEFT JOIN settlements r ON r.reverses = st.settlement_id
 		WHERE st.claim_id = c.claim_id AND st.reverses IS NULL AND c.discharged_on >= ? AND c.discharged_on <= ?
@@ -50,7 +50,7 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 		)
 		c := &sc.Claim
 		if err := rows.Scan(&c.ID, &c.PersonID, &c.ProviderID, &level, &kind, &admitted, &discharged, &total, &inPolicy,
-			&sc.SettlementID, &sc.PolicyVersion, &when, &paid[0], &paid[1], &paid[2], &paid[3], &paid[4], &paid[5], &reversal); err != nil {
+			&sc.SettlementID, &sc.PolicyVersion, &when, &paid[0], &paid[1], &paid[2], &paid[3], &paid[4], &paid[5], &reversal, &sc.Imported); err != nil {
 			return fmt.Errorf("read stored claims: %w", err)
 		}
 		var errs [5]error

@@ -43,7 +43,7 @@ var stColumns = "st." + strings.ReplaceAll(settlementKeyColumns, ", ", ", st.")
 // each with its policy version and the adjustments booked to it, oldest first: in two
 // queries, since a reversal reads them all inside its transaction.
 func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID string, year int) ([]*standing, error) {
-	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT st.settlement_id, `+stColumns+`, c.provider_id, c.level, c.admitted_on,
+	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT st.settlement_id, `+stColumns+`, st.imported, c.provider_id, c.level, c.admitted_on,
 		c.discharged_on, c.in_policy
 		FROM settlements st JOIN claims c ON c.claim_id = st.claim_id
 		WHERE st.person_id = ? AND st.year = ? AND st.reverses IS NULL
@@ -60,14 +60,16 @@ func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID 
 			k                                  settlementKeys
 			provider, level, admitted, dischar string
 			inPolicy                           string
+			imported                           bool
 		)
-		if err := rows.Scan(append(append([]any{&id}, k.scanArgs()...), &provider, &level, &admitted, &dischar, &inPolicy)...); err != nil {
+		if err := rows.Scan(append(append([]any{&id}, k.scanArgs()...), &imported, &provider, &level, &admitted, &dischar, &inPolicy)...); err != nil {
 			return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 		}
 		settled, _, err := k.decode()
 		if err != nil {
 			return nil, fmt.Errorf("read settlement %s: %w", id, err)
 		}
+		settled.Imported = imported // calc.Resettle keeps what an imported claim paid
 		st := &standing{settlementID: id, settled: settled}
 		st.standing.Settlement = &st.settled
 		c := &st.standing.Claim

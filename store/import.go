@@ -126,6 +126,245 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 	return stats, nil
 }
 
+// ImportPaid stores, in one transaction and in bulk, claims that the system before
+// hpcalc settled, each with a settlement of what it actually paid (calc.SettlePaid,
+// marked imported) and the person-year ledgers those amounts build, so that claims
+// settled afterwards continue each year (POST /v1/imports, hpcalc import). Unlike
+// ImportSettled it stores into a database that holds other claims, and stores no persons
+// or providers: in.Persons and in.Providers must be empty, and every claim's person and
+// provider must be stored. Ids, stamps and rows are those of ImportSettled, with
+// settlements' imported column true.
+//
+// It stores nothing unless everything is stored. It refuses, storing nothing, with a
+// *ClaimsError naming the rows of the claims it refuses: claims whose person is not
+// stored (errors.Is calc.ErrInvalid); claims already stored, and claims of a person-year
+// that already has a ledger, that is, claims stored before (errors.Is ErrConflict): an
+// import opens person-years, it never continues one. A claim whose provider is not stored,
+// or whose level is not its provider's, is refused as ImportSettled refuses it. The checks
+// run inside the transaction.
+func (s *Store) ImportPaid(ctx context.Context, in Import, progress func(ImportProgress)) (_ ImportStats, err error) {
+	defer s.classify(&err)
+	if len(in.Persons) > 0 || len(in.Providers) > 0 {
+		return ImportStats{}, errors.New("import paid claims: persons and providers are not imported with them")
+	}
+	if progress == nil {
+		progress = func(ImportProgress) {}
+	}
+	var stats ImportStats
+	started := s.Now().UTC()
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		imp := &importer{s: s, tx: tx, in: &in, started: started, progress: progress, paid: true}
+		var err error
+		stats, err = imp.run(ctx)
+		return err
+	})
+	if err != nil {
+		return ImportStats{}, err
+	}
+	s.cache.apply(string(changedPersons))
+	if s.dialect.name == "postgres" {
+		for _, table := range []string{"claims", "settlements", "ledgers", "tally_days"} {
+			if _, err := s.db.ExecContext(ctx, "ANALYZE "+table); err != nil {
+				s.log.Load().Warn("import: analyze after the import failed", "table", table, "err", err)
+			}
+		}
+	}
+	return stats, nil
+}
+
+// ClaimProblem is a claim an import refuses: its row (the k-th claim Import.Claims
+// yields, from 0), the field at fault and the rule it breaks.
+type ClaimProblem struct {
+	Row         int
+	Field, Rule string
+}
+
+// ClaimsError is an import's refusal of some of its claims, by row, so that the caller
+// can say where each is in the file it read. errors.Is(err, Kind) holds.
+type ClaimsError struct {
+	Kind     error
+	Problems []ClaimProblem // the first few
+	Count    int            // all of them
+}
+
+func (e *ClaimsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "import claims: %v:", e.Kind)
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, " row %d: %s: %s", p.Row+1, p.Field, p.Rule)
+	}
+	if e.Count > len(e.Problems) {
+		fmt.Fprintf(&b, "; and %d more", e.Count-len(e.Problems))
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, e.Kind) true.
+func (e *ClaimsError) Is(target error) bool { return target == e.Kind }
+
+func (e *ClaimsError) add(row int, field, format string, args ...any) {
+	e.Count++
+	if len(e.Problems) < maxClaimProblems {
+		e.Problems = append(e.Problems, ClaimProblem{Row: row, Field: field, Rule: fmt.Sprintf(format, args...)})
+	}
+}
+
+func (e *ClaimsError) err() error {
+	if e.Count == 0 {
+		return nil
+	}
+	return e
+}
+
+// maxClaimProblems is how many refused claims a ClaimsError lists, as many as a file's
+// reader reports (csvdata.MaxErrors).
+const maxClaimProblems = 20
+
+// lookupBatch is how many keys one query of the checks of ImportPaid looks up.
+const lookupBatch = 500
+
+// checkOpen refuses, for ImportPaid, claims of unknown persons, claims already stored
+// and claims of person-years already opened.
+func (imp *importer) checkOpen(ctx context.Context) error {
+	type yearRow struct{ year, row int }
+	var (
+		unknown  = ClaimsError{Kind: calc.ErrInvalid}
+		conflict = ClaimsError{Kind: ErrConflict}
+		ids      []string
+		idRows   []int
+		persons  []string                 // distinct, in the order met
+		years    = map[string][]yearRow{} // each person's years with their first row
+	)
+	flushIDs := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		stored := map[string]bool{}
+		err := imp.lookup(ctx, `SELECT claim_id FROM claims WHERE claim_id IN `, ids, func(rows *sqlx.Rows) error {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			stored[id] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("import: read claims: %w", err)
+		}
+		for i, id := range ids {
+			if stored[id] {
+				conflict.add(idRows[i], "claim_id", "claim %s is already stored", id)
+			}
+		}
+		ids, idRows = ids[:0], idRows[:0]
+		return nil
+	}
+	flushPersons := func() error {
+		if len(persons) == 0 {
+			return nil
+		}
+		found := map[string]bool{}
+		opened := map[string][]struct{ year, claims int }{}
+		err := imp.lookup(ctx, `SELECT p.person_id, l.year, l.claims FROM persons p LEFT JOIN ledgers l ON l.person_id = p.person_id
+			WHERE p.person_id IN `, persons, func(rows *sqlx.Rows) error {
+			var (
+				id            string
+				year, nClaims sql.NullInt64
+			)
+			if err := rows.Scan(&id, &year, &nClaims); err != nil {
+				return err
+			}
+			found[id] = true
+			if year.Valid {
+				opened[id] = append(opened[id], struct{ year, claims int }{int(year.Int64), int(nClaims.Int64)})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("import: read persons: %w", err)
+		}
+		for _, id := range persons {
+			if !found[id] {
+				for _, y := range years[id] {
+					unknown.add(y.row, "person_id", "unknown person %s: not in the register (upload the persons first)", id)
+				}
+				continue
+			}
+			for _, y := range years[id] {
+				for _, o := range opened[id] {
+					if o.year == y.year {
+						conflict.add(y.row, "person_id", "person %s's ledger of %d is already open (%d claims stored): an import only opens a person-year, it cannot continue one", id, y.year, o.claims)
+					}
+				}
+			}
+			delete(years, id)
+		}
+		persons = persons[:0]
+		return nil
+	}
+	row := 0
+	for c := range imp.in.Claims {
+		ids, idRows = append(ids, c.ID), append(idRows, row)
+		if len(ids) == lookupBatch {
+			if err := flushIDs(); err != nil {
+				return err
+			}
+		}
+		y := c.DischargedOn.Year()
+		ys, seen := years[c.PersonID]
+		if !seen {
+			if len(persons) == lookupBatch {
+				if err := flushPersons(); err != nil {
+					return err
+				}
+			}
+			persons = append(persons, c.PersonID)
+		}
+		if !slices.ContainsFunc(ys, func(x yearRow) bool { return x.year == y }) {
+			years[c.PersonID] = append(ys, yearRow{y, row})
+		}
+		row++
+	}
+	if err := cmp.Or(flushIDs(), flushPersons()); err != nil {
+		return err
+	}
+	if err := unknown.err(); err != nil {
+		return err
+	}
+	return conflict.err()
+}
+
+// lookup runs query, which ends in "IN ", for keys, a batch at a time, handing each row
+// to scan.
+func (imp *importer) lookup(ctx context.Context, query string, keys []string, scan func(*sqlx.Rows) error) error {
+	for len(keys) > 0 {
+		n := min(len(keys), lookupBatch)
+		args := make([]any, n)
+		for i, k := range keys[:n] {
+			args[i] = k
+		}
+		rows, err := imp.tx.QueryxContext(ctx, imp.tx.Rebind(query+"(?"+strings.Repeat(", ?", n-1)+")"), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
 // Problems collects an input's broken rules; the first few are reported, with a count.
 // ops checks an import's input with it too, so that both halves of an import report alike.
 type Problems struct {
@@ -165,11 +404,16 @@ type importer struct {
 	byID     []int32 // indexes of in.Persons ordered by id
 	started  time.Time
 	progress func(ImportProgress)
+	paid     bool // ImportPaid: claims paid by the system before hpcalc, into a database in use
 }
 
 func (imp *importer) run(ctx context.Context) (ImportStats, error) {
 	stats := ImportStats{Claims: imp.in.NumClaims}
-	if err := imp.checkEmpty(ctx); err != nil {
+	check := imp.checkEmpty
+	if imp.paid {
+		check = imp.checkOpen
+	}
+	if err := check(ctx); err != nil {
 		return ImportStats{}, err
 	}
 	newProviders, err := imp.checkProviders(ctx)
@@ -388,9 +632,13 @@ func (imp *importer) writeClaims(ctx context.Context) error {
 // settle has Settle settle the claims and streams each settlement's row to the database
 // as it comes; it returns the ledgers Settle returns.
 func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
-	w, err := imp.s.bulk(ctx, imp.tx, "settlements", []string{"person_id", "settlement_id", "claim_id", "reverses", "year",
+	columns := []string{"person_id", "settlement_id", "claim_id", "reverses", "year",
 		"discharged_on", "policy_version", "kind", "total", "basic", "critical", "commercial", "aid", "backstop",
-		"out_of_pocket", "burden", "detail", "reason", "created_at"})
+		"out_of_pocket", "burden", "detail", "reason", "created_at"}
+	if imp.paid {
+		columns = append(columns, "imported")
+	}
+	w, err := imp.s.bulk(ctx, imp.tx, "settlements", columns)
 	if err != nil {
 		return nil, fmt.Errorf("import settlements: %w", err)
 	}
@@ -413,11 +661,15 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		if err != nil {
 			panic(err) // calc never settles with more bands than MaxBands, and after holds st
 		}
-		rows <- []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion,
+		row := []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion,
 			st.Kind.String(), moneyText(st.Total), moneyText(st.Lines[calc.Basic].Amount), moneyText(st.Lines[calc.Critical].Amount),
 			moneyText(st.Lines[calc.Commercial].Amount), moneyText(st.Lines[calc.Aid].Amount), moneyText(st.Lines[calc.Backstop].Amount),
 			moneyText(st.OutOfPocket), moneyText(st.Lines[calc.Critical].Base), string(d), "",
 			imp.started.Add(time.Duration(r)).Format(stampLayout)}
+		if imp.paid {
+			row = append(row, st.Imported)
+		}
+		rows <- row
 	}
 	go func() {
 		defer close(rows)
@@ -598,4 +850,32 @@ func (w *insertWriter) close(ctx context.Context) error {
 		return fmt.Errorf("insert into %s: %w", w.table, err)
 	}
 	return nil
+}
+
+// PersonsOf returns the stored persons among ids, by id, looking them up a batch at a
+// time: an import of a county's history needs its claimants, not the whole register.
+// Ids not stored are left out.
+func (s *Store) PersonsOf(ctx context.Context, ids []string) (_ map[string]calc.Person, err error) {
+	defer s.classify(&err)
+	out := make(map[string]calc.Person, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), lookupBatch)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		var rows []personRow
+		err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT person_id, household_id, registered_poor, aid_category
+			FROM persons WHERE person_id IN (?`+strings.Repeat(", ?", n-1)+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read persons: %w", err)
+		}
+		for _, r := range rows {
+			if out[r.ID], err = r.person(); err != nil {
+				return nil, err
+			}
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }

@@ -468,12 +468,13 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRe
 		reverses = st.Reverses
 	}
 	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO settlements (person_id, settlement_id, claim_id, reverses, year, discharged_on,
-		policy_version, kind, total, basic, critical, commercial, aid, backstop, out_of_pocket, burden, detail, reason, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		policy_version, kind, total, basic, critical, commercial, aid, backstop, out_of_pocket, burden, detail, reason, created_at, imported)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		x.PersonID, st.ID, x.ClaimID, reverses, x.Year, discharged.String(), x.PolicyVersion, x.Kind.String(),
 		dec(sign*x.Total), dec(sign*x.Lines[calc.Basic].Amount), dec(sign*x.Lines[calc.Critical].Amount),
 		dec(sign*x.Lines[calc.Commercial].Amount), dec(sign*x.Lines[calc.Aid].Amount), dec(sign*x.Lines[calc.Backstop].Amount),
-		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.UTC().Format(stampLayout))
+		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.UTC().Format(stampLayout),
+		x.Imported)
 	if err != nil {
 		return fmt.Errorf("store settlement: %w", err)
 	}
@@ -496,7 +497,7 @@ const (
 )
 
 func settledQuery(where string) string {
-	return `SELECT settlement_id, reason, created_at, ` + settlementKeyColumns + ` FROM settlements WHERE ` + where
+	return `SELECT settlement_id, reason, created_at, imported, ` + settlementKeyColumns + ` FROM settlements WHERE ` + where
 }
 
 func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, arg any) (SettlementRecord, error) {
@@ -504,6 +505,7 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 		ID        string `db:"settlement_id"`
 		Reason    string `db:"reason"`
 		CreatedAt string `db:"created_at"`
+		Imported  bool   `db:"imported"`
 		settlementKeys
 	}
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(settledQuery(where)), arg)
@@ -517,6 +519,7 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
+	st.Imported = row.Imported
 	created, err := time.Parse(time.RFC3339Nano, row.CreatedAt)
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)

@@ -19,6 +19,7 @@ var commands = []command{
 	{"replay", "settle a year's claims from scratch and compare the totals with the published figures", runReplay},
 	{"whatif", "show what a policy change would have cost, per line, level, kind, aid category and household", runWhatif},
 	{"audit", "re-settle stored claims from scratch and list every difference from what was paid, and why", runAudit},
+	{"import", "store claims the system before hpcalc paid, with what it paid, opening the person-year ledgers", runImport},
 	{"reconcile", "settle each person-year of a period again in discharge order; with --apply, book the differences as adjustments", runReconcile},
 	{"serve", "run the settlement API (SQLite ./hpcalc.db by default, or PostgreSQL)", runServe},
 	{"migrate", "apply the database schema's pending migrations", runMigrate},
