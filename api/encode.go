@@ -29,6 +29,7 @@ type settlementJSON struct {
 	Reverses      string     `json:"reverses,omitempty"`
 	ReversedBy    string     `json:"reversed_by,omitempty"`
 	Reason        string     `json:"reason,omitempty"`
+	Imported      bool       `json:"imported,omitempty"` // paid by the system before hpcalc (calc.SettlePaid)
 	ClaimID       string     `json:"claim_id"`
 	PersonID      string     `json:"person_id"`
 	ProviderID    string     `json:"provider_id,omitempty"`
@@ -173,7 +174,7 @@ func settlementOut(typ string, st *calc.Settlement, ledger calc.Ledger, provider
 		Type: typ, ClaimID: st.ClaimID, PersonID: st.PersonID, ProviderID: providerID,
 		Kind: st.Kind.String(), Level: st.Level.String(), AidCategory: st.Aid.String(), Year: st.Year,
 		PolicyVersion: st.PolicyVersion, Total: money(st.Total), InPolicy: money(st.InPolicy),
-		OutOfPocket: money(st.OutOfPocket), LedgerAfter: ledgerOut(st.PersonID, ledger),
+		OutOfPocket: money(st.OutOfPocket), LedgerAfter: ledgerOut(st.PersonID, ledger), Imported: st.Imported,
 		Lines: make([]lineJSON, 0, calc.NumLines),
 	}
 	for _, l := range calc.Lines() {

@@ -37,6 +37,9 @@ func appendSettlementJSON(b []byte, v *settlementJSON) []byte {
 		b = append(b, `,"reason":`...)
 		b = appendJSONString(b, v.Reason)
 	}
+	if v.Imported {
+		b = append(b, `,"imported":true`...)
+	}
 	b = append(b, `,"claim_id":`...)
 	b = appendJSONString(b, v.ClaimID)
 	b = append(b, `,"person_id":`...)

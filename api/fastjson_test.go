@@ -36,6 +36,12 @@ func TestFastJSONMatchesMarshal(t *testing.T) {
 			settledOut(&store.SettlementRecord{ID: "S" + odd[i%len(odd)], CreatedAt: created, Settlement: st, Ledger: after}, odd[(i+1)%len(odd)]),
 			settledOut(&store.SettlementRecord{ID: "R1", Reverses: "S1", Reason: odd[(i+2)%len(odd)], CreatedAt: created, Settlement: st, Ledger: after}, ""),
 		}
+		if i%2 == 1 {
+			// An imported settlement: the same amounts, marked, explained as paid.
+			imp := st
+			imp.Imported = true
+			outs = append(outs, settledOut(&store.SettlementRecord{ID: "SI", CreatedAt: created, Settlement: imp, Ledger: after}, ""))
+		}
 		outs[1].ReversedBy = odd[(i+3)%len(odd)]
 		outs[2].Lines = nil
 		for _, out := range outs {

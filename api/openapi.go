@@ -268,6 +268,7 @@ func schemas() obj {
 			"reverses":       str("for a reversal: the settlement it reverses"),
 			"reversed_by":    str("for a reversed settlement: its reversal"),
 			"reason":         str("for a reversal: why"),
+			"imported":       obj{"type": "boolean", "description": "present and true for a claim imported with what the system before hpcalc paid (POST /v1/imports), and its reversal: the lines hold the amounts paid, without workings"},
 			"claim_id":       str(""),
 			"person_id":      str(""),
 			"provider_id":    str(""),
