@@ -120,8 +120,7 @@ func (s *Service) ImportPaid(ctx context.Context, in PaidImport, progress func(P
 		last := &f.claims[f.order[len(f.order)-1]]
 		return append(ledgers, store.PersonLedger{PersonID: last.PersonID, Ledger: ledger}), nil
 	}
-	var report func(store.ImportProgress)
-	report = func(p store.ImportProgress) { progress(Progress{Stage: p.Stage, Done: p.Done, Total: p.Total}) }
+	report := func(p store.ImportProgress) { progress(Progress{Stage: p.Stage, Done: p.Done, Total: p.Total}) }
 	claims := func(yield func(*calc.Claim) bool) {
 		for _, k := range f.order {
 			if !yield(&f.claims[k]) {
