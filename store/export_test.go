@@ -27,6 +27,13 @@ var (
 	ProviderDayQuery          = providerDayQuery
 )
 
+// Analyze has the database gather its statistics of every table, as SQLite's PRAGMA
+// optimize and PostgreSQL's autovacuum do in time.
+func (s *Store) Analyze(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, "ANALYZE")
+	return err
+}
+
 // Plan returns the database's plan of query with args, one line per step: EXPLAIN QUERY
 // PLAN's details in SQLite, EXPLAIN's lines in PostgreSQL.
 func (s *Store) Plan(ctx context.Context, query string, args ...any) ([]string, error) {

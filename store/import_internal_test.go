@@ -62,6 +62,12 @@ func rawRows(t *testing.T, s *Store, table string, columns []string, key string)
 // cannot use storetest: it imports store).
 func openRaw(t *testing.T, kind string) *Store {
 	t.Helper()
+	return openRawAt(t, kind, 0)
+}
+
+// openRawAt is openRaw with the migrations up to version only, all if version is 0.
+func openRawAt(t *testing.T, kind string, version int64) *Store {
+	t.Helper()
 	ctx := context.Background()
 	url := filepath.Join(t.TempDir(), "hpcalc.db")
 	if kind == "postgres" {
@@ -83,7 +89,11 @@ func openRaw(t *testing.T, kind string) *Store {
 	}
 	s.ReadPolicy = policyfile.Parse
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
+	if version == 0 {
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := s.migrateTo(ctx, version); err != nil {
 		t.Fatal(err)
 	}
 	d, err := fixtures.Load()
@@ -98,6 +108,31 @@ func openRaw(t *testing.T, kind string) *Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// migrateTo applies the migrations up to version, as a hpcalc that shipped no later ones
+// would: tests build databases of an older schema with it.
+func (s *Store) migrateTo(ctx context.Context, version int64) error {
+	p, err := s.migrator(nil)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+// indexExists reports whether the database has an index named name.
+func (s *Store) indexExists(t *testing.T, name string) bool {
+	t.Helper()
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?`
+	if s.dialect.name == "postgres" {
+		q = `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1`
+	}
+	var n int
+	if err := s.db.Get(&n, q, name); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }
 
 // shippedSettled completes in with claims, in settlement order, and a Settle that

@@ -87,7 +87,7 @@ func (s *Store) Migrate(ctx context.Context) (_ []string, err error) {
 			applied = append(applied, s.migrationName(r.Source))
 		}
 		if err == nil {
-			if s.dialect.name == "sqlite" && slices.Contains(applied, "0008_settlement_workings") {
+			if s.dialect.name == "sqlite" && slices.ContainsFunc(applied, func(name string) bool { return slices.Contains(vacuumAfter, name) }) {
 				// The conversion leaves the old rows' pages free; SQLite gives them back to
 				// the file system only on VACUUM, which cannot run inside a migration's
 				// transaction. The migration has committed: a failure here is not its.
@@ -180,7 +180,12 @@ type goMigration struct {
 var goMigrationList = []goMigration{
 	{version: 7, name: "0007_tally_days_from_settlements", up: fillTallyDays},
 	{version: 8, name: "0008_settlement_workings", up: convertWorkings},
+	{version: 10, name: "0010_workings_v3", up: workingsV3},
 }
+
+// vacuumAfter are the migrations that rewrite or drop much of the settlements: SQLite
+// keeps the pages they free until VACUUM.
+var vacuumAfter = []string{"0008_settlement_workings", "0010_workings_v3"}
 
 func (s *Store) goMigrations() []*goose.Migration {
 	var out []*goose.Migration

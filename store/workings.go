@@ -18,7 +18,12 @@ import (
 // form of the store's own, so that renaming a field in calc can never silently read old
 // rows as zero, and so that a million settlements take little room:
 //
-//   - version 2 (workingsVersion), written since migration 0008: JSON with names of its
+//   - version 3 (workingsVersion), written since migration 0010: what version 2 holds,
+//     under short names (workings3), {"v":3,...}; the ledger before's total left out when
+//     it is the sum of what was paid and the patient's share (always, but checked), the
+//     critical-illness burden before the claim left out when it is the ledger before's
+//     (always for a settlement, not for a reversal). A third smaller than version 2.
+//   - version 2, written by migration 0008 and after it until 0010: JSON with names of its
 //     own, {"v":2,...}; enums by name; money in fen and rates in parts per million, as
 //     integers; zero amounts, lines that do not apply and unused bands left out; a line's
 //     cap room left out when the line has no cap, its amount before the cap when the cap
@@ -28,15 +33,21 @@ import (
 //     The ledger is kept as it was before the row (left out when fresh, as it is for a
 //     person's first claim of a year): the ledger after is that plus what the row took
 //     (or, for a reversal, minus what it gave back), which the columns say.
-//   - version 1, written before: json.Marshal of calc's untagged structs. Still read, so
-//     that a database is readable before 0008 converts it.
+//   - version 1, written before: json.Marshal of calc's untagged structs.
 //
+// Versions 1 and 2 are still read, so that a database is readable before 0010 converts it.
 // Money in fen rather than "1234.50": this is not an edge where people read amounts, and
 // integers are exact, shorter and need no decimal parsing.
 
-// workingsVersion is the version of the detail this store writes.
-const workingsVersion = 2
+// workingsVersion is the version of the detail this store writes; currentWorkings is how
+// its details begin.
+const (
+	workingsVersion = 3
+	currentWorkings = `{"v":3,`
+)
 
+// storedWorkings is what versions 2 and 3 hold, in version 2's names: version 3 is
+// encoded from it and decoded into it.
 type storedWorkings struct {
 	V            int                    `json:"v"`
 	Level        string                 `json:"level"`
@@ -82,9 +93,155 @@ type storedLedger struct {
 	Total          int64 `json:"total,omitempty"`
 }
 
+// paidSum is what the ledger's total is when every fen of every claim went to a line or
+// to the patient.
+func (l *storedLedger) paidSum() int64 {
+	return l.BasicInpatient + l.BasicChronic + l.CriticalPaid + l.CommercialPaid + l.AidPaid + l.BackstopPaid + l.OutOfPocket
+}
+
+// workings3 is version 3 of the detail: storedWorkings under short names. The lines keep
+// their names (basic, critical, commercial, aid, backstop); the aid category is "cat".
+type workings3 struct {
+	V            int      `json:"v"`
+	Level        string   `json:"lv"`
+	Aid          string   `json:"cat"`
+	InPolicy     int64    `json:"ip,omitempty"`
+	Basic        *line3   `json:"basic,omitempty"`
+	Critical     *line3   `json:"critical,omitempty"`
+	Commercial   *line3   `json:"commercial,omitempty"`
+	AidLine      *line3   `json:"aid,omitempty"`
+	Backstop     *line3   `json:"backstop,omitempty"`
+	BurdenBefore *int64   `json:"bb,omitempty"` // absent: the ledger before's burden
+	Bands        []band3  `json:"bd,omitempty"`
+	Before       *ledger3 `json:"lb,omitempty"` // absent: fresh
+}
+
+// line returns where line l is kept.
+func (w *workings3) line(l calc.Line) **line3 {
+	switch l {
+	case calc.Basic:
+		return &w.Basic
+	case calc.Critical:
+		return &w.Critical
+	case calc.Commercial:
+		return &w.Commercial
+	case calc.Aid:
+		return &w.AidLine
+	case calc.Backstop:
+		return &w.Backstop
+	}
+	panic(fmt.Sprintf("store: no such line %d", l)) // calc.Lines() are the five above
+}
+
+type line3 struct {
+	NotApplies bool   `json:"na,omitempty"`
+	Base       int64  `json:"b,omitempty"`
+	BaseOut    int64  `json:"bo,omitempty"`
+	Deductible int64  `json:"d,omitempty"`
+	Rate       int64  `json:"r,omitempty"`
+	RateOut    int64  `json:"ro,omitempty"`
+	Computed   *int64 `json:"c,omitempty"`
+	CapRoom    *int64 `json:"cr,omitempty"`
+	AmountOut  int64  `json:"ao,omitempty"`
+}
+
+type band3 struct {
+	From int64 `json:"f"`
+	To   int64 `json:"t"`
+	Rate int64 `json:"r"`
+}
+
+type ledger3 struct {
+	Claims         int    `json:"n"`
+	BasicInpatient int64  `json:"bi,omitempty"`
+	BasicChronic   int64  `json:"bc,omitempty"`
+	CriticalBurden int64  `json:"bu,omitempty"`
+	CriticalPaid   int64  `json:"cr,omitempty"`
+	CommercialPaid int64  `json:"co,omitempty"`
+	AidPaid        int64  `json:"ai,omitempty"`
+	BackstopPaid   int64  `json:"bs,omitempty"`
+	OutOfPocket    int64  `json:"o,omitempty"`
+	Total          *int64 `json:"t,omitempty"` // absent: paidSum
+}
+
 // encodeWorkings returns the detail of a settlement row (a reversal's if reversal) in the
 // current version; after is the person's ledger after the row.
 func encodeWorkings(st *calc.Settlement, after *calc.Ledger, reversal bool) ([]byte, error) {
+	w, err := workingsOf(st, after, reversal)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(w.version3())
+}
+
+// version3 is w in version 3.
+func (w *storedWorkings) version3() *workings3 {
+	out := &workings3{V: workingsVersion, Level: w.Level, Aid: w.Aid, InPolicy: w.InPolicy}
+	for _, l := range calc.Lines() {
+		sl := w.Lines[l.String()]
+		if sl == nil {
+			continue
+		}
+		*out.line(l) = &line3{NotApplies: sl.NotApplies, Base: sl.Base, BaseOut: sl.BaseOut, Deductible: sl.Deductible,
+			Rate: sl.Rate, RateOut: sl.RateOut, Computed: sl.Computed, CapRoom: sl.CapRoom, AmountOut: sl.AmountOut}
+	}
+	var burdenBefore int64
+	if b := w.Before; b != nil {
+		burdenBefore = b.CriticalBurden
+		out.Before = &ledger3{Claims: b.Claims, BasicInpatient: b.BasicInpatient, BasicChronic: b.BasicChronic,
+			CriticalBurden: b.CriticalBurden, CriticalPaid: b.CriticalPaid, CommercialPaid: b.CommercialPaid, AidPaid: b.AidPaid,
+			BackstopPaid: b.BackstopPaid, OutOfPocket: b.OutOfPocket}
+		if b.Total != b.paidSum() {
+			total := b.Total
+			out.Before.Total = &total
+		}
+	}
+	if w.BurdenBefore != burdenBefore {
+		bb := w.BurdenBefore
+		out.BurdenBefore = &bb
+	}
+	for _, b := range w.Bands {
+		out.Bands = append(out.Bands, band3(b))
+	}
+	return out
+}
+
+// version2 is w, of version 3, in version 2's form.
+func (w *workings3) version2() *storedWorkings {
+	out := &storedWorkings{V: 2, Level: w.Level, Aid: w.Aid, InPolicy: w.InPolicy}
+	for _, l := range calc.Lines() {
+		sl := *w.line(l)
+		if sl == nil {
+			continue
+		}
+		if out.Lines == nil {
+			out.Lines = map[string]*storedLine{}
+		}
+		out.Lines[l.String()] = &storedLine{NotApplies: sl.NotApplies, Base: sl.Base, BaseOut: sl.BaseOut, Deductible: sl.Deductible,
+			Rate: sl.Rate, RateOut: sl.RateOut, Computed: sl.Computed, CapRoom: sl.CapRoom, AmountOut: sl.AmountOut}
+	}
+	if b := w.Before; b != nil {
+		out.Before = &storedLedger{Claims: b.Claims, BasicInpatient: b.BasicInpatient, BasicChronic: b.BasicChronic,
+			CriticalBurden: b.CriticalBurden, CriticalPaid: b.CriticalPaid, CommercialPaid: b.CommercialPaid, AidPaid: b.AidPaid,
+			BackstopPaid: b.BackstopPaid, OutOfPocket: b.OutOfPocket}
+		out.Before.Total = out.Before.paidSum()
+		if b.Total != nil {
+			out.Before.Total = *b.Total
+		}
+		out.BurdenBefore = b.CriticalBurden
+	}
+	if w.BurdenBefore != nil {
+		out.BurdenBefore = *w.BurdenBefore
+	}
+	for _, b := range w.Bands {
+		out.Bands = append(out.Bands, storedBand(b))
+	}
+	return out
+}
+
+// workingsOf returns what the detail of a settlement row (a reversal's if reversal) holds;
+// after is the person's ledger after the row.
+func workingsOf(st *calc.Settlement, after *calc.Ledger, reversal bool) (*storedWorkings, error) {
 	if st.NumBands < 0 || st.NumBands > calc.MaxBands {
 		return nil, fmt.Errorf("store workings of claim %s: %d bands", st.ClaimID, st.NumBands)
 	}
@@ -100,8 +257,8 @@ func encodeWorkings(st *calc.Settlement, after *calc.Ledger, reversal bool) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("store workings of claim %s: the ledger after does not hold the settlement: %w", st.ClaimID, err)
 	}
-	w := storedWorkings{
-		V: workingsVersion, Level: st.Level.String(), Aid: st.Aid.String(),
+	w := &storedWorkings{
+		V: 2, Level: st.Level.String(), Aid: st.Aid.String(),
 		InPolicy: int64(st.InPolicy), BurdenBefore: int64(st.BurdenBefore),
 	}
 	if before != (calc.Ledger{Year: before.Year}) {
@@ -138,7 +295,7 @@ func encodeWorkings(st *calc.Settlement, after *calc.Ledger, reversal bool) ([]b
 	for _, b := range st.Bands[:st.NumBands] {
 		w.Bands = append(w.Bands, storedBand{From: int64(b.From), To: int64(b.To), Rate: int64(b.Rate)})
 	}
-	return json.Marshal(&w)
+	return w, nil
 }
 
 // settlementKeys are the columns of a settlement row that its workings are read with.
@@ -186,22 +343,32 @@ func (k *settlementKeys) decode() (calc.Settlement, calc.Ledger, error) {
 			return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("settlement workings, version 1: %w", err)
 		}
 		return d.Settlement, d.Ledger, nil
-	case 2:
-		st, l, err := k.decode2()
+	case 2, 3:
+		st, l, err := k.decodeStored(head.V)
 		if err != nil {
-			return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("settlement workings, version 2: %w", err)
+			return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("settlement workings, version %d: %w", head.V, err)
 		}
 		return st, l, nil
 	}
 	return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("settlement workings: unknown version %d", head.V)
 }
 
-func (k *settlementKeys) decode2() (calc.Settlement, calc.Ledger, error) {
-	var w storedWorkings
+// decodeStored reads workings of version 2 or 3.
+func (k *settlementKeys) decodeStored(version int) (calc.Settlement, calc.Ledger, error) {
 	dec := json.NewDecoder(strings.NewReader(k.Detail))
 	dec.DisallowUnknownFields() // a field this store does not know would be lost
-	if err := dec.Decode(&w); err != nil {
-		return calc.Settlement{}, calc.Ledger{}, err
+	var w *storedWorkings
+	if version == 3 {
+		var w3 workings3
+		if err := dec.Decode(&w3); err != nil {
+			return calc.Settlement{}, calc.Ledger{}, err
+		}
+		w = w3.version2()
+	} else {
+		w = new(storedWorkings)
+		if err := dec.Decode(w); err != nil {
+			return calc.Settlement{}, calc.Ledger{}, err
+		}
 	}
 	if len(w.Bands) > calc.MaxBands {
 		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("%d bands, at most %d", len(w.Bands), calc.MaxBands)
@@ -288,10 +455,24 @@ func lineByName(name string) (calc.Line, bool) {
 	return 0, false
 }
 
-// convertWorkings is migration 0008: it rewrites every settlement row's detail of
-// version 1 in the current version, a thousand rows at a time, in the migration's one
-// transaction. Rows already converted are left alone, so that it is safe to run on a
-// database that a newer store wrote into before it was migrated.
+// workingsV3 is migration 0010: the settlements' workings in version 3, and without the
+// index settlements_claim (claim_id), which 0006's settlements_claim_settled (claim_id
+// WHERE reverses IS NULL) made redundant: every query by claim asks for the settlement
+// that is not a reversal, and none asks for a claim's rows of both kinds
+// (TestHotQueryPlans checks the plan of each).
+func workingsV3(ctx context.Context, s *Store, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `DROP INDEX settlements_claim`); err != nil {
+		return fmt.Errorf("drop settlements_claim: %w", err)
+	}
+	return convertWorkings(ctx, s, tx)
+}
+
+// convertWorkings is migrations 0008 and 0010: it rewrites every settlement row's detail
+// of an older version (1, or 2 since 0010) in the current version, a thousand rows at a
+// time, in the migration's one transaction. Rows already in the current version are left
+// alone, so that it is safe to run on a database that a newer store wrote into before it
+// was migrated; 0008 on a database of version 1 rows writes them in the current version
+// at once, and 0010 then has nothing left to do.
 //
 // It keeps the keys as they are, deciding that claims and settlements do not take
 // person_id into their keys although DESIGN.md would have the person id in every key a
@@ -336,7 +517,7 @@ func convertWorkings(ctx context.Context, s *Store, tx *sql.Tx) error {
 			return nil
 		}
 		for _, r := range batch {
-			if strings.HasPrefix(r.k.Detail, `{"v":`) {
+			if strings.HasPrefix(r.k.Detail, currentWorkings) {
 				continue
 			}
 			st, l, err := r.k.decode()
