@@ -173,13 +173,13 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 	// One statement for a reversal's adjustments, in chunks that stay under SQLite's limit
 	// of bound parameters.
 	const columns, chunk = 18, 50
-	// The tally's per-day sums count adjustments with their claims' discharge days, as
+	// The tally's sums count adjustments with their claims' discharge days, as
 	// claims of none.
 	days := daySums{}
 	for i := range list {
 		d := &list[i].Adjustment
 		t := calc.Tally{OutOfPocket: d.OutOfPocket, Lines: d.Lines}
-		days.add(list[i].DischargedOn, t)
+		days.add(list[i].DischargedOn, s.tallyBucket(d.PersonID), t)
 	}
 	for len(list) > 0 {
 		n := min(len(list), chunk)

@@ -114,11 +114,21 @@ func (s *Store) TallyFromSettlements(ctx context.Context, from, to calc.Date) (c
 	return t, nil
 }
 
-// RebuildTallyDays empties tally_days and sums the stored settlements into it again, as
-// migration 0007 did, and then the adjustments (which came after 0007).
-func (s *Store) RebuildTallyDays(ctx context.Context) error {
+// TallyRows returns how many rows tally_buckets has, and for how many days.
+func (s *Store) TallyRows(ctx context.Context) (rows, days int, err error) {
+	err = s.db.QueryRowxContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT discharged_on) FROM tally_buckets`).Scan(&rows, &days)
+	return rows, days, err
+}
+
+// UndoTallyBuckets puts the database back as it was before migration 0014, so that
+// Migrate converts it again: tally_days as 0006 made it, summed from the stored
+// settlements as migration 0007 did and then from the adjustments (which came after
+// 0007), tally_buckets dropped and version 14 not recorded.
+func (s *Store) UndoTallyBuckets(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tally_days`); err != nil {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE tally_days (discharged_on TEXT PRIMARY KEY, claims BIGINT NOT NULL,
+			total_fen BIGINT NOT NULL, basic_fen BIGINT NOT NULL, critical_fen BIGINT NOT NULL, commercial_fen BIGINT NOT NULL,
+			aid_fen BIGINT NOT NULL, backstop_fen BIGINT NOT NULL, out_of_pocket_fen BIGINT NOT NULL)`); err != nil {
 			return err
 		}
 		if err := fillTallyDays(ctx, s, tx.Tx); err != nil {
@@ -130,8 +140,15 @@ func (s *Store) RebuildTallyDays(ctx context.Context) error {
 		}
 		days := daySums{}
 		for _, a := range adjs {
-			days.add(a.DischargedOn, calc.Tally{Lines: a.Adjustment.Lines, OutOfPocket: a.Adjustment.OutOfPocket})
+			days.add(a.DischargedOn, -1, calc.Tally{Lines: a.Adjustment.Lines, OutOfPocket: a.Adjustment.OutOfPocket})
 		}
-		return days.write(ctx, tx, tx.Rebind)
+		if err := days.writeQuery(ctx, tx, tx.Rebind(tallyDaysAddQuery)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE tally_buckets`); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+versionTable+` WHERE version_id = 14`)
+		return err
 	})
 }

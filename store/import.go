@@ -117,7 +117,7 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 		// A bulk load leaves the planner without statistics until autovacuum comes round;
 		// the audit's join over a million claims needs them. The import has committed, so
 		// a failure here is not the import's.
-		for _, table := range []string{"persons", "providers", "claims", "settlements", "ledgers", "tally_days"} {
+		for _, table := range []string{"persons", "providers", "claims", "settlements", "ledgers", "tally_buckets"} {
 			if _, err := s.db.ExecContext(ctx, "ANALYZE "+table); err != nil {
 				s.log.Load().Warn("import: analyze after the import failed", "table", table, "err", err)
 			}
@@ -655,7 +655,7 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 			return
 		}
 		daysMu.Lock()
-		days.add(discharged, rowTally(st, 1))
+		days.add(discharged, imp.s.tallyBucket(st.PersonID), rowTally(st, 1))
 		daysMu.Unlock()
 		d, err := encodeWorkings(st, &after, false)
 		if err != nil {

@@ -63,7 +63,7 @@ func TestHotQueryPlans(t *testing.T) {
 			{"a person-year's settlements", store.PersonYearSettlementQuery, []any{first.PersonID, first.Year},
 				[]indexUse{{"settlements", "settlements_person_year", "settlements_person_year"}}, nil},
 			{"tally", store.TallyQuery, []any{from.String(), to.String()},
-				[]indexUse{{"tally_days", "sqlite_autoindex_tally_days_1", "tally_days_pkey"}}, nil},
+				[]indexUse{{"tally_buckets", "sqlite_autoindex_tally_buckets_1", "tally_buckets_pkey"}}, nil},
 			{"a provider's day (console)", store.ProviderDayQuery, []any{firstClaim.ProviderID, firstClaim.DischargedOn.String()},
 				[]indexUse{{"claims c", "claims_provider_day", "claims_provider_day"}, {"settlements s", "settlements_claim_settled", "settlements_claim_settled"},
 					{"settlements r", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, nil},

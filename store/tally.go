@@ -1,47 +1,96 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
 )
 
-// The tally reads tally_days, the settlements rows summed per discharge day, so that its
-// cost grows with the days of the period and not with the claims settled in it. Every
-// statement that inserts into settlements adds the row to its day in the same
+// The tally reads tally_buckets, the settlements rows summed per discharge day and bucket,
+// so that its cost grows with the days of the period and not with the claims settled in
+// it. Every statement that inserts into settlements adds the row to its day in the same
 // transaction (addToDay), and so does every statement that inserts into adjustments
 // (insertAdjusted: amounts only, no claims); the sums are integers of fen, which both
 // databases add exactly.
+//
+// A day is split into tallyBuckets rows, the bucket chosen by the person id: a writer
+// holds its row's lock until it commits (PostgreSQL), so with one row a day every
+// settlement of a day waited for the one before it to commit. A person's settlements
+// wait for each other at the ledger anyway, so they may share a bucket; persons of other
+// buckets do not wait. A transaction writes one person's rows, so one bucket, in the order
+// of days (a reversal's own day, then its adjustments' days, sorted by daySums.write),
+// and two transactions cannot wait for each other's tally rows in a cycle.
 
-const tallyDaysColumns = `discharged_on, claims, total_fen, basic_fen, critical_fen, commercial_fen, aid_fen, backstop_fen, out_of_pocket_fen`
+// tallyBuckets is how many rows a day's sums are split into on PostgreSQL. A year's tally
+// reads at most 365 × tallyBuckets rows. SQLite writes one transaction at a time, so
+// its writers never wait for a row, and it keeps every day in bucket 0: its tally reads
+// one row a day.
+const tallyBuckets = 16
 
-// addToDayQuery adds one settlements row (or many, summed) to its day. ON CONFLICT DO
-// UPDATE adds in the database, so that two transactions of one day never lose each
-// other's sums; in PostgreSQL the second waits for the first's row lock.
-const addToDayQuery = `INSERT INTO tally_days (` + tallyDaysColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (discharged_on) DO UPDATE SET claims = tally_days.claims + excluded.claims,
-	total_fen = tally_days.total_fen + excluded.total_fen, basic_fen = tally_days.basic_fen + excluded.basic_fen,
-	critical_fen = tally_days.critical_fen + excluded.critical_fen, commercial_fen = tally_days.commercial_fen + excluded.commercial_fen,
-	aid_fen = tally_days.aid_fen + excluded.aid_fen, backstop_fen = tally_days.backstop_fen + excluded.backstop_fen,
-	out_of_pocket_fen = tally_days.out_of_pocket_fen + excluded.out_of_pocket_fen`
+// tallyBucket is the bucket of a person's settlements: on PostgreSQL FNV-1a of the id,
+// spelled out so that the hot path does not allocate a hash.
+func (s *Store) tallyBucket(personID string) int {
+	if s.dialect.name != "postgres" {
+		return 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(personID); i++ {
+		h ^= uint32(personID[i])
+		h *= 16777619
+	}
+	return int(h % tallyBuckets)
+}
+
+const tallyColumns = `claims, total_fen, basic_fen, critical_fen, commercial_fen, aid_fen, backstop_fen, out_of_pocket_fen`
+
+// addToDayQuery adds one settlements row (or many, summed) to its day's bucket. ON
+// CONFLICT DO UPDATE adds in the database, so that two transactions of one bucket never
+// lose each other's sums; in PostgreSQL the second waits for the first's row lock.
+var addToDayQuery = `INSERT INTO tally_buckets (discharged_on, bucket, ` + tallyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (discharged_on, bucket) DO UPDATE SET ` + addExcluded("tally_buckets")
+
+// tallyDaysAddQuery is addToDayQuery for tally_days, the one row a day of migrations 0006
+// to 0013, which migration 0007 fills.
+var tallyDaysAddQuery = `INSERT INTO tally_days (discharged_on, ` + tallyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (discharged_on) DO UPDATE SET ` + addExcluded("tally_days")
+
+// addExcluded is the SET list of an upsert that adds the excluded row's sums to table's.
+func addExcluded(table string) string {
+	var set []string
+	for _, c := range strings.Split(tallyColumns, ", ") {
+		set = append(set, c+" = "+table+"."+c+" + excluded."+c)
+	}
+	return strings.Join(set, ", ")
+}
 
 const tallyQuery = `SELECT COALESCE(SUM(claims), 0), COALESCE(SUM(total_fen), 0), COALESCE(SUM(basic_fen), 0),
 	COALESCE(SUM(critical_fen), 0), COALESCE(SUM(commercial_fen), 0), COALESCE(SUM(aid_fen), 0),
 	COALESCE(SUM(backstop_fen), 0), COALESCE(SUM(out_of_pocket_fen), 0)
-	FROM tally_days WHERE discharged_on >= ? AND discharged_on <= ?`
+	FROM tally_buckets WHERE discharged_on >= ? AND discharged_on <= ?`
 
 // addToDay adds t, the sums of settlements rows discharged on day (Claims counting a
-// reversal -1, amounts already negative for reversals), to the day's sums.
-func addToDay(ctx context.Context, tx sqlx.ExecerContext, rebind func(string) string, day calc.Date, t *calc.Tally) error {
-	_, err := tx.ExecContext(ctx, rebind(addToDayQuery), day.String(), t.Claims, int64(t.Total),
+// reversal -1, amounts already negative for reversals), to the day's bucket (tallyBucket
+// of their person).
+func addToDay(ctx context.Context, tx sqlx.ExecerContext, rebind func(string) string, day calc.Date, bucket int, t *calc.Tally) error {
+	return addToTally(ctx, tx, rebind(addToDayQuery), tallyKey{day, bucket}, t)
+}
+
+// addToTally runs query, addToDayQuery or (bucket < 0) tallyDaysAddQuery, rebound.
+func addToTally(ctx context.Context, tx sqlx.ExecerContext, query string, k tallyKey, t *calc.Tally) error {
+	args := []any{k.day.String(), k.bucket, t.Claims, int64(t.Total),
 		int64(t.Lines[calc.Basic]), int64(t.Lines[calc.Critical]), int64(t.Lines[calc.Commercial]),
-		int64(t.Lines[calc.Aid]), int64(t.Lines[calc.Backstop]), int64(t.OutOfPocket))
-	if err != nil {
-		return fmt.Errorf("add to the tally of %s: %w", day, err)
+		int64(t.Lines[calc.Aid]), int64(t.Lines[calc.Backstop]), int64(t.OutOfPocket)}
+	if k.bucket < 0 {
+		args = append(args[:1], args[2:]...)
+	}
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("add to the tally of %s: %w", k.day, err)
 	}
 	return nil
 }
@@ -79,28 +128,41 @@ func (s *Store) Tally(ctx context.Context, from, to calc.Date) (_ calc.Tally, er
 	return t, nil
 }
 
-// daySums accumulates settlements rows per discharge day, for writing many at once.
-type daySums map[calc.Date]*calc.Tally
+// tallyKey is a row of tally_buckets: a day and a bucket, or bucket -1 for tally_days.
+type tallyKey struct {
+	day    calc.Date
+	bucket int
+}
 
-func (d daySums) add(day calc.Date, t calc.Tally) {
-	sum := d[day]
+// daySums accumulates settlements rows per discharge day and bucket, for writing many at
+// once.
+type daySums map[tallyKey]*calc.Tally
+
+// add adds t, rows discharged on day, to the sums of the day's bucket.
+func (d daySums) add(day calc.Date, bucket int, t calc.Tally) {
+	k := tallyKey{day, bucket}
+	sum := d[k]
 	if sum == nil {
 		sum = &calc.Tally{}
-		d[day] = sum
+		d[k] = sum
 	}
 	sum.Merge(t)
 }
 
-// write adds every day's sums to tally_days, days in order; rebind is the statement
-// rebinding of the database.
+// write adds every row's sums to tally_buckets, in the order of days and buckets; rebind
+// is the statement rebinding of the database.
 func (d daySums) write(ctx context.Context, tx sqlx.ExecerContext, rebind func(string) string) error {
-	days := make([]calc.Date, 0, len(d))
-	for day := range d {
-		days = append(days, day)
+	return d.writeQuery(ctx, tx, rebind(addToDayQuery))
+}
+
+func (d daySums) writeQuery(ctx context.Context, tx sqlx.ExecerContext, query string) error {
+	keys := make([]tallyKey, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
 	}
-	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
-	for _, day := range days {
-		if err := addToDay(ctx, tx, rebind, day, d[day]); err != nil {
+	slices.SortFunc(keys, func(a, b tallyKey) int { return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.bucket, b.bucket)) })
+	for _, k := range keys {
+		if err := addToTally(ctx, tx, query, k, d[k]); err != nil {
 			return err
 		}
 	}
@@ -108,11 +170,21 @@ func (d daySums) write(ctx context.Context, tx sqlx.ExecerContext, rebind func(s
 }
 
 // fillTallyDays is migration 0007: it sums the settlements stored before 0006 created
-// tally_days into it. It reads amounts as text and parses them exactly.
+// tally_days into it.
 func fillTallyDays(ctx context.Context, s *Store, tx *sql.Tx) error {
+	sums, err := sumSettlementsPerDay(ctx, tx, -1)
+	if err != nil {
+		return err
+	}
+	return sums.writeQuery(ctx, tx, s.rebind(tallyDaysAddQuery))
+}
+
+// sumSettlementsPerDay sums every settlements row per discharge day, all in bucket. It
+// reads amounts as text and parses them exactly.
+func sumSettlementsPerDay(ctx context.Context, tx *sql.Tx, bucket int) (daySums, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT discharged_on, reverses, total, basic, critical, commercial, aid, backstop, out_of_pocket FROM settlements`)
 	if err != nil {
-		return fmt.Errorf("sum settlements per day: %w", err)
+		return nil, fmt.Errorf("sum settlements per day: %w", err)
 	}
 	defer rows.Close()
 	sums := daySums{}
@@ -123,11 +195,11 @@ func fillTallyDays(ctx context.Context, s *Store, tx *sql.Tx) error {
 			v        [7]string
 		)
 		if err := rows.Scan(&day, &reverses, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
-			return fmt.Errorf("sum settlements per day: %w", err)
+			return nil, fmt.Errorf("sum settlements per day: %w", err)
 		}
 		d, err := calc.ParseDate(day)
 		if err != nil {
-			return fmt.Errorf("sum settlements per day: %w", err)
+			return nil, fmt.Errorf("sum settlements per day: %w", err)
 		}
 		var tm textMoney
 		t := calc.Tally{Claims: 1, Total: tm.fen(v[0]), OutOfPocket: tm.fen(v[6])}
@@ -138,15 +210,14 @@ func fillTallyDays(ctx context.Context, s *Store, tx *sql.Tx) error {
 			t.Lines[l] = tm.fen(v[1+int(l)])
 		}
 		if tm.err != nil {
-			return fmt.Errorf("sum settlements per day: %w", tm.err)
+			return nil, fmt.Errorf("sum settlements per day: %w", tm.err)
 		}
-		sums.add(d, t)
+		sums.add(d, bucket, t)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sum settlements per day: %w", err)
+		return nil, fmt.Errorf("sum settlements per day: %w", err)
 	}
-	rows.Close()
-	return sums.write(ctx, tx, s.rebind)
+	return sums, nil
 }
 
 // rebind turns a query's ? placeholders into this database's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -71,9 +72,109 @@ func TestTallyEqualsSettlementsSum(t *testing.T) {
 		if whole.Claims == len(claims) || whole.Claims == 0 {
 			t.Fatalf("%d standing claims of %d: the test reversed none or all", whole.Claims, len(claims))
 		}
-		if err := s.RebuildTallyDays(ctx); err != nil {
+		convertAgain(t, s)
+		checkTallies(t, s, r)
+	})
+}
+
+// convertAgain puts the database back as it was before migration 0014 (one row a day,
+// summed from the stored rows as migration 0007 did) and migrates it again.
+func convertAgain(t *testing.T, s *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.UndoTallyBuckets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil || len(applied) != 1 || applied[0] != "0014_tally_buckets" {
+		t.Fatalf("Migrate after undoing 0014 applied %v, %v", applied, err)
+	}
+}
+
+// TestTallyConcurrentWrites settles the shipped claims from eight goroutines at once,
+// each also reversing every fifth settlement it made, then reverses more of them from
+// the eight at once (a reversal re-settles the person-year's later claims and books
+// adjustments), and checks that the tally equals the sum of the
+// settlements, reversals and adjustments stored, over the year and random periods, before
+// and after migration 0014 converts one row a day into buckets again. Claims of one day
+// are spread over the goroutines, so that writers of one day meet.
+func TestTallyConcurrentWrites(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := loadShipped(t, s)
+		claims := d.Claims.Claims
+		const workers = 8
+		var (
+			wg       sync.WaitGroup
+			mine     [workers][]string // the settlements each worker made
+			reversed [workers]int
+			errs     [workers]error
+		)
+		// First settlements and some reversals together, then more reversals, of
+		// settlements that by then have later claims to re-settle, all at once.
+		for phase := range 2 {
+			for w := range workers {
+				wg.Go(func() {
+					if phase == 1 {
+						for i := 1; i < len(mine[w]); i += 5 {
+							if _, err := s.Reverse(ctx, mine[w][i], "concurrent tally test"); err != nil {
+								errs[w] = err
+								return
+							}
+							reversed[w]++
+						}
+						return
+					}
+					for i := w; i < len(claims); i += workers {
+						st, _, err := s.Settle(ctx, claims[i])
+						if err != nil {
+							errs[w] = err
+							return
+						}
+						mine[w] = append(mine[w], st.ID)
+						if len(mine[w])%5 == 0 {
+							if _, err := s.Reverse(ctx, st.ID, "concurrent tally test"); err != nil {
+								errs[w] = err
+								return
+							}
+							reversed[w]++
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}
+		want := 0
+		for w := range workers {
+			if errs[w] != nil {
+				t.Fatalf("worker %d: %v", w, errs[w])
+			}
+			want += len(mine[w]) - reversed[w]
+		}
+		year, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil {
 			t.Fatal(err)
 		}
+		if year.Claims != want {
+			t.Errorf("the year's tally counts %d claims; the workers settled and did not reverse %d", year.Claims, want)
+		}
+		adjs, err := s.AdjustmentsDischarged(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(adjs) == 0 {
+			t.Fatal("the reversals booked no adjustments: the test would not check that the tally counts them")
+		}
+		rows, days, err := s.TallyRows(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if split := rows > days; split != (s.Dialect() == "postgres") {
+			t.Errorf("%d tally rows for %d days: split %v on %s: PostgreSQL's days are split into buckets, SQLite's are not", rows, days, split, s.Dialect())
+		}
+		r := rand.New(rand.NewPCG(8, 2018))
+		checkTallies(t, s, r)
+		convertAgain(t, s)
 		checkTallies(t, s, r)
 	})
 }
