@@ -50,6 +50,11 @@ type server struct {
 // HTTPErrorHandler as an RFC 9457 problem; every request is logged with its request id
 // and counted in the metrics.
 func New(cfg Config) *echo.Echo {
+	_, e := newServer(cfg)
+	return e
+}
+
+func newServer(cfg Config) (*server, *echo.Echo) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -70,7 +75,7 @@ func New(cfg Config) *echo.Echo {
 		e.Add(r.method, p, s.authorize(r, r.handle))
 	}
 	s.openapi = openAPIDocument()
-	return e
+	return s, e
 }
 
 // echoPath turns the table's /v1/settlements/{id} into echo's /v1/settlements/:id.

@@ -5,13 +5,42 @@ package api
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/labstack/echo/v4"
 )
+
+// EmptyPath is the route NewWithEmpty adds.
+const EmptyPath = "/v1/empty"
+
+// NewWithEmpty is New with one more route, POST /v1/empty for the roles of POST
+// /v1/quotes, behind the same middleware as every route (request id, logging, metrics,
+// the bearer token and its role), whose handler reads the body and answers 204: what a
+// request costs the API before any handler work, the baseline of BenchmarkQuoteCPU.
+func NewWithEmpty(cfg Config) *echo.Echo {
+	s, e := newServer(cfg)
+	var quotes route
+	for _, r := range routeTable {
+		if r.method == http.MethodPost && r.path == "/v1/quotes" {
+			quotes = r
+		}
+	}
+	empty := route{method: http.MethodPost, path: EmptyPath, roles: quotes.roles, handle: func(_ *server, c echo.Context) error {
+		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	}}
+	s.routeOf[EmptyPath] = EmptyPath
+	e.Add(empty.method, empty.path, s.authorize(empty, empty.handle))
+	return e
+}
 
 // RoutesMarkdown returns ROUTES.md: the routes and their roles as a Markdown table.
 func RoutesMarkdown() string {
