@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -46,11 +45,7 @@ func BenchmarkQuoteCPU(b *testing.B) {
 			if db == "sqlite" {
 				s = storetest.SQLite(b)
 			} else {
-				url := os.Getenv(storetest.EnvURL)
-				if url == "" {
-					b.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT MEASURED")
-				}
-				s = storetest.Postgres(b, url)
+				s = storetest.Postgres(b, storetest.PostgresURL(b))
 			}
 			v := newEnv(b, s)
 			v.e = api.NewWithEmpty(api.Config{Store: s, Logger: slog.New(slog.NewJSONHandler(v.logs, nil))})
