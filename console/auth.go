@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -105,7 +106,66 @@ func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-func secure(ec echo.Context) bool { return ec.Request().TLS != nil }
+// secure reports whether the request reached the user over TLS, so that cookies are
+// marked Secure: always with Config.SecureCookies, when the Go server itself speaks TLS,
+// or when a trusted proxy says it received the request over https.
+func (c *Console) secure(ec echo.Context) bool {
+	r := ec.Request()
+	if c.secureCookies || r.TLS != nil {
+		return true
+	}
+	if !c.fromProxy(r) {
+		return false
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}
+
+// fromProxy reports whether the request came straight from a trusted proxy.
+func (c *Console) fromProxy(r *http.Request) bool {
+	return len(c.trustProxy) > 0 && c.trusted(remoteAddr(r.RemoteAddr))
+}
+
+func (c *Console) trusted(a netip.Addr) bool {
+	for _, p := range c.trustProxy {
+		if a.IsValid() && p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func remoteAddr(hostport string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return ap.Addr()
+	}
+	a, _ := netip.ParseAddr(hostport)
+	return a
+}
+
+// clientIP is the address a session notes: the peer's, or behind trusted proxies the
+// last address of X-Forwarded-For that is not one of them (what a client writes there
+// itself comes before what the proxies appended, and is not believed).
+func (c *Console) clientIP(r *http.Request) string {
+	peer := remoteAddr(r.RemoteAddr)
+	if !c.fromProxy(r) {
+		if peer.IsValid() {
+			return peer.Unmap().String()
+		}
+		return ""
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !c.trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return peer.Unmap().String()
+}
 
 // signinData is what the sign-in page shows.
 type signinData struct {
@@ -123,7 +183,7 @@ func (c *Console) renderSignin(ec echo.Context, status int, d signinData) error 
 		return err
 	}
 	ec.SetCookie(&http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/signin", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure(ec), MaxAge: 3600})
+		SameSite: http.SameSiteStrictMode, Secure: c.secure(ec), MaxAge: 3600})
 	return c.renderWith(ec, status, "signin", "signin.title", d, tok)
 }
 
@@ -138,7 +198,7 @@ func (c *Console) signin(ec echo.Context) error {
 	if plain == "" {
 		return c.renderSignin(ec, http.StatusUnprocessableEntity, signinData{Next: next, Error: "signin.empty"})
 	}
-	secret, _, err := c.store.OpenSession(ec.Request().Context(), plain, ec.Request().UserAgent())
+	secret, _, err := c.store.OpenSession(ec.Request().Context(), plain, ec.Request().UserAgent(), c.clientIP(ec.Request()))
 	if errors.Is(err, store.ErrBadToken) {
 		return c.renderSignin(ec, http.StatusUnauthorized, signinData{Next: next, Error: "signin.bad"})
 	}
@@ -146,7 +206,7 @@ func (c *Console) signin(ec echo.Context) error {
 		return err
 	}
 	ec.SetCookie(&http.Cookie{Name: sessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure(ec)})
+		SameSite: http.SameSiteStrictMode, Secure: c.secure(ec)})
 	ec.SetCookie(&http.Cookie{Name: preCSRFCookie, Path: "/signin", MaxAge: -1})
 	if next == "" {
 		next = "/"
@@ -167,7 +227,7 @@ func (c *Console) signout(ec echo.Context) error {
 		}
 	}
 	ec.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure(ec)})
+		SameSite: http.SameSiteStrictMode, Secure: c.secure(ec)})
 	return ec.Redirect(http.StatusSeeOther, "/signin")
 }
 
@@ -186,7 +246,7 @@ func (c *Console) setLang(ec echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "err.notFound")
 	}
 	ec.SetCookie(&http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-		SameSite: http.SameSiteStrictMode, Secure: secure(ec)})
+		SameSite: http.SameSiteStrictMode, Secure: c.secure(ec)})
 	back := safeNext(ec.QueryParam("back"))
 	if back == "" {
 		back = "/"

@@ -38,6 +38,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -81,9 +82,11 @@ type Ops interface {
 
 // Store is what the console reads and writes besides the operations.
 type Store interface {
-	OpenSession(ctx context.Context, plainToken, userAgent string) (string, store.Session, error)
+	OpenSession(ctx context.Context, plainToken, userAgent, ip string) (string, store.Session, error)
 	Session(ctx context.Context, secret string, idle time.Duration) (store.Session, error)
 	EndSession(ctx context.Context, secret string) error
+	SiblingSessions(ctx context.Context, secret string, idle time.Duration) ([]store.Session, error)
+	EndSiblingSession(ctx context.Context, secret, id string) error
 	Authenticate(ctx context.Context, plain string) (store.Token, error)
 
 	Person(ctx context.Context, id string) (calc.Person, error)
@@ -122,6 +125,14 @@ type Config struct {
 	Idle time.Duration
 	// Now is the clock (the desk's "today"); time.Now if nil.
 	Now func() time.Time
+	// SecureCookies marks every cookie Secure, whatever the request came over: for a
+	// console served over HTTPS by a proxy that the Go server cannot see.
+	SecureCookies bool
+	// TrustProxy lists the addresses of the reverse proxies whose X-Forwarded-Proto and
+	// X-Forwarded-For the console believes: a request from one of them that says it came
+	// over https gets Secure cookies, and its session notes the client's address rather
+	// than the proxy's. Requests from elsewhere are taken as they come.
+	TrustProxy []netip.Prefix
 }
 
 // Console serves the desks.
@@ -138,6 +149,9 @@ type Console struct {
 	static http.Handler
 	desks  []desk
 	langs  []string // the default language first
+
+	secureCookies bool
+	trustProxy    []netip.Prefix
 }
 
 // desk is one desk of the console: where it lives, its label, the API route whose roles
@@ -155,7 +169,8 @@ func deskList() []desk { return []desk{dischargeDesk(), auditDesk(), financeDesk
 
 // New returns the console.
 func New(cfg Config) (*Console, error) {
-	c := &Console{store: cfg.Store, ops: cfg.Ops, log: cfg.Logger, idle: cfg.Idle, now: cfg.Now, roles: map[string][]string{}, desks: deskList()}
+	c := &Console{store: cfg.Store, ops: cfg.Ops, log: cfg.Logger, idle: cfg.Idle, now: cfg.Now, roles: map[string][]string{}, desks: deskList(),
+		secureCookies: cfg.SecureCookies, trustProxy: cfg.TrustProxy}
 	if c.ops == nil || c.store == nil {
 		return nil, errors.New("console: Config needs a Store and Ops")
 	}
@@ -223,6 +238,8 @@ func (c *Console) routes() *echo.Echo {
 	e.POST("/signin", c.signin)
 	e.POST("/signout", c.signout)
 	e.GET("/lang/:lang", c.setLang)
+	e.GET("/sessions", c.signedIn(c.sessionsPage))
+	e.POST("/sessions/end", c.signedIn(c.endSession))
 	e.GET("/static/*", echo.WrapHandler(c.staticHandler()))
 	e.GET("/v1/settlements/:id/slip", c.bearer(c.guard(slipRoute, c.slip)))
 	for _, d := range c.desks {

@@ -19,7 +19,7 @@ func TestCSP(t *testing.T) {
 	v := newEnv(t)
 	st := v.settleByAPI("C-CSP", "P00001", "1000.00", "800.00")
 	admin := v.signedIn(asAdmin)
-	pages := []string{"/signin", "/discharge", "/admin", "/v1/settlements/" + st.SettlementID + "/slip", "/nope"}
+	pages := []string{"/signin", "/discharge", "/admin", "/sessions", "/v1/settlements/" + st.SettlementID + "/slip", "/nope"}
 	inline := regexp.MustCompile(`(?i)\sstyle=|\son[a-z]+=|<style|https?://`)
 	script := regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`)
 	for _, p := range pages {

@@ -296,7 +296,7 @@ func (c *Console) dischargePage(ec echo.Context) error {
 
 // noticeKey is the label of a notice a redirect asks the desk to show.
 func noticeKey(n string) string {
-	if slices.Contains([]string{"reversed"}, n) {
+	if slices.Contains([]string{"reversed", "sessionEnded"}, n) {
 		return "notice." + n
 	}
 	return ""

@@ -50,7 +50,9 @@ func newEnv(t testing.TB) *env {
 	return newEnvOn(t, storetest.SQLite(t), false)
 }
 
-func newEnvOn(t testing.TB, s *store.Store, tls bool) *env {
+// newEnvOn is newEnv on store s, served over TLS if tls; configure, if any, change the
+// console's configuration.
+func newEnvOn(t testing.TB, s *store.Store, tls bool, configure ...func(*console.Config)) *env {
 	t.Helper()
 	v := &env{t: t, store: s, tokens: map[string]string{}}
 	// The store's clock runs from the console's day, so that settlements are made on
@@ -95,7 +97,11 @@ func newEnvOn(t testing.TB, s *store.Store, tls bool) *env {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	operations := ops.New(s)
-	con, err := console.New(console.Config{Store: s, Ops: operations, Logger: logger, Now: func() time.Time { return today }})
+	cfg := console.Config{Store: s, Ops: operations, Logger: logger, Now: func() time.Time { return today }}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	con, err := console.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -33,7 +34,11 @@ auditors and finance staff read reports. With no flags it keeps its data in ./hp
 --load-fixtures loads the shipped 2018 policy, persons and providers into an empty
 database and prints an admin token. --pprof-addr (or HPCALC_PPROF_ADDR), off unless set,
 serves Go's profiles (net/http/pprof, /debug/pprof/) on an address of its own, never on the
-API's: keep it on loopback. SIGTERM or SIGINT stops the server after the requests
+API's: keep it on loopback. The console's cookies are Secure when the server speaks TLS;
+behind a reverse proxy that terminates HTTPS, --trust-proxy ADDRS (or HPCALC_TRUST_PROXY:
+addresses or CIDR ranges, comma-separated) believes those proxies' X-Forwarded-Proto and
+X-Forwarded-For, and --secure-cookies (or HPCALC_SECURE_COOKIES=1) marks them Secure
+always. SIGTERM or SIGINT stops the server after the requests
 in flight finish.`
 
 // storeFlags are the flags of every command that opens the database.
@@ -89,6 +94,9 @@ type serveConfig struct {
 	loadFixtures bool
 	pprofAddr    string            // empty: no profiling listener
 	pprofReady   func(addr string) // tests: called with the profiling listener's address
+	// The console's cookies: Secure always, or behind these proxies when they say https.
+	secureCookies bool
+	trustProxy    []netip.Prefix
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -109,8 +117,46 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.logFormat, "log-format", envOr("HPCALC_LOG_FORMAT", "text"), "log format: text or json; env HPCALC_LOG_FORMAT")
 	fs.BoolVar(&cfg.loadFixtures, "load-fixtures", false, "load the shipped policy, persons and providers into an empty database and print an admin token")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", os.Getenv("HPCALC_PPROF_ADDR"), "serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060); off if empty; env HPCALC_PPROF_ADDR")
-	err := parseFlags(fs, args, stdout)
+	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("HPCALC_SECURE_COOKIES"),
+		"mark the console's cookies Secure on every request (HTTPS served by a proxy); env HPCALC_SECURE_COOKIES=1")
+	trust := fs.String("trust-proxy", os.Getenv("HPCALC_TRUST_PROXY"),
+		"comma-separated `addresses` or CIDR ranges of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For the console believes; env HPCALC_TRUST_PROXY")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return cfg, err
+	}
+	var err error
+	cfg.trustProxy, err = parseProxies(*trust)
 	return cfg, err
+}
+
+// envBool reads a yes/no environment variable: 1, true or yes (any case) is yes.
+func envBool(name string) bool {
+	switch strings.ToLower(os.Getenv(name)) {
+	case "1", "true", "yes":
+		return true
+	}
+	return false
+}
+
+// parseProxies reads --trust-proxy: addresses (one host each) and CIDR ranges.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trust-proxy %q: want an IP address or a CIDR range such as 10.0.0.0/8", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // serve runs the API until ctx is cancelled, then shuts down gracefully. ready, if not
@@ -160,7 +206,8 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer, ready
 		return err
 	}
 	operations := ops.New(s)
-	con, err := console.New(console.Config{Store: s, Ops: operations, Logger: logger})
+	con, err := console.New(console.Config{Store: s, Ops: operations, Logger: logger,
+		SecureCookies: cfg.secureCookies, TrustProxy: cfg.trustProxy})
 	if err != nil {
 		return err
 	}

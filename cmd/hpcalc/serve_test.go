@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -167,5 +168,29 @@ func TestServePprof(t *testing.T) {
 				t.Errorf("shutdown: %v", err)
 			}
 		})
+	}
+}
+
+// TestServeCookieFlags checks --secure-cookies and --trust-proxy, by flag and by
+// environment, and that a bad proxy address is refused naming it.
+func TestServeCookieFlags(t *testing.T) {
+	t.Setenv("HPCALC_SECURE_COOKIES", "")
+	t.Setenv("HPCALC_TRUST_PROXY", "")
+	cfg, err := parseServe(nil, io.Discard, io.Discard)
+	if err != nil || cfg.secureCookies || cfg.trustProxy != nil {
+		t.Fatalf("by default: secure %v, proxies %v (%v), want neither", cfg.secureCookies, cfg.trustProxy, err)
+	}
+	cfg, err = parseServe([]string{"--secure-cookies", "--trust-proxy", "10.0.0.0/8, 192.0.2.7,::1"}, io.Discard, io.Discard)
+	if err != nil || !cfg.secureCookies || fmt.Sprint(cfg.trustProxy) != "[10.0.0.0/8 192.0.2.7/32 ::1/128]" {
+		t.Errorf("flags: secure %v, proxies %v (%v)", cfg.secureCookies, cfg.trustProxy, err)
+	}
+	t.Setenv("HPCALC_SECURE_COOKIES", "1")
+	t.Setenv("HPCALC_TRUST_PROXY", "172.16.0.1")
+	cfg, err = parseServe(nil, io.Discard, io.Discard)
+	if err != nil || !cfg.secureCookies || fmt.Sprint(cfg.trustProxy) != "[172.16.0.1/32]" {
+		t.Errorf("environment: secure %v, proxies %v (%v)", cfg.secureCookies, cfg.trustProxy, err)
+	}
+	if _, err := parseServe([]string{"--trust-proxy", "proxy.local"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "proxy.local") {
+		t.Errorf("--trust-proxy proxy.local: %v, want an error naming it", err)
 	}
 }
