@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -356,14 +357,17 @@ func checkCurrentWorkings(t *testing.T, s *Store) {
 	}
 }
 
-// TestMigrateWorkingsV3 migrates a database of the schema before 0010, holding
-// settlements with workings of version 2 and 1, and reads back the same settlements and
-// ledgers; settlements_claim is gone.
+// TestMigrateWorkingsV3 migrates a database of every migration but 0010, holding
+// settlements with workings of version 2 and 1 and the index settlements_claim, and reads
+// back the same settlements and ledgers; settlements_claim is gone.
 func TestMigrateWorkingsV3(t *testing.T) {
 	for _, kind := range testKinds() {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
-			s := openRawAt(t, kind, 9)
+			s := openRawWithout(t, kind, 10)
+			if !s.indexExists(t, "settlements_claim") {
+				t.Fatal("no settlements_claim before 0010")
+			}
 			recs, d := settleShipped(t, s)
 			rev, err := s.Reverse(ctx, recs[replay.Order(d.Claims.Claims)[0]].ID, "test")
 			if err != nil {
@@ -371,6 +375,9 @@ func TestMigrateWorkingsV3(t *testing.T) {
 			}
 			recs = append(recs, rev)
 			writeOldWorkings(t, s, recs)
+			if applied, err := s.Migrate(ctx); err != nil || !slices.Equal(applied, []string{"0010_workings_v3"}) {
+				t.Fatalf("Migrate applied %v, %v; want 0010 alone", applied, err)
+			}
 			if _, err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
