@@ -10,6 +10,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -33,7 +34,7 @@ func samples() map[string]sample {
 		}
 		c := testClaim(fmt.Sprintf("AUTH-S%d", next()), "P00010", provider, 1000*calc.Yuan)
 		c.Level = p.Level
-		st, _, err := v.store.Settle(ctx, c)
+		st, _, err := ops.New(v.store).Settle(ctx, c)
 		if err != nil {
 			t.Fatal(err)
 		}

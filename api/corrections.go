@@ -16,8 +16,8 @@ import (
 
 // corrector is what reconciliations and the refunds report need of ops.
 type corrector interface {
-	Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (store.Reconciliation, error)
-	Refunds(ctx context.Context, from, to calc.Date) ([]store.Refund, error)
+	Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (ops.Reconciliation, error)
+	Refunds(ctx context.Context, from, to calc.Date) ([]ops.Refund, error)
 }
 
 var _ corrector = (*ops.Service)(nil)
@@ -136,7 +136,7 @@ func (s *server) refunds(c echo.Context) error {
 }
 
 // writeRefundsCSV writes one row per adjustment that changed what a patient pays.
-func writeRefundsCSV(c echo.Context, from, to calc.Date, list []store.Refund) error {
+func writeRefundsCSV(c echo.Context, from, to calc.Date, list []ops.Refund) error {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
 	rows := [][]string{{"person_id", "claim_id", "settlement_id", "refund", "cause", "cause_id", "adjustment_id", "created_at"}}

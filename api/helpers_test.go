@@ -16,6 +16,7 @@ import (
 	"github.com/hpcalc/hpcalc/api"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
@@ -297,7 +298,7 @@ func settleShipped(t testing.TB, s *store.Store) (*fixtures.Data, store.Settleme
 	}
 	var first store.SettlementRecord
 	for n, i := range replay.Order(d.Claims.Claims) {
-		st, _, err := s.Settle(context.Background(), d.Claims.Claims[i])
+		st, _, err := ops.New(s).Settle(context.Background(), d.Claims.Claims[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -43,7 +44,7 @@ func TestReplays(t *testing.T) {
 			t.Errorf("replayed backstop %s, total %s; want the published figures", got, rep.Replayed.Total)
 		}
 
-		if _, err := s.Reverse(context.Background(), first.ID, "test"); err != nil {
+		if _, err := ops.New(s).Reverse(context.Background(), first.ID, "test"); err != nil {
 			t.Fatal(err)
 		}
 		want(t, v.do(http.MethodPost, "/v1/replays", asAdmin, "application/json", body), http.StatusOK, &rep)

@@ -87,7 +87,7 @@ func settleAllOf(t *testing.T, s *store.Store, in ops.Import) {
 		t.Fatal(err)
 	}
 	for _, i := range replay.Order(in.Claims) {
-		if _, _, err := s.Settle(ctx, in.Claims[i]); err != nil {
+		if _, _, err := ops.New(s).Settle(ctx, in.Claims[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -265,11 +265,11 @@ func TestImportShipped(t *testing.T) {
 		s.Now = time.Now
 		later := testClaim("AFTER-1", d.Claims.Claims[0].PersonID, 1000*calc.Yuan)
 		later.DischargedOn, later.AdmittedOn = calc.NewDate(2018, 12, 20), calc.NewDate(2018, 12, 18)
-		gotLater, _, err := s.Settle(ctx, later)
+		gotLater, _, err := ops.New(s).Settle(ctx, later)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantLater, _, err := ref.Settle(ctx, later)
+		wantLater, _, err := ops.New(ref).Settle(ctx, later)
 		if err != nil {
 			t.Fatal(err)
 		}

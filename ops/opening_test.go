@@ -114,7 +114,7 @@ func TestImportPaidContinuesTheYear(t *testing.T) {
 			t.Errorf("progress stages ended: %v", stages)
 		}
 		for _, i := range replay.Order(live) {
-			if _, _, err := s.Settle(ctx, live[i]); err != nil {
+			if _, _, err := ops.New(s).Settle(ctx, live[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -217,7 +217,7 @@ func TestImportPaidReversal(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range sorted[2:] {
-			if _, _, err := s.Settle(ctx, c); err != nil {
+			if _, _, err := ops.New(s).Settle(ctx, c); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -329,7 +329,7 @@ func TestImportPaidAuditsWhatWasPaid(t *testing.T) {
 		if _, err := importFiles(s, claimsCSV, paidCSV); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.Settle(ctx, second); err != nil {
+		if _, _, err := ops.New(s).Settle(ctx, second); err != nil {
 			t.Fatal(err)
 		}
 		v, err := ops.New(s).Versions(ctx, ops.InForce)
@@ -374,7 +374,7 @@ func TestImportPaidRefuses(t *testing.T) {
 		good := func(c *calc.Claim) csvdata.SettlementRow { w := want[c.ID]; return asPaid(&w) }
 		claimsCSV, paidCSV := openingFiles(t, claims, good)
 		// A claim settled live before: the import overlaps it.
-		if _, _, err := s.Settle(ctx, d.Claims.Claims[10]); err != nil {
+		if _, _, err := ops.New(s).Settle(ctx, d.Claims.Claims[10]); err != nil {
 			t.Fatal(err)
 		}
 		before := countRows(t, s)

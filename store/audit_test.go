@@ -10,6 +10,7 @@ import (
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
@@ -55,7 +56,7 @@ func TestAuditShippedClaims(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		d := loadShipped(t, s)
 		for _, i := range replay.Order(d.Claims.Claims) {
-			if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
+			if _, _, err := ops.New(s).Settle(context.Background(), d.Claims.Claims[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -84,7 +85,7 @@ func TestAuditCauses(t *testing.T) {
 			return c
 		}
 		settle := func(c calc.Claim) store.SettlementRecord {
-			st, _, err := s.Settle(ctx, c)
+			st, _, err := ops.New(s).Settle(ctx, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +95,7 @@ func TestAuditCauses(t *testing.T) {
 		// reversal, replays to what it pays now.
 		a := settle(claim("REV-A", "P00001", 1, 40000*calc.Yuan))
 		settle(claim("REV-B", "P00001", 3, 30000*calc.Yuan))
-		if _, err := s.Reverse(ctx, a.ID, "wrong patient"); err != nil {
+		if _, err := ops.New(s).Reverse(ctx, a.ID, "wrong patient"); err != nil {
 			t.Fatal(err)
 		}
 		// Out of order: the later discharge is settled first.
@@ -136,7 +137,7 @@ func TestLoadStoredClaimsProgress(t *testing.T) {
 	s := storetest.SQLite(t)
 	d := loadShipped(t, s)
 	for _, i := range replay.Order(d.Claims.Claims) {
-		if _, _, err := s.Settle(context.Background(), d.Claims.Claims[i]); err != nil {
+		if _, _, err := ops.New(s).Settle(context.Background(), d.Claims.Claims[i]); err != nil {
 			t.Fatal(err)
 		}
 	}

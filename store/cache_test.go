@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 	"github.com/jmoiron/sqlx"
@@ -39,7 +40,7 @@ func quoteFromScratch(t *testing.T, s *store.Store, c calc.Claim) (calc.Settleme
 // checkQuote checks that s quotes c as the database now says it must.
 func checkQuote(t *testing.T, s *store.Store, c calc.Claim, when string) {
 	t.Helper()
-	st, after, err := s.Quote(context.Background(), c)
+	st, after, err := ops.New(s).Quote(context.Background(), c)
 	if err != nil {
 		t.Fatalf("%s: quote: %v", when, err)
 	}
@@ -82,12 +83,12 @@ func TestQuoteCacheFollowsWrites(t *testing.T) {
 			t.Fatalf("the second quote of the same person was not served from memory: %+v then %+v", before, after)
 		}
 
-		settled, _, err := s.Settle(ctx, c)
+		settled, _, err := ops.New(s).Settle(ctx, c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkQuote(t, s, quoteClaim, "after a settlement")
-		if _, err := s.Reverse(ctx, settled.ID, "test"); err != nil {
+		if _, err := ops.New(s).Reverse(ctx, settled.ID, "test"); err != nil {
 			t.Fatal(err)
 		}
 		checkQuote(t, s, quoteClaim, "after a reversal")
@@ -99,7 +100,7 @@ func TestQuoteCacheFollowsWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkQuote(t, s, quoteClaim, "after the person changed")
-		if st, _, _ := s.Quote(ctx, quoteClaim); st.Aid != p.Aid {
+		if st, _, _ := ops.New(s).Quote(ctx, quoteClaim); st.Aid != p.Aid {
 			t.Fatalf("quote after the person changed has aid category %s, want %s", st.Aid, p.Aid)
 		}
 
@@ -148,7 +149,7 @@ func TestQuoteCacheFollowsOtherReplicas(t *testing.T) {
 		}
 	}
 	quoteIsCurrent := func() bool {
-		st, after, err := a.Quote(ctx, probe)
+		st, after, err := ops.New(a).Quote(ctx, probe)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func TestQuoteCacheFollowsOtherReplicas(t *testing.T) {
 		t.Fatal("replica a served no quote from memory")
 	}
 
-	if _, _, err := b.Settle(ctx, claims[0]); err != nil {
+	if _, _, err := ops.New(b).Settle(ctx, claims[0]); err != nil {
 		t.Fatal(err)
 	}
 	eventually("after b settled", quoteIsCurrent)
@@ -200,7 +201,7 @@ func TestQuoteCacheFollowsOtherReplicas(t *testing.T) {
 	if cut != 1 {
 		t.Fatalf("cut %d LISTEN connections, want 1: replica b never quoted, so it does not listen", cut)
 	}
-	if _, _, err := b.Settle(ctx, claims[1]); err != nil {
+	if _, _, err := ops.New(b).Settle(ctx, claims[1]); err != nil {
 		t.Fatal(err)
 	}
 	eventually("after the cut and another settlement", quoteIsCurrent)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -123,52 +122,6 @@ func (s *Store) policyVersion(ctx context.Context, q sqlx.QueryerContext, versio
 	return nil, fmt.Errorf("policy %s: %w", version, ErrNotFound)
 }
 
-// resettle re-settles the person-year in order (calc.Resettle): the claims ordered after
-// after (nil: every claim). When book is true, it stores an adjustment for every claim whose
-// amounts change, with cause and causeID, and writes the ledger; the caller holds the
-// ledger lock. It returns the adjustments (booked or, if book is false, that would be) and
-// the ledger the person-year then adds up to.
-func (s *Store) resettle(ctx context.Context, tx *sqlx.Tx, personID string, year int, after *calc.Claim, cause, causeID string, book bool) ([]Adjusted, calc.Ledger, error) {
-	p, err := person(ctx, tx, personID)
-	if err != nil {
-		return nil, calc.Ledger{}, err
-	}
-	list, err := s.loadPersonYear(ctx, tx, personID, year)
-	if err != nil {
-		return nil, calc.Ledger{}, err
-	}
-	claims := make([]calc.Standing, len(list))
-	bySettled := make(map[string]string, len(list)) // claim id → settlement id
-	for i, st := range list {
-		claims[i] = st.standing
-		bySettled[st.settled.ClaimID] = st.settlementID
-	}
-	done, ledger, err := calc.Resettle(p, year, claims, after)
-	if err != nil {
-		return nil, calc.Ledger{}, err
-	}
-	now := s.Now().UTC()
-	var out []Adjusted
-	for i := range done {
-		r := &done[i]
-		if r.Adjustment.Zero() {
-			continue
-		}
-		out = append(out, Adjusted{ID: newID("A"), SettlementID: bySettled[r.Claim.ID], Cause: cause, CauseID: causeID,
-			DischargedOn: r.Claim.DischargedOn, CreatedAt: now, Adjustment: r.Adjustment})
-	}
-	if !book {
-		return out, ledger, nil
-	}
-	if err := s.insertAdjusted(ctx, tx, out...); err != nil {
-		return nil, calc.Ledger{}, err
-	}
-	if err := s.writeLedger(ctx, tx, personID, ledger); err != nil {
-		return nil, calc.Ledger{}, err
-	}
-	return out, ledger, nil
-}
-
 func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjusted) error {
 	// One statement for a reversal's adjustments, in chunks that stay under SQLite's limit
 	// of bound parameters.
@@ -245,155 +198,20 @@ func (s *Store) adjustments(ctx context.Context, q sqlx.QueryerContext, where st
 }
 
 // Adjustments returns the adjustments of settlement id, oldest first.
-func (s *Store) Adjustments(ctx context.Context, settlementID string) ([]Adjusted, error) {
+func (s *Store) Adjustments(ctx context.Context, settlementID string) (_ []Adjusted, err error) {
+	defer s.classify(&err)
 	return s.adjustments(ctx, s.db, `settlement_id = ?`, settlementID)
 }
 
 // AdjustmentsCausedBy returns the adjustments a reversal or a reconciliation booked.
-func (s *Store) AdjustmentsCausedBy(ctx context.Context, causeID string) ([]Adjusted, error) {
+func (s *Store) AdjustmentsCausedBy(ctx context.Context, causeID string) (_ []Adjusted, err error) {
+	defer s.classify(&err)
 	return s.adjustments(ctx, s.db, `cause_id = ?`, causeID)
 }
 
 // AdjustmentsDischarged returns the adjustments of claims discharged from from to to
 // inclusive, oldest first.
-func (s *Store) AdjustmentsDischarged(ctx context.Context, from, to calc.Date) ([]Adjusted, error) {
+func (s *Store) AdjustmentsDischarged(ctx context.Context, from, to calc.Date) (_ []Adjusted, err error) {
+	defer s.classify(&err)
 	return s.adjustments(ctx, s.db, `discharged_on >= ? AND discharged_on <= ?`, from.String(), to.String())
-}
-
-// reverseAdjustments books, for a settlement being reversed, one adjustment that takes
-// back the sum of those booked to it, so that the claim nets to nothing in every sum.
-func (s *Store) reverseAdjustments(ctx context.Context, tx *sqlx.Tx, settlementID, reversalID string) error {
-	adjs, err := s.adjustments(ctx, tx, `settlement_id = ?`, settlementID)
-	if err != nil || len(adjs) == 0 {
-		return err
-	}
-	back := Adjusted{ID: newID("A"), SettlementID: settlementID, Cause: CauseReversal, CauseID: reversalID,
-		DischargedOn: adjs[0].DischargedOn, CreatedAt: s.Now().UTC()}
-	d := &back.Adjustment
-	first := &adjs[0].Adjustment
-	d.ClaimID, d.PersonID, d.Year, d.Kind = first.ClaimID, first.PersonID, first.Year, first.Kind
-	for i := range adjs {
-		a := &adjs[i].Adjustment
-		for l := range calc.NumLines {
-			d.Lines[l] -= a.Lines[l]
-		}
-		d.OutOfPocket -= a.OutOfPocket
-		d.Burden -= a.Burden
-		d.Correction -= a.Correction
-	}
-	if d.Zero() {
-		return nil
-	}
-	return s.insertAdjusted(ctx, tx, back)
-}
-
-// Reconciliation is what a reconciliation found: the adjustments that settling each
-// person-year in order gives, booked if Applied.
-type Reconciliation struct {
-	ID          string
-	From, To    calc.Date
-	PersonID    string // "" for every person
-	Applied     bool
-	PersonYears int // person-years re-settled
-	Adjustments []Adjusted
-}
-
-// ErrInvalidPeriod is returned, wrapped, for a period whose end is before its start.
-var ErrInvalidPeriod = errors.New("the period ends before it starts")
-
-// Reconcile re-settles in order (POLICY.md "Order" and "Corrections") every person-year
-// with a standing claim discharged from from to to inclusive, of personID only if it is
-// not "". Each person-year is re-settled whole, in a transaction of its own under its
-// ledger lock. With apply, every difference is booked as an adjustment (cause
-// CauseOutOfOrder, the reconciliation's id) and the ledger written; without, nothing is
-// stored and the adjustments say what would be booked. A person-year already in order
-// books nothing, so applying twice books nothing the second time. Errors:
-// ErrInvalidPeriod; ErrNotFound (wrapped) for an unknown person; the database's.
-func (s *Store) Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (Reconciliation, error) {
-	r := Reconciliation{ID: newID("C"), From: from, To: to, PersonID: personID, Applied: apply}
-	if to < from {
-		return Reconciliation{}, fmt.Errorf("reconcile: %w: %s to %s", ErrInvalidPeriod, from, to)
-	}
-	if personID != "" {
-		if _, err := person(ctx, s.db, personID); err != nil {
-			return Reconciliation{}, fmt.Errorf("reconcile: %w", err)
-		}
-	}
-	query := `SELECT DISTINCT person_id, year FROM settlements WHERE reverses IS NULL AND discharged_on >= ? AND discharged_on <= ?`
-	args := []any{from.String(), to.String()}
-	if personID != "" {
-		query += ` AND person_id = ?`
-		args = append(args, personID)
-	}
-	var years []struct {
-		PersonID string `db:"person_id"`
-		Year     int    `db:"year"`
-	}
-	if err := s.db.SelectContext(ctx, &years, s.db.Rebind(query+` ORDER BY person_id, year`), args...); err != nil {
-		return Reconciliation{}, fmt.Errorf("reconcile: %w", err)
-	}
-	for _, py := range years {
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-			if _, err := s.lockLedger(ctx, tx, py.PersonID, py.Year); err != nil {
-				return err
-			}
-			adjs, _, err := s.resettle(ctx, tx, py.PersonID, py.Year, nil, CauseOutOfOrder, r.ID, apply)
-			if err != nil {
-				return err
-			}
-			r.Adjustments = append(r.Adjustments, adjs...)
-			if apply && len(adjs) > 0 {
-				return s.cache.notify(ctx, tx, ledgerChange(py.PersonID, py.Year))
-			}
-			return nil
-		})
-		if apply {
-			s.cache.evictLedger(py.PersonID, py.Year)
-		}
-		if err != nil {
-			return Reconciliation{}, fmt.Errorf("reconcile %s %d: %w", py.PersonID, py.Year, err)
-		}
-		r.PersonYears++
-	}
-	return r, nil
-}
-
-// Refund is what is owed back to one patient: the adjustments that lowered their share.
-type Refund struct {
-	PersonID    string
-	Amount      calc.Money // owed, > 0
-	Adjustments []Adjusted
-}
-
-// Refunds lists, per person in id order, the refunds owed for adjustments of claims
-// discharged from from to to inclusive: those that lowered what the patient pays, net of
-// those a reversal took back. Errors: the database's.
-func (s *Store) Refunds(ctx context.Context, from, to calc.Date) ([]Refund, error) {
-	adjs, err := s.AdjustmentsDischarged(ctx, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("refunds: %w", err)
-	}
-	byPerson := map[string]*Refund{}
-	var order []string
-	for _, a := range adjs {
-		if a.Adjustment.OutOfPocket == 0 {
-			continue
-		}
-		r := byPerson[a.Adjustment.PersonID]
-		if r == nil {
-			r = &Refund{PersonID: a.Adjustment.PersonID}
-			byPerson[a.Adjustment.PersonID] = r
-			order = append(order, a.Adjustment.PersonID)
-		}
-		r.Amount -= a.Adjustment.OutOfPocket
-		r.Adjustments = append(r.Adjustments, a)
-	}
-	sort.Strings(order)
-	out := make([]Refund, 0, len(order))
-	for _, id := range order {
-		if byPerson[id].Amount > 0 {
-			out = append(out, *byPerson[id])
-		}
-	}
-	return out, nil
 }

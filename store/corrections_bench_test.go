@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -42,7 +43,7 @@ func BenchmarkReversalResettles50Postgres(b *testing.B) {
 			}
 			c := calc.Claim{ID: fmt.Sprintf("%s-%02d", person.ID, k), PersonID: person.ID, ProviderID: "PRV01", Level: calc.Provincial,
 				Kind: calc.Inpatient, AdmittedOn: day - 2, DischargedOn: day, Total: in + 1000*calc.Yuan, InPolicy: in}
-			st, _, err := s.Settle(ctx, c)
+			st, _, err := ops.New(s).Settle(ctx, c)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -51,7 +52,7 @@ func BenchmarkReversalResettles50Postgres(b *testing.B) {
 			}
 		}
 		b.StartTimer()
-		rev, err := s.Reverse(ctx, first.ID, "benchmark")
+		rev, err := ops.New(s).Reverse(ctx, first.ID, "benchmark")
 		if err != nil {
 			b.Fatal(err)
 		}

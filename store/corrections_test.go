@@ -11,6 +11,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -118,7 +119,7 @@ func TestReversalResettlesChain(t *testing.T) {
 		settled := map[string]store.SettlementRecord{}
 		original := map[string]calc.Amounts{}
 		for _, c := range claims {
-			st, _, err := s.Settle(ctx, c)
+			st, _, err := ops.New(s).Settle(ctx, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +140,7 @@ func TestReversalResettlesChain(t *testing.T) {
 		}
 		capsReached("before", before)
 
-		rev, err := s.Reverse(ctx, settled["K2"].ID, "bill corrected")
+		rev, err := ops.New(s).Reverse(ctx, settled["K2"].ID, "bill corrected")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,11 +189,11 @@ func TestReversalResettlesChain(t *testing.T) {
 		}
 
 		// Reversing K3, already adjusted, takes back its adjustments too.
-		if _, err := s.Reverse(ctx, settled["K3"].ID, "again a bill"); err != nil {
+		if _, err := ops.New(s).Reverse(ctx, settled["K3"].ID, "again a bill"); err != nil {
 			t.Fatal(err)
 		}
 		checkReplay(t, s, d, person, 2018, []calc.Claim{claims[0], claims[3], claims[4]}, original)
-		if _, err := s.Reverse(ctx, settled["K2"].ID, "twice"); !errors.Is(err, store.ErrConflict) {
+		if _, err := ops.New(s).Reverse(ctx, settled["K2"].ID, "twice"); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("second reversal: %v, want ErrConflict", err)
 		}
 	})
@@ -216,11 +217,11 @@ func TestReversalAndSettlementAtOnce(t *testing.T) {
 		for round := range 5 {
 			month := time.July + time.Month(round)
 			a, b, c := claim(string(rune('a'+round))+"1", month, 1), claim(string(rune('a'+round))+"2", month, 10), claim(string(rune('a'+round))+"3", month, 20)
-			sa, _, err := s.Settle(ctx, a)
+			sa, _, err := ops.New(s).Settle(ctx, a)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sb, _, err := s.Settle(ctx, b)
+			sb, _, err := ops.New(s).Settle(ctx, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -230,12 +231,12 @@ func TestReversalAndSettlementAtOnce(t *testing.T) {
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				_, errs[0] = s.Reverse(ctx, sa.ID, "at once")
+				_, errs[0] = ops.New(s).Reverse(ctx, sa.ID, "at once")
 			}()
 			go func() {
 				defer wg.Done()
 				var st store.SettlementRecord
-				st, _, errs[1] = s.Settle(ctx, c)
+				st, _, errs[1] = ops.New(s).Settle(ctx, c)
 				original[c.ID] = calc.AmountsOf(&st.Settlement)
 			}()
 			wg.Wait()
@@ -265,7 +266,7 @@ func TestReconcile(t *testing.T) {
 		claims := []calc.Claim{claim("ORD-C", time.May, 30000*calc.Yuan), claim("ORD-A", time.February, 40000*calc.Yuan), claim("ORD-B", time.March, 25000*calc.Yuan)}
 		original := map[string]calc.Amounts{}
 		for _, c := range claims {
-			st, _, err := s.Settle(ctx, c)
+			st, _, err := ops.New(s).Settle(ctx, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,7 +286,7 @@ func TestReconcile(t *testing.T) {
 		}
 		tally0, ledger0 := year()
 
-		dry, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", false)
+		dry, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +300,7 @@ func TestReconcile(t *testing.T) {
 			t.Errorf("a dry run booked %d adjustments, %v", len(booked), err)
 		}
 
-		applied, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), person.ID, true)
+		applied, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), person.ID, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,14 +314,14 @@ func TestReconcile(t *testing.T) {
 		}
 		checkReplay(t, s, d, person, 2018, claims, original)
 
-		again, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true)
+		again, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true)
 		if err != nil || len(again.Adjustments) != 0 {
 			t.Errorf("second reconciliation: %d adjustments, %v; want none", len(again.Adjustments), err)
 		}
-		if _, err := s.Reconcile(ctx, calc.NewDate(2018, 2, 1), calc.NewDate(2018, 1, 1), "", false); !errors.Is(err, store.ErrInvalidPeriod) {
+		if _, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 2, 1), calc.NewDate(2018, 1, 1), "", false); !errors.Is(err, ops.ErrInvalidPeriod) {
 			t.Errorf("a period backwards: %v", err)
 		}
-		if _, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 2, 1), "P-none", false); !errors.Is(err, store.ErrNotFound) {
+		if _, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 2, 1), "P-none", false); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("an unknown person: %v", err)
 		}
 	})
@@ -393,7 +394,7 @@ func TestCorrectionsProperty(t *testing.T) {
 						outOfOrder++
 					}
 				}
-				st, _, err := s.Settle(ctx, c)
+				st, _, err := ops.New(s).Settle(ctx, c)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -407,14 +408,14 @@ func TestCorrectionsProperty(t *testing.T) {
 					}
 				}
 				c := live[rng.IntN(len(live))]
-				if _, err := s.Reverse(ctx, c.id, "property"); err != nil {
+				if _, err := ops.New(s).Reverse(ctx, c.id, "property"); err != nil {
 					t.Fatal(err)
 				}
 				c.reversed = true
 				reversals++
 				did = "reverse " + c.claim.ID
 			default:
-				if _, err := s.Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true); err != nil {
+				if _, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true); err != nil {
 					t.Fatal(err)
 				}
 				for _, p := range persons {

@@ -213,7 +213,7 @@ func TestImportStoresWhatSettleStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, i := range replay.Order(claims) {
-				if _, _, err := settled.Settle(ctx, claims[i]); err != nil {
+				if _, err := settleRows(ctx, settled, claims[i]); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
@@ -30,14 +31,14 @@ func TestHotQueryPlans(t *testing.T) {
 		order := replay.Order(d.Claims.Claims)
 		firstClaim := d.Claims.Claims[order[0]]
 		for _, i := range order[:200] {
-			st, _, err := s.Settle(ctx, d.Claims.Claims[i])
+			st, _, err := ops.New(s).Settle(ctx, d.Claims.Claims[i])
 			if err != nil {
 				t.Fatal(err)
 			}
 			settled = append(settled, st)
 		}
 		for _, st := range settled[:20] {
-			if _, err := s.Reverse(ctx, st.ID, "plan test"); err != nil {
+			if _, err := ops.New(s).Reverse(ctx, st.ID, "plan test"); err != nil {
 				t.Fatal(err)
 			}
 		}

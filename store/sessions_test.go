@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -159,7 +160,7 @@ func TestProviderDay(t *testing.T) {
 		}
 		day := calc.NewDate(2018, 3, 15)
 		settle := func(id, provider string, d calc.Date) store.SettlementRecord {
-			st, _, err := s.Settle(ctx, calc.Claim{ID: id, PersonID: "P1", ProviderID: provider, Kind: calc.Inpatient,
+			st, _, err := ops.New(s).Settle(ctx, calc.Claim{ID: id, PersonID: "P1", ProviderID: provider, Kind: calc.Inpatient,
 				AdmittedOn: d - 3, DischargedOn: d, Total: 100000, InPolicy: 90000})
 			if err != nil {
 				t.Fatal(err)
@@ -169,7 +170,7 @@ func TestProviderDay(t *testing.T) {
 		a := settle("A", "TWN01", day)
 		settle("B", "CTY01", day)
 		settle("C", "TWN01", day+1)
-		rev, err := s.Reverse(ctx, a.ID, "wrong bill")
+		rev, err := ops.New(s).Reverse(ctx, a.ID, "wrong bill")
 		if err != nil {
 			t.Fatal(err)
 		}

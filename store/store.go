@@ -9,8 +9,10 @@
 // person-year ledger row is locked (SELECT ... FOR UPDATE in PostgreSQL; SQLite takes its
 // single write lock at BEGIN).
 //
-// store only reads and writes rows: the operations that settle in bulk (import, audit)
-// are ops'. Of hpcalc's packages it imports calc only: the policy documents it keeps are
+// store only reads and writes rows, and settles nothing: what a settlement, a reversal
+// or a reconciliation writes is ops' to decide, inside the transaction InPersonYear runs
+// under the person-year's ledger lock; the operations that settle in bulk (import, audit)
+// are ops' too. Of hpcalc's packages it imports calc only: the policy documents it keeps are
 // read back by the Store.ReadPolicy its opener gives it.
 package store
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
@@ -70,7 +71,7 @@ func TestSettleShippedClaims(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, i := range replay.Order(d.Claims.Claims) {
-			got, created, err := s.Settle(ctx, d.Claims.Claims[i])
+			got, created, err := ops.New(s).Settle(ctx, d.Claims.Claims[i])
 			if err != nil || !created {
 				t.Fatalf("claim %s: %v (created %v)", d.Claims.Claims[i].ID, err, created)
 			}
@@ -103,18 +104,18 @@ func TestSettleIdempotentAndConflicts(t *testing.T) {
 		ctx := context.Background()
 		loadShipped(t, s)
 		c := testClaim("X1", "P00001", 20000*calc.Yuan)
-		first, created, err := s.Settle(ctx, c)
+		first, created, err := ops.New(s).Settle(ctx, c)
 		if err != nil || !created {
 			t.Fatalf("first: %v, created %v", err, created)
 		}
-		again, created, err := s.Settle(ctx, c)
+		again, created, err := ops.New(s).Settle(ctx, c)
 		if err != nil || created || again.ID != first.ID || again.Settlement != first.Settlement {
 			t.Fatalf("again: %+v, created %v, %v; want the stored settlement", again.ID, created, err)
 		}
 		changed := c
 		changed.Total += 100
 		changed.Kind = calc.OutpatientChronic
-		_, _, err = s.Settle(ctx, changed)
+		_, _, err = ops.New(s).Settle(ctx, changed)
 		var ce *store.ConflictError
 		if !errors.As(err, &ce) || !errors.Is(err, store.ErrConflict) || strings.Join(ce.Fields, ",") != "kind,total" {
 			t.Fatalf("changed body: %v, want a conflict naming kind and total", err)
@@ -142,7 +143,7 @@ func TestSettleRefusesAndStoresNothing(t *testing.T) {
 			{bad, calc.ErrInvalid},
 			{late, calc.ErrNoPolicy},
 		} {
-			if _, _, err := s.Settle(ctx, tt.claim); !errors.Is(err, tt.want) {
+			if _, _, err := ops.New(s).Settle(ctx, tt.claim); !errors.Is(err, tt.want) {
 				t.Errorf("claim %s: %v, want %v", tt.claim.ID, err, tt.want)
 			}
 			if _, err := s.SettlementForClaim(ctx, tt.claim.ID); !errors.Is(err, store.ErrNotFound) {
@@ -159,15 +160,15 @@ func TestReverse(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := loadShipped(t, s)
-		a, _, err := s.Settle(ctx, testClaim("R1", "P00002", 40000*calc.Yuan))
+		a, _, err := ops.New(s).Settle(ctx, testClaim("R1", "P00002", 40000*calc.Yuan))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _, err := s.Settle(ctx, testClaim("R2", "P00002", 30000*calc.Yuan))
+		b, _, err := ops.New(s).Settle(ctx, testClaim("R2", "P00002", 30000*calc.Yuan))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rev, err := s.Reverse(ctx, a.ID, "bill corrected")
+		rev, err := ops.New(s).Reverse(ctx, a.ID, "bill corrected")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,13 +180,13 @@ func TestReverse(t *testing.T) {
 		if l, err := s.Ledger(ctx, "P00002", 2018); err != nil || l != want || rev.Ledger != want {
 			t.Errorf("ledger after reversal %+v, %v; want %+v", l, err, want)
 		}
-		if _, err := s.Reverse(ctx, a.ID, "again"); !errors.Is(err, store.ErrConflict) {
+		if _, err := ops.New(s).Reverse(ctx, a.ID, "again"); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("second reversal: %v, want ErrConflict", err)
 		}
-		if _, err := s.Reverse(ctx, rev.ID, "undo"); !errors.Is(err, store.ErrConflict) {
+		if _, err := ops.New(s).Reverse(ctx, rev.ID, "undo"); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("reversing a reversal: %v, want ErrConflict", err)
 		}
-		if _, err := s.Reverse(ctx, "S-missing", "x"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := ops.New(s).Reverse(ctx, "S-missing", "x"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("reversing nothing: %v, want ErrNotFound", err)
 		}
 		tally, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
@@ -242,7 +243,7 @@ func TestConcurrentSettlement(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for c := range work {
-					st, isNew, err := s.Settle(ctx, c)
+					st, isNew, err := ops.New(s).Settle(ctx, c)
 					mu.Lock()
 					if err != nil {
 						errs = append(errs, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -49,14 +50,14 @@ func TestTallyEqualsSettlementsSum(t *testing.T) {
 		claims := d.Claims.Claims
 		var settled []store.SettlementRecord
 		for step, i := range r.Perm(len(claims)) {
-			st, _, err := s.Settle(ctx, claims[i])
+			st, _, err := ops.New(s).Settle(ctx, claims[i])
 			if err != nil {
 				t.Fatal(err)
 			}
 			settled = append(settled, st)
 			if r.IntN(7) == 0 {
 				victim := settled[r.IntN(len(settled))]
-				if _, err := s.Reverse(ctx, victim.ID, "tally test"); err != nil && !errorsIsConflict(err) {
+				if _, err := ops.New(s).Reverse(ctx, victim.ID, "tally test"); err != nil && !errorsIsConflict(err) {
 					t.Fatal(err)
 				}
 			}

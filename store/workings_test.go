@@ -52,7 +52,7 @@ func settleShipped(t *testing.T, s *Store) ([]SettlementRecord, *fixtures.Data) 
 	}
 	out := make([]SettlementRecord, len(d.Claims.Claims))
 	for _, i := range replay.Order(d.Claims.Claims) {
-		rec, _, err := s.Settle(ctx, d.Claims.Claims[i])
+		rec, err := settleRows(ctx, s, d.Claims.Claims[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestWorkingsRoundTrip(t *testing.T) {
 			s := openRaw(t, kind)
 			recs, d := settleShipped(t, s)
 			first := recs[replay.Order(d.Claims.Claims)[0]]
-			rev, err := s.Reverse(ctx, first.ID, "test")
+			rev, err := reverseRows(ctx, s, first.ID, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,7 +298,7 @@ func TestConvertWorkings(t *testing.T) {
 			ctx := context.Background()
 			s := openRaw(t, kind)
 			recs, d := settleShipped(t, s)
-			rev, err := s.Reverse(ctx, recs[replay.Order(d.Claims.Claims)[0]].ID, "test")
+			rev, err := reverseRows(ctx, s, recs[replay.Order(d.Claims.Claims)[0]].ID, "test")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
@@ -32,7 +33,7 @@ func TestAudit(t *testing.T) {
 	}
 	var first store.SettlementRecord
 	for n, i := range replay.Order(d.Claims.Claims) {
-		st, _, err := s.Settle(ctx, d.Claims.Claims[i])
+		st, _, err := ops.New(s).Settle(ctx, d.Claims.Claims[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +59,7 @@ func TestAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ReadPolicy = policyfile.Parse
-	if _, err := s.Reverse(ctx, first.ID, "test"); err != nil {
+	if _, err := ops.New(s).Reverse(ctx, first.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

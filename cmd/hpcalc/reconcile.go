@@ -8,7 +8,6 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/ops"
-	"github.com/hpcalc/hpcalc/store"
 )
 
 const reconcileHelp = `
@@ -21,7 +20,7 @@ refund owed. Applied twice, the second run books nothing.`
 
 // reconciler is what the reconcile command needs of ops.
 type reconciler interface {
-	Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (store.Reconciliation, error)
+	Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (ops.Reconciliation, error)
 }
 
 var _ reconciler = (*ops.Service)(nil)
@@ -94,7 +93,7 @@ func runReconcile(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func writeReconcileJSON(w io.Writer, r store.Reconciliation) error {
+func writeReconcileJSON(w io.Writer, r ops.Reconciliation) error {
 	type adjustment struct {
 		ClaimID      string               `json:"claim_id"`
 		PersonID     string               `json:"person_id"`

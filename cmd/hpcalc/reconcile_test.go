@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/ops"
 )
 
 // TestReconcile settles two claims of a person out of discharge order and reconciles: a
@@ -31,7 +32,7 @@ func TestReconcile(t *testing.T) {
 		d := calc.NewDate(2018, 1, 15) + calc.Date(30*(c.month-1))
 		claim := calc.Claim{ID: c.id, PersonID: "P00001", ProviderID: "TWN01", Level: calc.Township, Kind: calc.Inpatient,
 			AdmittedOn: d - 3, DischargedOn: d, Total: c.in, InPolicy: c.in}
-		if _, _, err := s.Settle(ctx, claim); err != nil {
+		if _, _, err := ops.New(s).Settle(ctx, claim); err != nil {
 			t.Fatal(err)
 		}
 	}
