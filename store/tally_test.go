@@ -118,7 +118,7 @@ func TestTallyConcurrentWrites(t *testing.T) {
 				wg.Go(func() {
 					if phase == 1 {
 						for i := 1; i < len(mine[w]); i += 5 {
-							if _, err := s.Reverse(ctx, mine[w][i], "concurrent tally test"); err != nil {
+							if _, err := ops.New(s).Reverse(ctx, mine[w][i], "concurrent tally test"); err != nil {
 								errs[w] = err
 								return
 							}
@@ -127,14 +127,14 @@ func TestTallyConcurrentWrites(t *testing.T) {
 						return
 					}
 					for i := w; i < len(claims); i += workers {
-						st, _, err := s.Settle(ctx, claims[i])
+						st, _, err := ops.New(s).Settle(ctx, claims[i])
 						if err != nil {
 							errs[w] = err
 							return
 						}
 						mine[w] = append(mine[w], st.ID)
 						if len(mine[w])%5 == 0 {
-							if _, err := s.Reverse(ctx, st.ID, "concurrent tally test"); err != nil {
+							if _, err := ops.New(s).Reverse(ctx, st.ID, "concurrent tally test"); err != nil {
 								errs[w] = err
 								return
 							}

@@ -369,7 +369,7 @@ func TestMigrateWorkingsV3(t *testing.T) {
 				t.Fatal("no settlements_claim before 0010")
 			}
 			recs, d := settleShipped(t, s)
-			rev, err := s.Reverse(ctx, recs[replay.Order(d.Claims.Claims)[0]].ID, "test")
+			rev, err := reverseRows(ctx, s, recs[replay.Order(d.Claims.Claims)[0]].ID, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
