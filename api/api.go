@@ -35,6 +35,7 @@ type server struct {
 	settler settler
 	replays replayer
 	audits  paidAuditor
+	imports paidImporter
 	whatIfs whatIfs
 	// corrections runs reconciliations and reports refunds.
 	corrections corrector
@@ -63,7 +64,7 @@ func newServer(cfg Config) (*server, *echo.Echo) {
 	if o == nil {
 		o = ops.New(cfg.Store)
 	}
-	s := &server{store: cfg.Store, settler: o, replays: o, audits: o, whatIfs: o, corrections: o, log: logger, metrics: newMetrics(cfg.Store), routeOf: map[string]string{}}
+	s := &server{store: cfg.Store, settler: o, replays: o, audits: o, imports: o, whatIfs: o, corrections: o, log: logger, metrics: newMetrics(cfg.Store), routeOf: map[string]string{}}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 
 	"github.com/hpcalc/hpcalc/batch"
@@ -27,10 +26,7 @@ const maxAuditBody = 256 << 20
 
 // auditParts are the parts of an audit from files, by form name, and whether each is
 // required.
-var auditParts = []struct {
-	name     string
-	required bool
-}{{"claims", true}, {"paid", true}, {"persons", false}, {"providers", false}}
+var auditParts = []filePart{{"claims", true}, {"paid", true}, {"persons", false}, {"providers", false}}
 
 // auditFiles answers POST /v1/audits, a multipart/form-data body with the files claims
 // and paid (and persons and providers, else the stored register and providers): the
@@ -38,46 +34,11 @@ var auditParts = []struct {
 // paid, as JSON, or as a workbook (xlsx or CSV) by the Accept header.
 func (s *server) auditFiles(c echo.Context) error {
 	req := c.Request()
-	if mediaType(c) != "multipart/form-data" {
-		return fail(kindMediaType, "send the files as multipart/form-data, not "+mediaType(c))
-	}
-	if req.ContentLength > maxAuditBody {
-		return fail(kindTooLarge, fmt.Sprintf("the body is %d bytes; an audit accepts at most %d", req.ContentLength, maxAuditBody))
-	}
-	req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxAuditBody)
-	// Parts over 32 MiB in all wait in temporary files, removed when the request ends.
-	if err := req.ParseMultipartForm(32 << 20); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", maxAuditBody))
-		}
-		return fail(kindBadRequest, "the multipart body could not be read: "+err.Error())
+	files, err := readFileParts(c, auditParts, maxAuditBody, "an audit", "the audit needs the claims and paid files")
+	if err != nil {
+		return err
 	}
 	defer req.MultipartForm.RemoveAll()
-	files := map[string]io.Reader{}
-	var missing []fieldError
-	for _, p := range auditParts {
-		fh := req.MultipartForm.File[p.name]
-		switch {
-		case len(fh) == 0 && p.required:
-			missing = append(missing, fieldError{Field: p.name, Rule: "is required: a CSV file part named " + p.name})
-			continue
-		case len(fh) == 0:
-			continue
-		case len(fh) > 1:
-			missing = append(missing, fieldError{Field: p.name, Rule: "is sent more than once"})
-			continue
-		}
-		f, err := fh[0].Open()
-		if err != nil {
-			return fmt.Errorf("open part %s: %w", p.name, err)
-		}
-		defer func(f multipart.File) { f.Close() }(f)
-		files[p.name] = f
-	}
-	if len(missing) > 0 {
-		return fail(kindInvalid, "the audit needs the claims and paid files", missing...)
-	}
 	in := ops.PaidFiles{ClaimsName: "claims", Claims: files["claims"], PaidName: "paid", Paid: files["paid"]}
 	a, err := s.audits.AuditUploaded(req.Context(), in, files["persons"], files["providers"])
 	var ce *csvdata.Error
@@ -99,4 +60,61 @@ func (s *server) auditFiles(c echo.Context) error {
 		return writeBook(c, as, ops.PaidAuditBook(a))
 	}
 	return writeJSON(c, http.StatusOK, ops.NewPaidAuditReport(a))
+}
+
+// filePart is a file part of a multipart/form-data body, by form name, and whether it is
+// required.
+type filePart struct {
+	name     string
+	required bool
+}
+
+// readFileParts reads a multipart/form-data body of at most max bytes with the file parts
+// parts, and returns each part sent, open, by name. The files are closed and removed when
+// the request ends (req.MultipartForm.RemoveAll is the caller's, once it is done). what
+// names the operation in the 413's detail, missing is the 422's detail.
+func readFileParts(c echo.Context, parts []filePart, max int64, what, missing string) (map[string]io.Reader, error) {
+	req := c.Request()
+	if mediaType(c) != "multipart/form-data" {
+		return nil, fail(kindMediaType, "send the files as multipart/form-data, not "+mediaType(c))
+	}
+	if req.ContentLength > max {
+		return nil, fail(kindTooLarge, fmt.Sprintf("the body is %d bytes; %s accepts at most %d", req.ContentLength, what, max))
+	}
+	req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, max)
+	// Parts over 32 MiB in all wait in temporary files, removed when the request ends.
+	if err := req.ParseMultipartForm(32 << 20); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", max))
+		}
+		return nil, fail(kindBadRequest, "the multipart body could not be read: "+err.Error())
+	}
+	files := map[string]io.Reader{}
+	var absent []fieldError
+	for _, p := range parts {
+		fh := req.MultipartForm.File[p.name]
+		switch {
+		case len(fh) == 0 && p.required:
+			absent = append(absent, fieldError{Field: p.name, Rule: "is required: a CSV file part named " + p.name})
+			continue
+		case len(fh) == 0:
+			continue
+		case len(fh) > 1:
+			absent = append(absent, fieldError{Field: p.name, Rule: "is sent more than once"})
+			continue
+		}
+		f, err := fh[0].Open()
+		if err != nil {
+			req.MultipartForm.RemoveAll()
+			return nil, fmt.Errorf("open part %s: %w", p.name, err)
+		}
+		context.AfterFunc(req.Context(), func() { f.Close() })
+		files[p.name] = f
+	}
+	if len(absent) > 0 {
+		req.MultipartForm.RemoveAll()
+		return nil, fail(kindInvalid, missing, absent...)
+	}
+	return files, nil
 }

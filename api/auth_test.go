@@ -104,6 +104,10 @@ func samples() map[string]sample {
 		"POST /v1/audits": func(t *testing.T, v *env, _ string) *http.Request {
 			return auditRequest(t, v, "", shippedPaid(t, nil))
 		},
+		"POST /v1/imports": func(t *testing.T, v *env, _ string) *http.Request {
+			body, ct := multipartBody(t, map[string][]byte{"claims": []byte(importExampleClaims), "paid": []byte(importExamplePaid)})
+			return v.request(http.MethodPost, "/v1/imports", "", ct, body)
+		},
 		"POST /v1/reconciliations": func(t *testing.T, v *env, _ string) *http.Request {
 			return v.request(http.MethodPost, "/v1/reconciliations", "", "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`))
 		},

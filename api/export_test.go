@@ -99,8 +99,10 @@ Nothing is stored on any error.
 			fmt.Fprintf(&b, "- query `%s` (%s): %s\n", q.name, req, q.description)
 		}
 		switch {
-		case r.bodyMultipart:
+		case r.bodyMultipart && r.withRegister:
 			b.WriteString("- body: `multipart/form-data` with the CSV files `claims` and `paid`, optionally `persons` and `providers`\n")
+		case r.bodyMultipart:
+			b.WriteString("- body: `multipart/form-data` with the CSV files `claims` and `paid`\n")
 		case r.bodyYAML:
 			b.WriteString("- body: `application/yaml` or `application/json`, a policy document as `fixtures/policies/*.yaml`\n")
 		case r.body != "":
@@ -116,7 +118,7 @@ Nothing is stored on any error.
 		b.WriteString("\n```sh\n" + curl(r) + "\n```\n")
 		if r.bodyMultipart {
 			for _, name := range []string{"claims", "paid"} {
-				fmt.Fprintf(&b, "\n%s.csv:\n\n```csv\n%s```\n", name, auditExample[name])
+				fmt.Fprintf(&b, "\n%s.csv:\n\n```csv\n%s```\n", name, r.parts[name])
 			}
 		}
 	}
@@ -204,7 +206,7 @@ func RequestExamples() []RequestExample {
 		x.Path = strings.TrimPrefix(strings.Trim(strings.TrimSpace(last), "'"), "http://127.0.0.1:8080")
 		switch {
 		case r.bodyMultipart:
-			x.ContentType, x.Parts = "multipart/form-data", auditExample
+			x.ContentType, x.Parts = "multipart/form-data", r.parts
 		case r.bodyYAML:
 			x.ContentType, x.Body = "application/yaml", policyExample
 		case r.body != "":

@@ -112,12 +112,15 @@ func operation(r route) obj {
 	switch {
 	case r.bodyMultipart:
 		file := func(desc string) obj { return obj{"type": "string", "format": "binary", "description": desc} }
-		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"example": auditExample, "schema": object([]string{"claims", "paid"}, obj{
-			"claims":    file("claims CSV: " + strings.Join(csvdata.ClaimColumns, ",")),
-			"paid":      file("what was paid on each claim, CSV: " + strings.Join(csvdata.PaidColumns, ",") + " (yuan)"),
-			"persons":   file("persons CSV: " + strings.Join(csvdata.PersonColumns, ",") + "; the stored register when absent"),
-			"providers": file("providers CSV: " + strings.Join(csvdata.ProviderColumns, ",") + "; the stored providers when absent"),
-		})}}}
+		props := obj{
+			"claims": file("claims CSV: " + strings.Join(csvdata.ClaimColumns, ",")),
+			"paid":   file("what was paid on each claim, CSV: " + strings.Join(csvdata.PaidColumns, ",") + " (yuan)"),
+		}
+		if r.withRegister {
+			props["persons"] = file("persons CSV: " + strings.Join(csvdata.PersonColumns, ",") + "; the stored register when absent")
+			props["providers"] = file("providers CSV: " + strings.Join(csvdata.ProviderColumns, ",") + "; the stored providers when absent")
+		}
+		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"example": r.parts, "schema": object([]string{"claims", "paid"}, props)}}}
 	case r.bodyYAML:
 		op["requestBody"] = obj{"required": true, "description": "A policy document as fixtures/policies/*.yaml.", "content": obj{
 			"application/yaml": obj{"schema": obj{"type": "string"}, "example": string(policyExample)},
@@ -359,6 +362,15 @@ func schemas() obj {
 			"note":       str(""),
 			"created_at": obj{"type": "string", "format": "date-time"},
 			"revoked_at": obj{"type": "string", "format": "date-time", "description": "absent while the token is valid"},
+		}),
+		"ImportReport": object([]string{"claims", "persons", "ledgers", "policy_versions", "total", "lines", "out_of_pocket"}, obj{
+			"claims":          obj{"type": "integer", "description": "claims stored, each as settled with what was paid"},
+			"persons":         obj{"type": "integer", "description": "persons with imported claims"},
+			"ledgers":         obj{"type": "integer", "description": "person-year ledgers opened"},
+			"policy_versions": obj{"type": "array", "items": obj{"type": "string"}, "description": "the versions in force on the claims' discharge days"},
+			"total":           moneyField("total cost of the imported claims"),
+			"lines":           obj{"type": "array", "items": ref("TallyLine"), "description": "what each line paid on them"},
+			"out_of_pocket":   moneyField("what the patients paid"),
 		}),
 		"TokenList": object([]string{"tokens"}, obj{"tokens": obj{"type": "array", "items": ref("Token")}}),
 		"Tally": object([]string{"from", "to", "claims", "total", "total_wan", "lines", "out_of_pocket", "out_of_pocket_wan"}, obj{

@@ -34,8 +34,11 @@ type route struct {
 	body     string  // request body schema (a name in components.schemas), "" for none
 	bodyCSV  bool    // the body may also be text/csv
 	bodyYAML bool    // the body is a policy document, YAML or JSON
-	// bodyMultipart: the body is multipart/form-data with the files of an audit.
+	// bodyMultipart: the body is multipart/form-data with the CSV files claims and paid,
+	// whose example is parts; withRegister: also, optionally, persons and providers.
 	bodyMultipart bool
+	parts         map[string]string
+	withRegister  bool
 	ok            int      // status of success
 	alsoOK        int      // another status of success, 0 if none
 	okSchema      string   // response schema, "" for none
@@ -71,6 +74,16 @@ var auditExample = map[string]string{
 		"C201800001,P00248,CTY03,county,inpatient,2017-12-21,2018-01-01,1530.31,1321.74\n",
 	"paid": "claim_id,basic,critical,commercial,aid,backstop,out_of_pocket\n" +
 		"C201800001,0.00,0.00,0.00,0.00,0.00,1530.31\n",
+}
+
+// importExample is the multipart body of an import: the fixtures' second claim (the
+// examples settle the first) and what the system before hpcalc paid on it, here nothing,
+// so the patient paid the whole total.
+var importExample = map[string]string{
+	"claims": "claim_id,person_id,provider_id,level,kind,admitted_on,discharged_on,total,in_policy\n" +
+		"C201800002,P00500,OOP02,out_of_province,inpatient,2017-12-07,2018-01-01,17656.46,13878.45\n",
+	"paid": "claim_id,basic,critical,commercial,aid,backstop,out_of_pocket\n" +
+		"C201800002,0.00,0.00,0.00,0.00,0.00,17656.46\n",
 }
 
 // policyExample is the body of a policy publication: the shipped policy, which the
@@ -163,8 +176,12 @@ var routeTable = []route{
 		notes: []string{"Reversed claims are left out. policy is \"in-force\" (each claim under the version in force on its discharge day) or a published version for every claim.", acceptBook}},
 	{method: http.MethodPost, path: "/v1/audits", roles: []string{auditor, admin},
 		summary: "Audit from files: compare what another system paid on each claim with what the rules give, and name the rule behind every difference", handle: (*server).auditFiles,
-		bodyMultipart: true, ok: http.StatusOK, okSchema: "PaidAuditReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
+		bodyMultipart: true, parts: auditExample, withRegister: true, ok: http.StatusOK, okSchema: "PaidAuditReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
 		notes: []string{"A multipart/form-data body with the CSV files claims and paid (the columns hpcalc replay --out writes), and optionally persons and providers (the stored register and providers otherwise), at most 256 MiB. The claims are replayed from scratch under the published policies; a claim in one file and not the other is listed. Each differing claim names its root (the first line in cascade order that differs; later lines follow from it) and every rule that reproduces what was paid, found by settling the claim under it: knock_on, not_eligible, deductible, rate, cap_not_applied, cap_early, or none. A bad row of any file is a 422 naming the file, line, column and rule; paid amounts must sum to the claim's total.", acceptBook}},
+	{method: http.MethodPost, path: "/v1/imports", roles: []string{admin},
+		summary: "Import claims the system before hpcalc settled, with what it paid on each, opening the person-year ledgers", handle: (*server).importPaid,
+		bodyMultipart: true, parts: importExample, ok: http.StatusCreated, okSchema: "ImportReport", problems: []int{400, 409, 413, 415, 422},
+		notes: []string{"For a county going live in the middle of a year. A multipart/form-data body with the CSV files claims and paid (the columns hpcalc replay --out writes), at most 256 MiB. Each claim is stored as settled with the amounts paid, marked imported, under the published version in force on its discharge day, and each person-year's ledger is built from those amounts in discharge order, so that claims settled afterwards continue the year. Persons and providers must be stored. All claims are stored in one transaction, or none: a bad row of either file, amounts that are negative or do not sum to the claim's total, a claim without a paid row or a paid row without a claim, an unknown person or provider is a 422 naming the file, line, column and rule; a claim already stored, or of a person-year with stored claims, a 409 naming them alike."}},
 	{method: http.MethodPost, path: "/v1/whatif", roles: []string{finance, admin},
 		summary: "What-if: what a policy change would have cost on a period's stored claims, per line, level, kind, aid category and household", handle: (*server).whatIf,
 		body: "WhatIfRequest", example: `{"from":"2018-01-01","to":"2018-12-31","change":"commercial: {in_policy_rate: 0.50}","top":10}`, ok: http.StatusOK, okSchema: "WhatIfReport", okCSV: true, okXLSX: true, problems: []int{400, 413, 415, 422},
