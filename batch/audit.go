@@ -74,11 +74,6 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 	}
 	// Only what the comparison needs is kept of each replayed settlement: a million full
 	// settlements would be most of a gigabyte.
-	type amounts struct {
-		lines   [calc.NumLines]calc.Money
-		oop     calc.Money
-		version string
-	}
 	replayed := make([]amounts, len(claims))
 	opt.Each = func(_, r int, s *calc.Settlement) {
 		a := &replayed[set.Input[r]]
@@ -92,11 +87,28 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 		return nil, err
 	}
 	a.Claims, a.Replayed = len(claims), res.All
-	causes := causesByClaim(stored)
-	var importedDiffers, differs []int // indexes into stored
-	for j, i := range live {
-		sc, rs := &stored[i], &replayed[j]
-		addPaid(&a.Stored, sc)
+	a.Differences = judge(stored, live, func(k, _ int) *amounts { return &replayed[k] }, causesByClaim(stored), &a.Stored)
+	return a, nil
+}
+
+// amounts is what an audit keeps of a replayed settlement: what it compares.
+type amounts struct {
+	lines   [calc.NumLines]calc.Money
+	oop     calc.Money
+	version string
+}
+
+// judge compares each live claim (live indexes stored, in the order read) with its replay
+// (replayed(k, live[k])), adds what was paid on it to paid, and returns the differences,
+// each with its likely causes, history's included (causes, by index into stored).
+func judge(stored []calc.PaidClaim, live []int, replayed func(k, i int) *amounts, causes map[int][]string, paid *calc.Tally) []Difference {
+	var (
+		diffs                    []Difference
+		importedDiffers, differs []int // indexes into stored
+	)
+	for k, i := range live {
+		sc, rs := &stored[i], replayed(k, i)
+		addPaid(paid, sc)
 		if sc.OutOfPocket == rs.oop && sc.Paid == rs.lines || correctedOnly(sc, rs.lines, rs.oop) {
 			continue
 		}
@@ -111,16 +123,16 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 			importedDiffers = append(importedDiffers, i)
 		}
 		d.Causes = append(d.Causes, causes[i]...)
-		a.Differences = append(a.Differences, d)
+		diffs = append(diffs, d)
 		differs = append(differs, i)
 	}
-	knockOns(stored, importedDiffers, differs, a.Differences)
-	for k := range a.Differences {
-		if len(a.Differences[k].Causes) == 0 {
-			a.Differences[k].Causes = []string{CauseUnexplained}
+	knockOns(stored, importedDiffers, differs, diffs)
+	for k := range diffs {
+		if len(diffs[k].Causes) == 0 {
+			diffs[k].Causes = []string{CauseUnexplained}
 		}
 	}
-	return a, nil
+	return diffs
 }
 
 // knockOns adds CauseImportedKnockOn to the differences of claims settled here that come

@@ -12,7 +12,8 @@ type PaidClaim struct {
 	SettledAt     time.Time
 	Paid          [NumLines]Money
 	OutOfPocket   Money
-	Reversed      bool // the settlement has been reversed
+	Burden        Money // the claim's slice of the critical-illness burden, adjusted too
+	Reversed      bool  // the settlement has been reversed
 	// Adjusted says Paid and OutOfPocket include adjustments (POLICY.md "Corrections"):
 	// the backstop may then pay a rise in the patient's share that re-settling gave.
 	Adjusted bool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
@@ -55,35 +56,134 @@ const auditProgressEvery = 100_000
 
 // Audit re-settles from scratch every stored claim discharged from from to to inclusive
 // that was not reversed, under v, compares each line with what was paid and names the
-// likely cause of every difference. progress, if not nil, is called in stage "read" with
-// the claims read of those counted, every 100,000 claims and at the end of the read, then
-// in stage "settle" (Done 0) as the re-settling begins. Errors:
-// the database's; calc.ErrNoPolicy (wrapped, naming the claim) for a claim whose
-// discharge day no version of v covers.
+// likely cause of every difference. It reads the claims in one ordered query and
+// re-settles them person by person as they arrive, so that it holds a few thousand claims
+// at a time, not the period's. progress, if not nil, is called in stage "read" with the
+// claims read of those counted first, every 100,000 claims and at the
+// end. Errors: the database's; calc.ErrNoPolicy (wrapped, naming the claim) for a claim
+// whose discharge day no version of v covers.
 func (s *Service) Audit(ctx context.Context, from, to calc.Date, v Versions, progress func(Progress)) (*batch.Audit, error) {
 	if v.set == nil {
 		return nil, errors.New("audit: no versions: choose them with Service.Versions")
 	}
-	persons, err := s.store.Persons(ctx)
-	if err != nil {
-		return nil, err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The persons are read while the database sorts the claims.
+	persons := sync.OnceValues(s.store.PersonsSoon(ctx))
+	var auditor *batch.Auditor
+	start := func() error {
+		if auditor != nil {
+			return nil
+		}
+		p, err := persons()
+		if err != nil {
+			return err
+		}
+		auditor, err = batch.NewAuditor(p, v.set, v.only)
+		return err
 	}
-	var (
-		every  int
-		report func(read, total int)
-	)
+	var report func(read, total int)
 	if progress != nil {
-		every = auditProgressEvery
 		report = func(read, total int) { progress(Progress{Stage: "read", Done: read, Total: total}) }
 	}
-	stored, err := s.store.LoadStoredClaims(ctx, from, to, every, report)
+	err := s.storedPersons(ctx, from, to, report, func(claims []calc.PaidClaim) error {
+		if err := start(); err != nil {
+			return err
+		}
+		return auditor.Person(claims)
+	})
 	if err != nil {
+		if auditor == nil {
+			cancel()
+			_, _ = persons()
+		}
 		return nil, err
 	}
-	if progress != nil {
-		progress(Progress{Stage: "settle", Total: len(stored)})
+	if err := start(); err != nil {
+		return nil, err
 	}
-	return batch.RunAudit(persons, stored, v.set, v.only, batch.Options{})
+	return auditor.Audit(), nil
+}
+
+// personChunk is stored claims of whole persons: person i's are claims[start[i]:start[i+1]].
+type personChunk struct {
+	claims []calc.PaidClaim
+	start  []int
+}
+
+// chunkClaims is about how many claims go to the other goroutine at once: enough that
+// handing over costs nothing, few enough that three chunks are a few megabytes.
+var chunkClaims = 4096
+
+// storedPersons reads the stored claims discharged from from to to inclusive in one
+// ordered query (store.StoredClaims) and hands each person's claims, in the order read,
+// to each, on a goroutine of its own: decoding rows and re-settling them take a core each.
+// each does not keep the slice. report, if not nil, is called with the claims read of
+// those counted (a count first, only then), every auditProgressEvery claims and at the
+// end. It returns the first error of the read or of each, and stops reading at it.
+func (s *Service) storedPersons(ctx context.Context, from, to calc.Date, report func(read, total int), each func([]calc.PaidClaim) error) error {
+	var total int
+	if report != nil {
+		n, err := s.store.CountStoredClaims(ctx, from, to)
+		if err != nil {
+			return err
+		}
+		total = n
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full, free := make(chan *personChunk, 2), make(chan *personChunk, 3)
+	for range cap(free) {
+		free <- &personChunk{claims: make([]calc.PaidClaim, 0, chunkClaims+64)}
+	}
+	var eachErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for c := range full {
+			for i := 0; eachErr == nil && i+1 < len(c.start); i++ {
+				if eachErr = each(c.claims[c.start[i]:c.start[i+1]]); eachErr != nil {
+					cancel()
+				}
+			}
+			c.claims, c.start = c.claims[:0], c.start[:0]
+			free <- c
+		}
+	}()
+	cur, read := <-free, 0
+	send := func() {
+		cur.start = append(cur.start, len(cur.claims))
+		full <- cur
+		cur = <-free
+	}
+	err := s.store.StoredClaims(ctx, from, to, func(sc *calc.PaidClaim) error {
+		if n := len(cur.claims); n == 0 || cur.claims[n-1].Claim.PersonID != sc.Claim.PersonID {
+			if n >= chunkClaims {
+				send()
+			}
+			cur.start = append(cur.start, len(cur.claims))
+		}
+		cur.claims = append(cur.claims, *sc)
+		if read++; report != nil && read%auditProgressEvery == 0 {
+			report(read, max(total, read))
+		}
+		return nil
+	})
+	if err == nil && len(cur.claims) > 0 {
+		send()
+	}
+	close(full)
+	<-done
+	if eachErr != nil {
+		return eachErr
+	}
+	if err != nil {
+		return err
+	}
+	if report != nil {
+		report(read, max(total, read))
+	}
+	return nil
 }
 
 // StoredTable reads the stored claims discharged from from to to inclusive that were not

@@ -209,7 +209,7 @@ func TestAudit(t *testing.T) {
 			if a.Claims != 559 || a.Reversed != 0 || len(a.Differences) != 0 || a.Replayed != direct.Tally || a.Stored != direct.Tally {
 				t.Errorf("audit under %q: %s; replayed %+v, want %+v", name, a.Summary(), a.Replayed, direct.Tally)
 			}
-			if want := []string{"read", "settle"}; !slices.Equal(stages, want) {
+			if want := []string{"read"}; !slices.Equal(stages, want) {
 				t.Errorf("audit under %q reported stages %v, want %v", name, stages, want)
 			}
 		}

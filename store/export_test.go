@@ -152,3 +152,6 @@ func (s *Store) UndoTallyBuckets(ctx context.Context) error {
 		return err
 	})
 }
+
+// DB is the store's database handle, for benchmarks that shape their data with SQL.
+func (s *Store) DB() *sqlx.DB { return s.db }

@@ -108,11 +108,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(progress, "audit: reading the claims discharged %s to %s...\n", fromDay, toDay)
 	start := time.Now()
 	a, err := o.Audit(ctx, fromDay, toDay, versions, func(p ops.Progress) {
-		if p.Stage == "settle" {
-			fmt.Fprintf(progress, "audit: re-settling %s claims...\n", groupInt(p.Total))
-			return
-		}
-		fmt.Fprintf(progress, "audit: read %s of %s claims (%s)\n", groupInt(p.Done), groupInt(p.Total), time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(progress, "audit: read and re-settled %s of %s claims (%s)\n", groupInt(p.Done), groupInt(p.Total), time.Since(start).Round(100*time.Millisecond))
 	})
 	if err != nil {
 		return err

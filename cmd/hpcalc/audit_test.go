@@ -47,7 +47,7 @@ func TestAudit(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "559 claims re-settled (0 reversed left out), 0 differ") || !strings.Contains(out, "Every claim replays") {
 		t.Fatalf("audit of untouched claims: exit %d\n%s%s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, "audit: read 559 of 559 claims") || !strings.Contains(errOut, "audit: re-settling 559 claims") {
+	if !strings.Contains(errOut, "audit: read and re-settled 559 of 559 claims") {
 		t.Errorf("progress on stderr:\n%s", errOut)
 	}
 	if code, _, errOut := runCLI(t, "audit", "--database-url", db, "--from", "2018-01-01", "--to", "2018-12-31", "--quiet"); code != 0 || errOut != "" {
