@@ -316,3 +316,58 @@ func TestPublicRoutes(t *testing.T) {
 		t.Errorf("routes without a token: %v", public)
 	}
 }
+
+// TestCorrectionsUnavailable fails only the statements of the reconciliation, refunds and
+// adjustments paths, past authentication, as a database that goes away in the middle of
+// a request does: each is a 503 with Retry-After, any other database error a 500.
+func TestCorrectionsUnavailable(t *testing.T) {
+	s, fault := storetest.Faulty(t)
+	v := newEnv(t, s)
+	first := v.postJSON("/v1/settlements", asClinic, claimBody(testClaim("CU1", "P00001", ownClinic, 5000*calc.Yuan)))
+	var st struct {
+		SettlementID string `json:"settlement_id"`
+	}
+	want(t, first, http.StatusCreated, &st)
+	refunds := "/v1/reports/refunds?from=2018-01-01&to=2018-12-31"
+	for _, tt := range []struct {
+		name, match string
+		do          func() *httptest.ResponseRecorder
+	}{
+		{"reconcile", "SELECT DISTINCT person_id, year", func() *httptest.ResponseRecorder {
+			return v.postJSON("/v1/reconciliations", asAdmin, map[string]any{"from": "2018-01-01", "to": "2018-12-31", "apply": true})
+		}},
+		{"reconcile person-year", "FROM adjustments", func() *httptest.ResponseRecorder {
+			return v.postJSON("/v1/reconciliations", asAuditor, map[string]any{"from": "2018-01-01", "to": "2018-12-31"})
+		}},
+		{"refunds", "FROM adjustments", func() *httptest.ResponseRecorder { return v.do(http.MethodGet, refunds, asFinance, "", nil) }},
+		{"refunds csv", "FROM adjustments", func() *httptest.ResponseRecorder {
+			return v.do(http.MethodGet, refunds+"&format=csv", asFinance, "", nil)
+		}},
+		{"settlement's adjustments", "FROM adjustments", func() *httptest.ResponseRecorder {
+			return v.do(http.MethodGet, "/v1/settlements/"+st.SettlementID, asAuditor, "", nil)
+		}},
+		{"reversal", "FROM adjustments", func() *httptest.ResponseRecorder {
+			return v.postJSON("/v1/settlements/"+st.SettlementID+"/reversal", asAdmin, map[string]any{"reason": "test"})
+		}},
+	} {
+		for _, c := range []struct {
+			err    error
+			status int
+		}{
+			{&pq.Error{Code: "08006", Message: "connection failure"}, http.StatusServiceUnavailable},
+			{&pq.Error{Code: "42P01", Message: `relation "adjustments" does not exist`}, http.StatusInternalServerError},
+		} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, c.status), func(t *testing.T) {
+				fault.SetOn(tt.match, 0, c.err)
+				rec := tt.do()
+				fault.SetOn("", 0, nil)
+				var p problem
+				want(t, rec, c.status, &p)
+				if retry := rec.Header().Get("Retry-After"); (c.status == http.StatusServiceUnavailable) != (retry != "") {
+					t.Errorf("%d with Retry-After %q", rec.Code, retry)
+				}
+			})
+		}
+	}
+	want(t, v.do(http.MethodGet, refunds, asFinance, "", nil), http.StatusOK, nil)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fileerr"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
@@ -156,6 +157,12 @@ func problemFor(err error) (p problem, internal bool) {
 			detail = "an internal error occurred; the server log has its details under this request_id"
 		case kindUnavailable:
 			detail = "the database does not answer; try again later"
+		}
+		// A reconciliation that stopped part way says where, and that running it again
+		// completes it: its report names nothing internal.
+		var rs *ops.ReconcileStopped
+		if errors.As(err, &rs) {
+			detail = rs.Report() + "; " + detail
 		}
 		internal = true
 	}

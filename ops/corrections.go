@@ -30,9 +30,16 @@ var ErrInvalidPeriod = errors.New("the period ends before it starts")
 // under its ledger lock. With apply, every difference is booked as an adjustment (cause
 // store.CauseOutOfOrder, the reconciliation's id) and the ledger written; without, nothing
 // is stored and the adjustments say what would be booked. A person-year already in order
-// books nothing, so applying twice books nothing the second time. Errors:
-// ErrInvalidPeriod; store.ErrNotFound (wrapped) for an unknown person;
-// store.ErrUnavailable and the database's other errors.
+// books nothing, so applying twice books nothing the second time.
+//
+// One transaction per person-year keeps settlements of other persons flowing while a
+// long reconciliation runs, at the price of stopping part way when the database fails:
+// then Reconcile returns what it did, each person-year before the one it stopped at
+// re-settled and, applied, booked for good, with a *ReconcileStopped that says where it
+// stopped. Running it again completes it, booking nothing twice.
+//
+// Errors: ErrInvalidPeriod; store.ErrNotFound (wrapped) for an unknown person; a
+// *ReconcileStopped wrapping store.ErrUnavailable or the database's other errors.
 func (s *Service) Reconcile(ctx context.Context, from, to calc.Date, personID string, apply bool) (Reconciliation, error) {
 	r := Reconciliation{ID: store.NewID("C"), From: from, To: to, PersonID: personID, Applied: apply}
 	if to < from {
@@ -55,12 +62,43 @@ func (s *Service) Reconcile(ctx context.Context, from, to calc.Date, personID st
 			return err
 		})
 		if err != nil {
-			return Reconciliation{}, fmt.Errorf("reconcile %s %d: %w", py.PersonID, py.Year, err)
+			return r, &ReconcileStopped{ID: r.ID, At: py, Done: r.PersonYears, Total: len(years), Applied: apply, Err: err}
 		}
 		r.Adjustments = append(r.Adjustments, adjs...)
 		r.PersonYears++
 	}
 	return r, nil
+}
+
+// ReconcileStopped is the error of a reconciliation that stopped part way through: the
+// Done person-years before At were re-settled and, if Applied, their adjustments booked
+// and kept; At and the person-years after it were left as they were (At's transaction
+// rolled back). The same reconciliation run again completes it: the person-years already
+// in order book nothing.
+type ReconcileStopped struct {
+	ID      string // the reconciliation's id, the cause of what it booked
+	At      store.PersonYear
+	Done    int
+	Total   int
+	Applied bool
+	Err     error
+}
+
+func (e *ReconcileStopped) Error() string {
+	return fmt.Sprintf("reconcile: %s; because: %v", e.Report(), e.Err)
+}
+
+func (e *ReconcileStopped) Unwrap() error { return e.Err }
+
+// Report says where the reconciliation stopped and what to do, in words fit for whoever
+// ran it: it names no internal error.
+func (e *ReconcileStopped) Report() string {
+	done := "nothing was booked (a dry run)"
+	if e.Applied {
+		done = fmt.Sprintf("the adjustments of those %d are booked (cause %s) and stay", e.Done, e.ID)
+	}
+	return fmt.Sprintf("reconciliation %s stopped at person %s, year %d, after %d of %d person-years; %s; "+
+		"run it again to complete it: nothing is booked twice", e.ID, e.At.PersonID, e.At.Year, e.Done, e.Total, done)
 }
 
 // Refund is what is owed back to one patient: the adjustments that lowered their share.

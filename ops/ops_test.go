@@ -17,7 +17,7 @@ import (
 )
 
 // loaded publishes the shipped policy and stores the shipped persons and providers in s.
-func loaded(t *testing.T, s *store.Store) *fixtures.Data {
+func loaded(t testing.TB, s *store.Store) *fixtures.Data {
 	t.Helper()
 	ctx := context.Background()
 	d, err := fixtures.Load()

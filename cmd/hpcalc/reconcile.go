@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -59,11 +60,17 @@ func runReconcile(args []string, stdout, stderr io.Writer) error {
 	defer s.Close()
 	var o reconciler = ops.New(s)
 	r, err := o.Reconcile(ctx, fromDay, toDay, *person, *apply)
-	if err != nil {
+	var stopped *ops.ReconcileStopped
+	if err != nil && (!errors.As(err, &stopped) || stopped.Done == 0) {
 		return err
 	}
+	// Stopped part way: what was done is printed, then the error says where it stopped
+	// and that running it again completes it.
 	if *format == "json" {
-		return writeReconcileJSON(stdout, r)
+		if werr := writeReconcileJSON(stdout, r); werr != nil {
+			return werr
+		}
+		return err
 	}
 	verb := "would book"
 	if r.Applied {
@@ -87,10 +94,10 @@ func runReconcile(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout)
 	}
-	if !r.Applied && len(r.Adjustments) > 0 {
+	if !r.Applied && len(r.Adjustments) > 0 && err == nil {
 		fmt.Fprintln(stdout, "Nothing was stored: run again with --apply to book them.")
 	}
-	return nil
+	return err
 }
 
 func writeReconcileJSON(w io.Writer, r ops.Reconciliation) error {

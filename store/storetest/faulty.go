@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -14,7 +15,45 @@ import (
 // Fault makes a Faulty store's database fail: while an error is set, every statement,
 // transaction and ping the store starts returns it, as a database that is restarting or
 // unreachable does.
-type Fault struct{ err atomic.Pointer[error] }
+type Fault struct {
+	err atomic.Pointer[error]
+	on  atomic.Pointer[matchFault]
+}
+
+// matchFault fails the statements whose text holds match, once after of them have run.
+type matchFault struct {
+	match string
+	after atomic.Int64
+	err   error
+}
+
+// SetOn makes the database fail with err every statement whose text contains match,
+// once after such statements have run; SetOn("", 0, nil) ends it. It fails an operation
+// part way through, as a database that goes away in the middle of a long job does.
+func (f *Fault) SetOn(match string, after int, err error) {
+	if err == nil {
+		f.on.Store(nil)
+		return
+	}
+	m := &matchFault{match: match, err: err}
+	m.after.Store(int64(after))
+	f.on.Store(m)
+}
+
+// getFor is the error a statement with text query is to fail with, or nil.
+func (f *Fault) getFor(query string) error {
+	if err := f.get(); err != nil {
+		return err
+	}
+	m := f.on.Load()
+	if m == nil || !strings.Contains(query, m.match) {
+		return nil
+	}
+	if m.after.Add(-1) >= 0 {
+		return nil
+	}
+	return m.err
+}
 
 // Set makes the database fail with err from now on; nil makes it work again.
 func (f *Fault) Set(err error) {
@@ -69,7 +108,7 @@ func (c *faultyConn) PrepareContext(ctx context.Context, query string) (driver.S
 	if err != nil {
 		return nil, err
 	}
-	return &faultyStmt{Stmt: st, f: c.f}, nil
+	return &faultyStmt{Stmt: st, f: c.f, query: query}, nil
 }
 
 func (c *faultyConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -89,18 +128,19 @@ func (c *faultyConn) Ping(ctx context.Context) error {
 // faultyStmt fails a statement prepared before the Fault was set, as the store keeps some.
 type faultyStmt struct {
 	driver.Stmt
-	f *Fault
+	f     *Fault
+	query string
 }
 
 func (s *faultyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if err := s.f.get(); err != nil {
+	if err := s.f.getFor(s.query); err != nil {
 		return nil, err
 	}
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *faultyStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	if err := s.f.get(); err != nil {
+	if err := s.f.getFor(s.query); err != nil {
 		return nil, err
 	}
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)

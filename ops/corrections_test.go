@@ -1,10 +1,13 @@
-package store_test
+package ops_test
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
+	"github.com/lib/pq"
 )
 
 // replayYear settles claims from a fresh ledger in the order of calc.CompareClaims, under
@@ -99,7 +103,7 @@ func checkReplay(t *testing.T, s *store.Store, d *fixtures.Data, person calc.Per
 func TestReversalResettlesChain(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		d := loadShipped(t, s)
+		d := loaded(t, s)
 		person := d.Persons["P00003"]
 		if person.Aid != calc.Dibao {
 			t.Fatalf("P00003 is %v, want dibao", person.Aid)
@@ -204,7 +208,7 @@ func TestReversalResettlesChain(t *testing.T) {
 func TestReversalAndSettlementAtOnce(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		d := loadShipped(t, s)
+		d := loaded(t, s)
 		person := d.Persons["P00001"]
 		// Each round in a month of its own, so that every claim arrives in discharge order
 		// and only the reversal changes the year.
@@ -255,7 +259,7 @@ func TestReversalAndSettlementAtOnce(t *testing.T) {
 func TestReconcile(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		d := loadShipped(t, s)
+		d := loaded(t, s)
 		person := d.Persons["P00002"]
 		claim := func(id string, month time.Month, in calc.Money) calc.Claim {
 			at := calc.NewDate(2018, month, 15)
@@ -334,172 +338,305 @@ func TestReconcile(t *testing.T) {
 // discharge; while a person's claims all arrived in order (or since a reconciliation), and
 // after every reconciliation, every standing claim pays what a from-scratch replay in
 // discharge order gives.
+//
+// It runs with a fixed list of seeds, on both databases; go test ./ops -run
+// TestCorrectionsProperty -seed N runs seed N instead, to try others.
 func TestCorrectionsProperty(t *testing.T) {
-	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		d := loadShipped(t, s)
-		persons := []string{"P00001", "P00003", "P00006"}
-		providers := map[calc.Level]string{calc.Township: "TWN01", calc.County: "CTY01", calc.Municipal: "MUN01",
-			calc.Provincial: "PRV01", calc.OutOfProvince: "OOP01"}
-		rng := rand.New(rand.NewPCG(9, 2018))
-		type claimState struct {
-			claim    calc.Claim
-			id       string // settlement id
-			original calc.Amounts
-			reversed bool
-		}
-		var all []*claimState
-		inOrder := map[string]bool{}
-		for _, p := range persons {
-			inOrder[p] = true
-		}
-		standing := func(person string) []calc.Claim {
-			var out []calc.Claim
-			for _, c := range all {
-				if !c.reversed && (person == "" || c.claim.PersonID == person) {
-					out = append(out, c.claim)
-				}
-			}
-			return out
-		}
-		originals := func() map[string]calc.Amounts {
-			m := map[string]calc.Amounts{}
-			for _, c := range all {
-				m[c.claim.ID] = c.original
-			}
-			return m
-		}
-		var outOfOrder, reversals, reconciles int
-		steps := 36
-		if testing.Short() {
-			steps = 12
-		}
-		for step := range steps {
-			var did string
-			switch r := rng.IntN(10); {
-			case r < 6 || len(standing("")) == 0:
-				person := persons[rng.IntN(len(persons))]
-				level := calc.Levels()[rng.IntN(int(calc.NumLevels))]
-				kind := calc.Inpatient
-				if rng.IntN(5) == 0 {
-					kind = calc.OutpatientChronic
-				}
-				total := calc.Money(1000+rng.IntN(150000)) * calc.Yuan
-				day := calc.NewDate(2018, 1, 1) + calc.Date(rng.IntN(360))
-				c := calc.Claim{ID: fmt.Sprintf("PR%03d", step), PersonID: person, ProviderID: providers[level], Level: level, Kind: kind,
-					AdmittedOn: day - 2, DischargedOn: day, Total: total, InPolicy: total * calc.Money(60+rng.IntN(41)) / 100}
-				for _, prev := range standing(person) {
-					if calc.CompareClaims(&c, &prev) < 0 && inOrder[person] {
-						inOrder[person] = false
-						outOfOrder++
-					}
-				}
-				st, _, err := ops.New(s).Settle(ctx, c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				all = append(all, &claimState{claim: c, id: st.ID, original: calc.AmountsOf(&st.Settlement)})
-				did = "settle " + c.ID
-			case r < 8:
-				var live []*claimState
-				for _, c := range all {
-					if !c.reversed {
-						live = append(live, c)
-					}
-				}
-				c := live[rng.IntN(len(live))]
-				if _, err := ops.New(s).Reverse(ctx, c.id, "property"); err != nil {
-					t.Fatal(err)
-				}
-				c.reversed = true
-				reversals++
-				did = "reverse " + c.claim.ID
-			default:
-				if _, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true); err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range persons {
-					inOrder[p] = true
-				}
-				reconciles++
-				did = "reconcile"
-			}
+	seeds := []uint64{9, 17, 2026}
+	if *propertySeed != 0 {
+		seeds = []uint64{*propertySeed}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			storetest.ForEachDB(t, func(t *testing.T, s *store.Store) { correctionsProperty(t, s, seed) })
+		})
+	}
+}
 
-			var want calc.Tally
-			for _, p := range persons {
-				if len(standing(p)) == 0 {
-					continue
-				}
-				if inOrder[p] {
-					checkReplay(t, s, d, d.Persons[p], 2018, standing(p), originals())
-				}
-				kept, err := s.Ledger(ctx, p, 2018)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rebuilt, err := s.LedgerFromSettlements(ctx, p, 2018)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if kept != rebuilt {
-					t.Errorf("step %d (%s): %s's kept ledger %+v, its rows add up to %+v", step, did, p, kept, rebuilt)
-				}
-			}
-			for _, c := range standing("") {
-				st, err := s.SettlementForClaim(ctx, c.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				now := st.Now()
-				want.Claims++
-				want.Total += c.Total
-				for l := range calc.NumLines {
-					want.Lines[l] += now.Lines[l]
-				}
-				want.OutOfPocket += now.OutOfPocket
-				if o := originals()[c.ID]; now.OutOfPocket > o.OutOfPocket {
-					t.Errorf("step %d (%s): %s's patient pays %s, %s at discharge", step, did, c.ID, now.OutOfPocket, o.OutOfPocket)
-				}
-			}
-			got, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
-			if err != nil || got != want {
-				t.Errorf("step %d (%s): tally %+v, %v; the standing claims pay %+v", step, did, got, err, want)
-			}
-			if did == "reconcile" {
-				// Σ (settlements + reversals + adjustments) per line is the replay's totals;
-				// what the backstop pays in the patients' stead moves between those two.
-				var replay calc.Tally
-				for _, p := range persons {
-					settled, _ := replayYear(t, d, d.Persons[p], standing(p))
-					for _, st := range settled {
-						replay.Add(&st)
-					}
-				}
-				for l := range calc.Backstop {
-					if got.Lines[l] != replay.Lines[l] {
-						t.Errorf("step %d: tally %s %s, the replay %s", step, l, got.Lines[l], replay.Lines[l])
-					}
-				}
-				if got.Total != replay.Total || got.Lines[calc.Backstop]+got.OutOfPocket != replay.Lines[calc.Backstop]+replay.OutOfPocket ||
-					got.OutOfPocket > replay.OutOfPocket {
-					t.Errorf("step %d: tally %+v, the replay %+v", step, got, replay)
-				}
-			}
-			if t.Failed() {
-				t.FailNow()
+var propertySeed = flag.Uint64("seed", 0, "run TestCorrectionsProperty with this seed only, instead of its fixed list")
+
+func correctionsProperty(t *testing.T, s *store.Store, seed uint64) {
+	ctx := context.Background()
+	d := loaded(t, s)
+	persons := []string{"P00001", "P00003", "P00006"}
+	providers := map[calc.Level]string{calc.Township: "TWN01", calc.County: "CTY01", calc.Municipal: "MUN01",
+		calc.Provincial: "PRV01", calc.OutOfProvince: "OOP01"}
+	rng := rand.New(rand.NewPCG(seed, 2018))
+	type claimState struct {
+		claim    calc.Claim
+		id       string // settlement id
+		original calc.Amounts
+		reversed bool
+	}
+	var all []*claimState
+	inOrder := map[string]bool{}
+	for _, p := range persons {
+		inOrder[p] = true
+	}
+	standing := func(person string) []calc.Claim {
+		var out []calc.Claim
+		for _, c := range all {
+			if !c.reversed && (person == "" || c.claim.PersonID == person) {
+				out = append(out, c.claim)
 			}
 		}
-		adjusted := 0
+		return out
+	}
+	originals := func() map[string]calc.Amounts {
+		m := map[string]calc.Amounts{}
 		for _, c := range all {
-			adjs, err := s.Adjustments(ctx, c.id)
+			m[c.claim.ID] = c.original
+		}
+		return m
+	}
+	var outOfOrder, reversals, reconciles int
+	steps := 36
+	if testing.Short() {
+		steps = 12
+	}
+	for step := range steps {
+		var did string
+		switch r := rng.IntN(10); {
+		case r < 6 || len(standing("")) == 0:
+			person := persons[rng.IntN(len(persons))]
+			level := calc.Levels()[rng.IntN(int(calc.NumLevels))]
+			kind := calc.Inpatient
+			if rng.IntN(5) == 0 {
+				kind = calc.OutpatientChronic
+			}
+			total := calc.Money(1000+rng.IntN(150000)) * calc.Yuan
+			day := calc.NewDate(2018, 1, 1) + calc.Date(rng.IntN(360))
+			c := calc.Claim{ID: fmt.Sprintf("PR%03d", step), PersonID: person, ProviderID: providers[level], Level: level, Kind: kind,
+				AdmittedOn: day - 2, DischargedOn: day, Total: total, InPolicy: total * calc.Money(60+rng.IntN(41)) / 100}
+			for _, prev := range standing(person) {
+				if calc.CompareClaims(&c, &prev) < 0 && inOrder[person] {
+					inOrder[person] = false
+					outOfOrder++
+				}
+			}
+			st, _, err := ops.New(s).Settle(ctx, c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			adjusted += len(adjs)
+			all = append(all, &claimState{claim: c, id: st.ID, original: calc.AmountsOf(&st.Settlement)})
+			did = "settle " + c.ID
+		case r < 8:
+			var live []*claimState
+			for _, c := range all {
+				if !c.reversed {
+					live = append(live, c)
+				}
+			}
+			c := live[rng.IntN(len(live))]
+			if _, err := ops.New(s).Reverse(ctx, c.id, "property"); err != nil {
+				t.Fatal(err)
+			}
+			c.reversed = true
+			reversals++
+			did = "reverse " + c.claim.ID
+		case r < 9 || len(persons) == 0:
+			if _, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), "", true); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range persons {
+				inOrder[p] = true
+			}
+			reconciles++
+			did = "reconcile"
+		default:
+			// One person's year, first as a dry run, which must book nothing.
+			p := persons[rng.IntN(len(persons))]
+			before, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dry, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), p, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31)); err != nil || after != before {
+				t.Fatalf("step %d: a dry run changed the tally from %+v to %+v, %v", step, before, after, err)
+			}
+			applied, err := ops.New(s).Reconcile(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31), p, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(applied.Adjustments) != len(dry.Adjustments) {
+				t.Errorf("step %d: %s's reconciliation booked %d adjustments, its dry run listed %d", step, p, len(applied.Adjustments), len(dry.Adjustments))
+			}
+			inOrder[p] = true
+			reconciles++
+			did = "reconcile " + p
 		}
-		t.Logf("%d steps: %d claims, %d out of order, %d reversals, %d reconciliations, %d adjustments", steps, len(all), outOfOrder, reversals, reconciles, adjusted)
-		if outOfOrder == 0 || reversals == 0 || reconciles == 0 || adjusted == 0 {
-			t.Errorf("the sequence tested too little: %d out of order, %d reversals, %d reconciliations, %d adjustments", outOfOrder, reversals, reconciles, adjusted)
+
+		var want calc.Tally
+		for _, p := range persons {
+			if len(standing(p)) == 0 {
+				continue
+			}
+			if inOrder[p] {
+				checkReplay(t, s, d, d.Persons[p], 2018, standing(p), originals())
+			}
+			kept, err := s.Ledger(ctx, p, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rebuilt, err := s.LedgerFromSettlements(ctx, p, 2018)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept != rebuilt {
+				t.Errorf("step %d (%s): %s's kept ledger %+v, its rows add up to %+v", step, did, p, kept, rebuilt)
+			}
 		}
-	})
+		for _, c := range standing("") {
+			st, err := s.SettlementForClaim(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := st.Now()
+			want.Claims++
+			want.Total += c.Total
+			for l := range calc.NumLines {
+				want.Lines[l] += now.Lines[l]
+			}
+			want.OutOfPocket += now.OutOfPocket
+			if o := originals()[c.ID]; now.OutOfPocket > o.OutOfPocket {
+				t.Errorf("step %d (%s): %s's patient pays %s, %s at discharge", step, did, c.ID, now.OutOfPocket, o.OutOfPocket)
+			}
+		}
+		got, err := s.Tally(ctx, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+		if err != nil || got != want {
+			t.Errorf("step %d (%s): tally %+v, %v; the standing claims pay %+v", step, did, got, err, want)
+		}
+		if strings.HasPrefix(did, "reconcile") && !slices.ContainsFunc(persons, func(p string) bool { return !inOrder[p] }) {
+			// Σ (settlements + reversals + adjustments) per line is the replay's totals;
+			// what the backstop pays in the patients' stead moves between those two.
+			var replay calc.Tally
+			for _, p := range persons {
+				settled, _ := replayYear(t, d, d.Persons[p], standing(p))
+				for _, st := range settled {
+					replay.Add(&st)
+				}
+			}
+			for l := range calc.Backstop {
+				if got.Lines[l] != replay.Lines[l] {
+					t.Errorf("step %d: tally %s %s, the replay %s", step, l, got.Lines[l], replay.Lines[l])
+				}
+			}
+			if got.Total != replay.Total || got.Lines[calc.Backstop]+got.OutOfPocket != replay.Lines[calc.Backstop]+replay.OutOfPocket ||
+				got.OutOfPocket > replay.OutOfPocket {
+				t.Errorf("step %d: tally %+v, the replay %+v", step, got, replay)
+			}
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	adjusted := 0
+	for _, c := range all {
+		adjs, err := s.Adjustments(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adjusted += len(adjs)
+	}
+	t.Logf("%d steps: %d claims, %d out of order, %d reversals, %d reconciliations, %d adjustments", steps, len(all), outOfOrder, reversals, reconciles, adjusted)
+	if outOfOrder == 0 || reversals == 0 || reconciles == 0 || adjusted == 0 {
+		t.Errorf("the sequence tested too little: %d out of order, %d reversals, %d reconciliations, %d adjustments", outOfOrder, reversals, reconciles, adjusted)
+	}
+}
+
+// A reconciliation that the database stops part way keeps what it booked before, says
+// where it stopped, and, run again, completes the rest and books nothing twice.
+func TestReconcileStoppedPartWay(t *testing.T) {
+	s, fault := storetest.Faulty(t)
+	ctx := context.Background()
+	d := loaded(t, s)
+	persons := []string{"P00001", "P00002", "P00003"}
+	var claims []calc.Claim
+	for _, p := range persons {
+		claim := func(id string, month time.Month, in calc.Money) calc.Claim {
+			at := calc.NewDate(2018, month, 15)
+			return calc.Claim{ID: p + "-" + id, PersonID: p, ProviderID: "PRV01", Level: calc.Provincial, Kind: calc.Inpatient,
+				AdmittedOn: at - 5, DischargedOn: at, Total: in + 2000*calc.Yuan, InPolicy: in}
+		}
+		// Settled C, A, B; discharged A, B, C: each person-year has adjustments to book.
+		for _, c := range []calc.Claim{claim("C", time.May, 30000*calc.Yuan), claim("A", time.February, 40000*calc.Yuan), claim("B", time.March, 25000*calc.Yuan)} {
+			if _, _, err := ops.New(s).Settle(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			claims = append(claims, c)
+		}
+	}
+	ledgerOf := func(p string) calc.Ledger {
+		t.Helper()
+		l, err := s.Ledger(ctx, p, 2018)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	untouched := ledgerOf("P00002")
+	from, to := calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31)
+
+	// The second person-year's adjustments meet a database that went away.
+	fault.SetOn("INSERT INTO adjustments", 1, &pq.Error{Code: "08006", Message: "connection failure"})
+	first, err := ops.New(s).Reconcile(ctx, from, to, "", true)
+	fault.SetOn("", 0, nil)
+	var stopped *ops.ReconcileStopped
+	if !errors.As(err, &stopped) || !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("reconcile: %v; want a ReconcileStopped of an unavailable database", err)
+	}
+	if stopped.At != (store.PersonYear{PersonID: "P00002", Year: 2018}) || stopped.Done != 1 || stopped.Total != 3 || !stopped.Applied ||
+		!strings.Contains(stopped.Report(), "stopped at person P00002, year 2018, after 1 of 3") {
+		t.Errorf("stopped %+v: %s", stopped, stopped.Report())
+	}
+	booked, err := s.AdjustmentsCausedBy(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.PersonYears != 1 || len(first.Adjustments) == 0 || len(booked) != len(first.Adjustments) {
+		t.Errorf("part done: %d person-years, %d adjustments listed, %d booked", first.PersonYears, len(first.Adjustments), len(booked))
+	}
+	for _, a := range booked {
+		if a.Adjustment.PersonID != "P00001" {
+			t.Errorf("booked an adjustment of %s before stopping at P00002", a.Adjustment.PersonID)
+		}
+	}
+	if l := ledgerOf("P00002"); l != untouched {
+		t.Errorf("the person-year it stopped at changed: %+v, was %+v", l, untouched)
+	}
+	for _, p := range persons {
+		rebuilt, err := s.LedgerFromSettlements(ctx, p, 2018)
+		if err != nil || rebuilt != ledgerOf(p) {
+			t.Errorf("%s: kept ledger %+v, its rows add up to %+v, %v", p, ledgerOf(p), rebuilt, err)
+		}
+	}
+
+	// Run again, it completes the rest and books nothing twice.
+	second, err := ops.New(s).Reconcile(ctx, from, to, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.PersonYears != 3 || len(second.Adjustments) == 0 {
+		t.Errorf("second run: %d person-years, %d adjustments", second.PersonYears, len(second.Adjustments))
+	}
+	for _, a := range second.Adjustments {
+		if a.Adjustment.PersonID == "P00001" {
+			t.Errorf("the second run booked %s again: %+v", a.Adjustment.ClaimID, a)
+		}
+	}
+	for _, p := range persons {
+		var mine []calc.Claim
+		for _, c := range claims {
+			if c.PersonID == p {
+				mine = append(mine, c)
+			}
+		}
+		checkReplay(t, s, d, d.Persons[p], 2018, mine, nil)
+	}
+	if third, err := ops.New(s).Reconcile(ctx, from, to, "", true); err != nil || len(third.Adjustments) != 0 {
+		t.Errorf("third run: %d adjustments, %v; want none", len(third.Adjustments), err)
+	}
 }

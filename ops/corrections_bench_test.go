@@ -1,4 +1,4 @@
-package store_test
+package ops_test
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func BenchmarkReversalResettles50Postgres(b *testing.B) {
 	}
 	s := storetest.Postgres(b, dsn)
 	ctx := context.Background()
-	loadShipped(b, s)
+	loaded(b, s)
 	adjusted := 0
 	n := 0
 	for ; b.Loop(); n++ {
