@@ -9,6 +9,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,7 @@ const (
 	policyRoute    = "POST /v1/policies"
 	personsRoute   = "PUT /v1/persons"
 	providersRoute = "PUT /v1/providers"
+	importsRoute   = "POST /v1/imports"
 )
 
 func adminDesk() desk {
@@ -31,6 +33,7 @@ func adminDesk() desk {
 		e.POST("/admin/policies", c.guard(policyRoute, c.adminPublish))
 		e.POST("/admin/persons", c.guard(personsRoute, c.adminUpload(false)))
 		e.POST("/admin/providers", c.guard(providersRoute, c.adminUpload(true)))
+		e.POST("/admin/imports", c.guard(importsRoute, c.adminImport))
 	}}
 }
 
@@ -211,4 +214,48 @@ func (c *Console) adminUpload(providers bool) echo.HandlerFunc {
 		d.Notice, d.Count = "notice.upserted", n
 		return c.adminRender(ec, http.StatusOK, d)
 	}
+}
+
+// adminImport stores the claims of an uploaded claims file with what the system before
+// hpcalc paid on each (the paid file), opening the person-year ledgers, as POST /v1/imports
+// does: all claims or none; the errors of both files are listed with their lines.
+func (c *Console) adminImport(ec echo.Context) error {
+	d := adminData{Section: "imports"}
+	files := map[string]io.Reader{}
+	names := map[string]string{}
+	for _, part := range []string{"claims", "paid"} {
+		fh, err := ec.FormFile(part)
+		if err != nil {
+			d.Error = c.lang(ec).T("err.noFile")
+			return c.adminRender(ec, http.StatusBadRequest, d)
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		files[part], names[part] = f, fh.Filename
+	}
+	st, err := c.ops.ImportPaid(ec.Request().Context(), ops.PaidImport{ClaimsName: names["claims"], Claims: files["claims"],
+		PaidName: names["paid"], Paid: files["paid"]}, nil)
+	var ce *csvdata.Error
+	switch {
+	case errors.As(err, &ce):
+		for _, pr := range ce.Problems {
+			d.Problems = append(d.Problems, problem{Line: pr.Line, Column: pr.Column, Field: ce.File + ": " + pr.Field, Rule: pr.Rule})
+		}
+		d.Error = c.lang(ec).T("err.fileInvalid", ce.File)
+		status := http.StatusUnprocessableEntity
+		if errors.Is(err, store.ErrConflict) {
+			status = http.StatusConflict
+		}
+		return c.adminRender(ec, status, d)
+	case errors.Is(err, calc.ErrInvalid):
+		d.Error = err.Error()
+		return c.adminRender(ec, http.StatusUnprocessableEntity, d)
+	case err != nil:
+		return err
+	}
+	d.Notice, d.Count = "notice.imported", st.Claims
+	return c.adminRender(ec, http.StatusCreated, d)
 }

@@ -98,3 +98,48 @@ func TestAdminDesk(t *testing.T) {
 		}
 	})
 }
+
+// postFiles posts the files of a multipart admin form as a browser would, by field name.
+func (u *user) postFiles(path, csrf string, files map[string]string) (*http.Response, string) {
+	u.v.t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	_ = w.WriteField("csrf", csrf)
+	for _, field := range []string{"claims", "paid"} {
+		f, _ := w.CreateFormFile(field, field+".csv")
+		_, _ = f.Write([]byte(files[field]))
+	}
+	_ = w.Close()
+	return u.do(http.MethodPost, path, b.String(), http.Header{"Content-Type": {w.FormDataContentType()}})
+}
+
+// TestAdminImport imports a claim with what the system before hpcalc paid on it from the
+// admin desk: a paid row that does not sum to the claim's total is shown at its line, and
+// nothing is stored; the right one is stored as imported.
+func TestAdminImport(t *testing.T) {
+	v := newEnv(t)
+	u := v.signedIn(asAdmin)
+	csrf := u.csrf("/admin")
+	if res, _ := u.upload("/admin/persons", csrf, "persons.csv", "person_id,household_id,registered_poor,aid_category\nP95001,H9501,true,dibao\n"); res.StatusCode != http.StatusOK {
+		t.Fatalf("upload the person: %d", res.StatusCode)
+	}
+	claims := "claim_id,person_id,provider_id,level,kind,admitted_on,discharged_on,total,in_policy\nOPEN-1,P95001,TWN01,township,inpatient,2018-03-01,2018-03-04,1000.00,800.00\n"
+	header := "claim_id,basic,critical,commercial,aid,backstop,out_of_pocket\n"
+	res, body := u.postFiles("/admin/imports", csrf, map[string]string{"claims": claims, "paid": header + "OPEN-1,720.00,0,20.00,0,160.00,99.00\n"})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `<tr><td class="num">2</td><td class="num">7</td>`) {
+		t.Fatalf("amounts that do not sum: status %d, or no problem at line 2, column 7", res.StatusCode)
+	}
+	var st struct {
+		Imported bool `json:"imported"`
+	}
+	if code := v.apiJSON(asAdmin, http.MethodGet, "/v1/claims/OPEN-1/settlement", "", &st); code != http.StatusNotFound {
+		t.Fatalf("a refused import stored the claim: %d", code)
+	}
+	res, body = u.postFiles("/admin/imports", csrf, map[string]string{"claims": claims, "paid": header + "OPEN-1,720.00,0,20.00,0,160.00,100.00\n"})
+	if res.StatusCode != http.StatusCreated || !strings.Contains(body, `id="notice"`) {
+		t.Fatalf("import: status %d", res.StatusCode)
+	}
+	if code := v.apiJSON(asAdmin, http.MethodGet, "/v1/claims/OPEN-1/settlement", "", &st); code != http.StatusOK || !st.Imported {
+		t.Errorf("the imported claim: %d, imported %v", code, st.Imported)
+	}
+}

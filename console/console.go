@@ -78,6 +78,8 @@ type Ops interface {
 	WhatIf(ctx context.Context, from, to calc.Date, change []byte) (*batch.WhatIf, *batch.ClaimTable, error)
 	// Sweep settles a period's stored claims with one parameter at each of values.
 	Sweep(ctx context.Context, from, to calc.Date, field string, values []calc.Rate) ([]ops.SweepStep, error)
+	// ImportPaid stores claims with what the system before hpcalc paid, opening ledgers.
+	ImportPaid(ctx context.Context, in ops.PaidImport, progress func(ops.Progress)) (ops.ImportStats, error)
 }
 
 // Store is what the console reads and writes besides the operations.
