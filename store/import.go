@@ -117,13 +117,19 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 		// A bulk load leaves the planner without statistics until autovacuum comes round;
 		// the audit's join over a million claims needs them. The import has committed, so
 		// a failure here is not the import's.
-		for _, table := range []string{"persons", "providers", "claims", "settlements", "ledgers", "tally_buckets"} {
-			if _, err := s.db.ExecContext(ctx, "ANALYZE "+table); err != nil {
-				s.log.Load().Warn("import: analyze after the import failed", "table", table, "err", err)
-			}
-		}
+		s.analyze(ctx, "persons", "providers", "claims", "settlements", "ledgers", "tally_buckets")
 	}
 	return stats, nil
+}
+
+// analyze has PostgreSQL gather the statistics of tables after a bulk load. The load has
+// committed, so a failure here is only logged.
+func (s *Store) analyze(ctx context.Context, tables ...string) {
+	for _, table := range tables {
+		if _, err := s.db.ExecContext(ctx, "ANALYZE "+table); err != nil {
+			s.log.Load().Warn("import: analyze after the import failed", "table", table, "err", err)
+		}
+	}
 }
 
 // ImportPaid stores, in one transaction and in bulk, claims that the system before
@@ -163,11 +169,7 @@ func (s *Store) ImportPaid(ctx context.Context, in Import, progress func(ImportP
 	}
 	s.cache.apply(string(changedPersons))
 	if s.dialect.name == "postgres" {
-		for _, table := range []string{"claims", "settlements", "ledgers", "tally_days"} {
-			if _, err := s.db.ExecContext(ctx, "ANALYZE "+table); err != nil {
-				s.log.Load().Warn("import: analyze after the import failed", "table", table, "err", err)
-			}
-		}
+		s.analyze(ctx, "claims", "settlements", "ledgers", "tally_buckets")
 	}
 	return stats, nil
 }
