@@ -413,40 +413,48 @@ var claimRules = map[string][]string{
 // one is named with its rule; then calc's rules run on what could be read. It returns
 // the claim (Level unset: it comes from the provider), the field errors, and an error
 // for a body that is not a JSON object (400).
+// claimOK names the fields decodeClaim records as decoded, in its order.
+var claimOK = [...]string{"claim_id", "person_id", "provider_id", "kind", "admitted_on", "discharged_on", "total", "in_policy"}
+
 func decodeClaim(body []byte) (calc.Claim, *fields, error) {
 	obj, f, err := decodeObject(body)
 	if err != nil {
 		return calc.Claim{}, nil, err
 	}
+	// Which fields decoded well, by their place in claimOK: a map cost every quote.
 	var (
 		c  calc.Claim
-		ok = map[string]bool{}
+		ok [len(claimOK)]bool
 	)
 	f.unknown(obj, claimFields, claimHints)
-	c.ID, ok["claim_id"] = f.id(obj, "claim_id")
-	c.PersonID, ok["person_id"] = f.id(obj, "person_id")
-	c.ProviderID, ok["provider_id"] = f.id(obj, "provider_id")
+	c.ID, ok[0] = f.id(obj, "claim_id")
+	c.PersonID, ok[1] = f.id(obj, "person_id")
+	c.ProviderID, ok[2] = f.id(obj, "provider_id")
 	if s, good := f.str(obj, "kind", ""); good {
 		k, err := calc.ParseKind(s)
 		if err != nil {
 			f.addf("kind", "%q is not a kind of claim (want one of %s)", s, strings.Join(kindNames(), ", "))
 		}
-		c.Kind, ok["kind"] = k, err == nil
+		c.Kind, ok[3] = k, err == nil
 	}
-	c.AdmittedOn, ok["admitted_on"] = f.date(obj, "admitted_on")
-	c.DischargedOn, ok["discharged_on"] = f.date(obj, "discharged_on")
-	c.Total, ok["total"] = f.money(obj, "total")
-	c.InPolicy, ok["in_policy"] = f.money(obj, "in_policy")
+	c.AdmittedOn, ok[4] = f.date(obj, "admitted_on")
+	c.DischargedOn, ok[5] = f.date(obj, "discharged_on")
+	c.Total, ok[6] = f.money(obj, "total")
+	c.InPolicy, ok[7] = f.money(obj, "in_policy")
+	decoded := func(field string) bool {
+		i := slices.Index(claimOK[:], field)
+		return i >= 0 && ok[i]
+	}
 
 	var ve *calc.ValidationError
 	if err := c.Validate(); errors.As(err, &ve) {
 	rules:
 		for _, fe := range ve.Fields {
-			if !ok[fe.Field] {
+			if !decoded(fe.Field) {
 				continue
 			}
 			for _, dep := range claimRules[fe.Field] {
-				if !ok[dep] {
+				if !decoded(dep) {
 					continue rules
 				}
 			}

@@ -225,3 +225,120 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// appendComputedJSON appends what appendSettlementJSON appends for settlementOut(typ, st,
+// ledger, providerID), straight from calc's values: a quote's answer builds no
+// settlementJSON, no line structs and no explanation strings (TestComputedJSONMatches).
+func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.Ledger, providerID string) []byte {
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, typ)
+	if st.Imported {
+		b = append(b, `,"imported":true`...)
+	}
+	b = append(b, `,"claim_id":`...)
+	b = appendJSONString(b, st.ClaimID)
+	b = append(b, `,"person_id":`...)
+	b = appendJSONString(b, st.PersonID)
+	if providerID != "" {
+		b = append(b, `,"provider_id":`...)
+		b = appendJSONString(b, providerID)
+	}
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, st.Kind.String())
+	b = append(b, `,"level":`...)
+	b = appendJSONString(b, st.Level.String())
+	b = append(b, `,"aid_category":`...)
+	b = appendJSONString(b, st.Aid.String())
+	b = append(b, `,"year":`...)
+	b = strconv.AppendInt(b, int64(st.Year), 10)
+	b = append(b, `,"policy_version":`...)
+	b = appendJSONString(b, st.PolicyVersion)
+	b = appendMoneyMember(b, `,"total":`, money(st.Total))
+	b = appendMoneyMember(b, `,"in_policy":`, money(st.InPolicy))
+	b = append(b, `,"lines":[`...)
+	for i, l := range calc.Lines() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendComputedLine(b, st, l)
+	}
+	b = append(b, ']')
+	b = appendMoneyMember(b, `,"out_of_pocket":`, money(st.OutOfPocket))
+	b = append(b, `,"ledger_after":`...)
+	lj := ledgerOut(st.PersonID, *ledger)
+	b = appendLedgerJSON(b, &lj)
+	return append(b, '}')
+}
+
+// appendComputedLine is appendLineJSON of settlementOut's line l.
+func appendComputedLine(b []byte, st *calc.Settlement, l calc.Line) []byte {
+	r := &st.Lines[l]
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, l.String())
+	b = append(b, `,"applies":`...)
+	b = strconv.AppendBool(b, r.Applies)
+	b = appendMoneyMember(b, `,"amount":`, money(r.Amount))
+	b = appendMoneyMember(b, `,"base":`, money(r.Base))
+	b = appendMoneyMember(b, `,"deductible":`, money(r.Deductible))
+	switch l {
+	case calc.Critical:
+		b = append(b, `,"bands":[`...)
+		for i, band := range st.Bands[:st.NumBands] {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendMoneyMember(b, `{"from":`, money(band.From))
+			b = appendMoneyMember(b, `,"to":`, money(band.To))
+			b = appendRateMember(b, `,"rate":`, rate(band.Rate))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	case calc.Commercial:
+		b = appendRateMember(b, `,"rate":`, rate(r.Rate))
+		b = appendMoneyMember(b, `,"base_out":`, money(r.BaseOut))
+		b = appendRateMember(b, `,"rate_out":`, rate(r.RateOut))
+	default:
+		b = appendRateMember(b, `,"rate":`, rate(r.Rate))
+	}
+	b = appendMoneyMember(b, `,"computed":`, money(r.Computed))
+	if r.CapRoom != calc.NoCap && r.Applies {
+		b = appendMoneyMember(b, `,"cap_room":`, money(r.CapRoom))
+	} else {
+		b = append(b, `,"cap_room":null`...)
+	}
+	b = append(b, `,"explanation":`...)
+	// Appended in place and quoted around; escaped through a string only in the rare case
+	// it holds a character JSON escapes.
+	start := len(b)
+	b = append(b, '"')
+	b = st.AppendExplanation(b, l)
+	if plainJSON(b[start+1:]) {
+		b = append(b, '"')
+	} else {
+		b = appendJSONString(b[:start], string(b[start+1:]))
+	}
+	return append(b, '}')
+}
+
+// plainJSON reports whether appendJSONString would copy s unchanged between its quotes.
+func plainJSON(s []byte) bool {
+	ascii := true
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if ascii {
+		return true
+	}
+	if !utf8.Valid(s) {
+		return false
+	}
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == 0xE2 && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) { // U+2028, U+2029
+			return false
+		}
+	}
+	return true
+}

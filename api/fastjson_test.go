@@ -56,6 +56,37 @@ func TestFastJSONMatchesMarshal(t *testing.T) {
 	}
 }
 
+// TestComputedJSONMatches checks the quote's encoder, which writes straight from calc's
+// values, against appendSettlementJSON of settlementOut on every shipped claim's
+// settlement, imported or not, with identifiers that need escaping.
+func TestComputedJSONMatches(t *testing.T) {
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := []string{"", "<script>&", "a\"b\\c", "tab\tnl\nnul\x00", "\u2028\u2029", "bad\xffutf8", "五道保障线"}
+	for i, st := range res.Settlements {
+		after := calc.Ledger{Year: st.Year, Claims: i, BasicInpatient: st.Lines[calc.Basic].Amount, CriticalBurden: -st.InPolicy,
+			CriticalPaid: st.Lines[calc.Critical].Amount, CommercialPaid: st.Lines[calc.Commercial].Amount,
+			AidPaid: st.Lines[calc.Aid].Amount, BackstopPaid: st.Lines[calc.Backstop].Amount, OutOfPocket: st.OutOfPocket, Total: st.Total}
+		variants := []calc.Settlement{st, st, st}
+		variants[1].Imported = true
+		variants[2].ClaimID, variants[2].PersonID, variants[2].PolicyVersion = odd[i%len(odd)], odd[(i+1)%len(odd)], odd[(i+2)%len(odd)]
+		for j := range variants {
+			v := &variants[j]
+			provider := []string{d.Claims.Claims[i].ProviderID, "", odd[(i+3)%len(odd)]}[j]
+			want := settlementOut("quote", v, after, provider)
+			if got, want := appendComputedJSON(nil, "quote", v, &after, provider), appendSettlementJSON(nil, &want); string(got) != string(want) {
+				t.Fatalf("claim %s, variant %d:\n got %s\nwant %s", st.ClaimID, j, got, want)
+			}
+		}
+	}
+}
+
 // TestAppendJSONString checks string escaping against encoding/json on edge cases and
 // random bytes, valid UTF-8 or not.
 func TestAppendJSONString(t *testing.T) {
@@ -73,6 +104,9 @@ func TestAppendJSONString(t *testing.T) {
 		want, _ := json.Marshal(s)
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+		if plain := string(want) == `"`+s+`"`; plainJSON([]byte(s)) != plain {
+			t.Fatalf("plainJSON(%q) = %v; encoding/json gives %s", s, !plain, want)
 		}
 	}
 }

@@ -71,7 +71,10 @@ func (s *server) quote(c echo.Context) error {
 	if err != nil {
 		return claimStoreError(err, claim)
 	}
-	return writeJSON(c, http.StatusOK, settlementOut("quote", &st, ledger, claim.ProviderID))
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	*buf = append(appendComputedJSON((*buf)[:0], "quote", &st, &ledger, claim.ProviderID), '\n')
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, *buf)
 }
 
 // claimFor decodes the claim of a settle or quote request and checks what the API
