@@ -38,15 +38,23 @@ type standing struct {
 // stColumns are settlementKeyColumns of the settlements row named st.
 var stColumns = "st." + strings.ReplaceAll(settlementKeyColumns, ", ", ", st.")
 
+// personYearStandingQuery reads the standing claims of a person-year (loadPersonYear).
+// "Not a reversal" is written COALESCE(reverses, '') = '' rather than reverses IS NULL:
+// the latter let both databases, without statistics, walk an index of every settlement
+// (PostgreSQL the partial index settlements_claim_settled, whose predicate it is; SQLite
+// the unique index on reverses) and filter by person, a reversal's cost growing with the
+// whole table (TestHotQueryPlans); this way only settlements_person_year fits.
+var personYearStandingQuery = `SELECT st.settlement_id, ` + stColumns + `, st.imported, c.provider_id, c.level, c.admitted_on,
+		c.discharged_on, c.in_policy
+		FROM settlements st JOIN claims c ON c.claim_id = st.claim_id
+		WHERE st.person_id = ? AND st.year = ? AND COALESCE(st.reverses, '') = ''
+		AND NOT EXISTS (SELECT 1 FROM settlements r WHERE r.reverses = st.settlement_id)`
+
 // loadPersonYear reads the standing claims of a person-year (settled and not reversed),
 // each with its policy version and the adjustments booked to it, oldest first: in two
 // queries, since a reversal reads them all inside its transaction.
 func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID string, year int) ([]*standing, error) {
-	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT st.settlement_id, `+stColumns+`, st.imported, c.provider_id, c.level, c.admitted_on,
-		c.discharged_on, c.in_policy
-		FROM settlements st JOIN claims c ON c.claim_id = st.claim_id
-		WHERE st.person_id = ? AND st.year = ? AND st.reverses IS NULL
-		AND NOT EXISTS (SELECT 1 FROM settlements r WHERE r.reverses = st.settlement_id)`), personID, year)
+	rows, err := q.QueryxContext(ctx, q.Rebind(personYearStandingQuery), personID, year)
 	if err != nil {
 		return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 	}
@@ -159,11 +167,15 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 	return days.write(ctx, tx, tx.Rebind)
 }
 
+func adjustmentsQuery(where string) string {
+	return `SELECT adjustment_id, settlement_id, claim_id, person_id, year,
+		discharged_on, kind, cause, cause_id, basic, critical, commercial, aid, backstop, out_of_pocket, burden, correction, created_at
+		FROM adjustments WHERE ` + where + ` ORDER BY created_at, adjustment_id`
+}
+
 // adjustments reads the adjustments matching where, oldest first.
 func (s *Store) adjustments(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]Adjusted, error) {
-	rows, err := q.QueryxContext(ctx, sqlx.Rebind(sqlx.BindType(s.dialect.name), `SELECT adjustment_id, settlement_id, claim_id, person_id, year,
-		discharged_on, kind, cause, cause_id, basic, critical, commercial, aid, backstop, out_of_pocket, burden, correction, created_at
-		FROM adjustments WHERE `+where+` ORDER BY created_at, adjustment_id`), args...)
+	rows, err := q.QueryxContext(ctx, sqlx.Rebind(sqlx.BindType(s.dialect.name), adjustmentsQuery(where)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read adjustments: %w", err)
 	}

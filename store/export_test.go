@@ -25,6 +25,10 @@ var (
 	StoredClaimsQuery         = storedClaimsQuery
 	PersonYearSettlementQuery = personYearSettlementsQuery
 	ProviderDayQuery          = providerDayQuery
+	PersonYearStandingQuery   = personYearStandingQuery
+	SettlementAdjustmentQuery = adjustmentsQuery(`settlement_id = ?`)
+	ReversalAdjustmentQuery   = adjustmentsQuery(`cause_id = ?`)
+	PersonYearAdjustmentQuery = adjustmentsQuery(`person_id = ? AND year = ?`)
 )
 
 // Analyze has the database gather its statistics of every table, as SQLite's PRAGMA
@@ -146,6 +150,9 @@ func (s *Store) UndoTallyBuckets(ctx context.Context) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DROP TABLE tally_buckets`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DROP INDEX adjustments_cause`); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM `+versionTable+` WHERE version_id = 14`)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,15 @@ func TestHotQueryPlans(t *testing.T) {
 				[]indexUse{{"ledgers", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
 			{"a person-year's settlements", store.PersonYearSettlementQuery, []any{first.PersonID, first.Year},
 				[]indexUse{{"settlements", "settlements_person_year", "settlements_person_year"}}, nil},
+			{"a person-year's standing claims (reversal)", store.PersonYearStandingQuery, []any{first.PersonID, first.Year},
+				[]indexUse{{"settlements st", "settlements_person_year", "settlements_person_year"}, {"claims c", "sqlite_autoindex_claims_1", "claims_pkey"},
+					{"settlements r", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, nil},
+			{"a settlement's adjustments", store.SettlementAdjustmentQuery, []any{settled[0].ID},
+				[]indexUse{{"adjustments", "adjustments_settlement", "adjustments_settlement"}}, nil},
+			{"a reversal's adjustments", store.ReversalAdjustmentQuery, []any{settled[0].ID},
+				[]indexUse{{"adjustments", "adjustments_cause", "adjustments_cause"}}, nil},
+			{"a person-year's adjustments", store.PersonYearAdjustmentQuery, []any{first.PersonID, first.Year},
+				[]indexUse{{"adjustments", "adjustments_person_year", "adjustments_person_year"}}, nil},
 			{"tally", store.TallyQuery, []any{from.String(), to.String()},
 				[]indexUse{{"tally_buckets", "sqlite_autoindex_tally_buckets_1", "tally_buckets_pkey"}}, nil},
 			{"a provider's day (console)", store.ProviderDayQuery, []any{firstClaim.ProviderID, firstClaim.DischargedOn.String()},
@@ -84,6 +94,9 @@ func TestHotQueryPlans(t *testing.T) {
 				if err := s.Analyze(ctx); err != nil {
 					t.Fatal(err)
 				}
+				// The test's reversals booked a handful of adjustments, which SQLite, told
+				// so, rightly reads whole.
+				tests = slices.DeleteFunc(tests, func(tt planCase) bool { return strings.Contains(tt.name, "adjustments") })
 			}
 			t.Run(stats, func(t *testing.T) { checkPlans(t, s, tests) })
 		}

@@ -69,6 +69,10 @@ type soakInterval struct {
 	rssBytes       int64 // resident memory of this process (server and clients), at the end
 	goroutines     int
 	fds            int // open file descriptors, -1 where /proc is missing
+	// kindP50 and kindN are each kind's median latency and count in the interval: which
+	// kind slows down as the tables grow.
+	kindP50 [numKinds]time.Duration
+	kindN   [numKinds]int
 }
 
 // soakKind is one kind of request over the whole soak.
@@ -120,8 +124,9 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		toReverse []string // settlement ids not reversed yet
 		nSettled  int
 		nReversed int
-		lat       [][]time.Duration // per interval
-		fails     []int             // per interval
+		lat       [][]time.Duration           // per interval
+		ilat      [][numKinds][]time.Duration // per interval and kind
+		fails     []int                       // per interval
 		kindLat   [numKinds][]time.Duration
 		kindFails [numKinds]int
 		firstErr  string
@@ -136,6 +141,7 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		defer mu.Unlock()
 		for len(lat) <= i {
 			lat = append(lat, nil)
+			ilat = append(ilat, [numKinds][]time.Duration{})
 			fails = append(fails, 0)
 		}
 		if failed {
@@ -147,6 +153,7 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 			return
 		}
 		lat[i] = append(lat[i], d)
+		ilat[i][kind] = append(ilat[i][kind], d)
 		kindLat[kind] = append(kindLat[kind], d)
 	}
 	send := func(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
@@ -322,6 +329,10 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		}
 		in.perSecond = float64(in.requests) / in.elapsed.Seconds()
 		in.p50, in.p99 = percentiles(lat[i])
+		for k := range numKinds {
+			in.kindN[k] = len(ilat[i][k])
+			in.kindP50[k], _ = percentiles(ilat[i][k])
+		}
 		sm := samples[min(i, len(samples)-1)]
 		in.rssBytes, in.goroutines, in.fds = sm.rssBytes, sm.goroutines, sm.fds
 		res.intervals = append(res.intervals, in)
@@ -391,6 +402,21 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 		fmt.Fprintf(tw, "%s–%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t%d\t\n", in.start, in.start+in.elapsed.Round(time.Second),
 			in.requests, in.errors, in.perSecond, in.p50.Round(time.Microsecond), in.p99.Round(time.Microsecond),
 			in.rssBytes>>20, in.goroutines, in.fds)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "interval")
+	for k := range numKinds {
+		fmt.Fprintf(tw, "\t%s p50 (n)", kindNames[k])
+	}
+	fmt.Fprintln(tw, "\t")
+	for _, in := range r.intervals {
+		fmt.Fprintf(tw, "%s–%s", in.start, in.start+in.elapsed.Round(time.Second))
+		for k := range numKinds {
+			fmt.Fprintf(tw, "\t%s (%d)", in.kindP50[k].Round(10*time.Microsecond), in.kindN[k])
+		}
+		fmt.Fprintln(tw, "\t")
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

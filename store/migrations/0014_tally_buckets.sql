@@ -27,3 +27,8 @@ INSERT INTO tally_buckets (discharged_on, bucket, claims, total_fen, basic_fen, 
     SELECT discharged_on, 0, claims, total_fen, basic_fen, critical_fen, commercial_fen, aid_fen, backstop_fen, out_of_pocket_fen
     FROM tally_days;
 DROP TABLE tally_days;
+
+-- A reversal's adjustments are read by cause_id (reading a reversal, or a settlement that
+-- was reversed, and the reconciliation's list): without an index every read scanned all
+-- adjustments, which grow with every reversal and reconciliation (TestHotQueryPlans).
+CREATE INDEX adjustments_cause ON adjustments (cause_id);
