@@ -39,7 +39,7 @@ type standing struct {
 var stColumns = "st." + strings.ReplaceAll(settlementKeyColumns, ", ", ", st.")
 
 // personYearStandingQuery reads the standing claims of a person-year (loadPersonYear).
-// "Not a reversal" is written COALESCE(reverses, '') = '' rather than reverses IS NULL:
+// "Not a reversal" is written with COALESCE, as an empty text, rather than IS NULL:
 // the latter let both databases, without statistics, walk an index of every settlement
 // (PostgreSQL the partial index settlements_claim_settled, whose predicate it is; SQLite
 // the unique index on reverses) and filter by person, a reversal's cost growing with the
