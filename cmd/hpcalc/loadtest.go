@@ -77,6 +77,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&soakCfg.duration, "soak", 0, "instead of the phases, a mixed soak of this `DURATION` (e.g. 5m); see above")
 	fs.DurationVar(&soakCfg.interval, "interval", time.Minute, "with --soak, a report row per interval")
 	fs.IntVar(&soakCfg.maxRequests, "soak-requests", 5_000_000, "with --soak, stop after this many requests if the time has not run out")
+	fs.IntVar(&soakCfg.spread, "spread", 100, "with --soak, new settlements go to this many copies of each shipped person (1: the shipped persons only, whose person-years then grow without bound)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}

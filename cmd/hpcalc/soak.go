@@ -28,6 +28,11 @@ type soakConfig struct {
 	interval    time.Duration // a report row per interval
 	maxRequests int           // or after this many requests
 	clients     int
+	// spread is how many persons each shipped person stands for in new settlements: the
+	// shipped person and spread-1 copies (same household size, register and aid), so
+	// that a person-year holds about as many claims as the shipped data gives it, not a
+	// thousandth of every settlement made. 1: the shipped persons only.
+	spread int
 }
 
 // The mix of a soak, in twentieths: 50% quotes, 30% new settlements, 10% resubmissions
@@ -116,6 +121,11 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 	claims := data.Claims.Claims
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients, MaxConnsPerHost: cfg.clients}}
 	base := "http://" + addr
+	if cfg.spread > 1 {
+		if err := putCopies(ctx, client, base, token, cfg.spread); err != nil {
+			return soakResult{}, err
+		}
+	}
 
 	var (
 		seq       atomic.Int64
@@ -201,6 +211,9 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		case kindQuote:
 			path, body = "/v1/quotes", claimJSON(c, c.ID)
 		case kindSettle:
+			if k := (n / int64(len(claims))) % int64(max(cfg.spread, 1)); k > 0 {
+				c.PersonID = copyID(c.PersonID, int(k))
+			}
 			path, body = "/v1/settlements", claimJSON(c, fmt.Sprintf("K%d-%s", n, c.ID))
 		case kindResubmit:
 			path, body = "/v1/settlements", pick.body
@@ -344,6 +357,47 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 	return res, nil
 }
 
+// copyID is the id of the k-th copy of a shipped person or household.
+func copyID(id string, k int) string { return id + "-" + strconv.Itoa(k) }
+
+// putCopies registers, through the API, spread-1 copies of every shipped person, each
+// copy of a household in a copy of that household.
+func putCopies(ctx context.Context, client *http.Client, base, token string, spread int) error {
+	raw, err := fixtures.FS.ReadFile(fixtures.PersonsFile)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	// Twenty copies a request keep the body under the API's 1 MiB.
+	for first := 1; first < spread; first += 20 {
+		var b strings.Builder
+		b.WriteString(lines[0] + "\n")
+		for k := first; k < min(first+20, spread); k++ {
+			for _, line := range lines[1:] {
+				person, rest, _ := strings.Cut(strings.TrimRight(line, "\r"), ",")
+				household, rest, _ := strings.Cut(rest, ",")
+				fmt.Fprintf(&b, "%s,%s,%s\n", copyID(person, k), copyID(household, k), rest)
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/v1/persons", strings.NewReader(b.String()))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "text/csv")
+		resp, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("register the copies of the persons: %w", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("register the copies of the persons: %d %.300s", resp.StatusCode, body)
+		}
+	}
+	return nil
+}
+
 func at[T any](s []T, i int) T {
 	var zero T
 	if i < 0 || i >= len(s) {
@@ -394,8 +448,8 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 	if cfg.databaseURL != "" {
 		db = "PostgreSQL"
 	}
-	fmt.Fprintf(w, "Soak on loopback, %d clients, %s (at most %d requests), database %s; mix: 50%% quotes, 30%% new settlements, 10%% resubmissions, 5%% reversals, 5%% reads\n\n",
-		cfg.clients, cfg.duration, cfg.maxRequests, db)
+	fmt.Fprintf(w, "Soak on loopback, %d clients, %s (at most %d requests), database %s; mix: 50%% quotes, 30%% new settlements, 10%% resubmissions, 5%% reversals, 5%% reads; new settlements spread over %d copies of each shipped person\n\n",
+		cfg.clients, cfg.duration, cfg.maxRequests, db, max(cfg.spread, 1))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "interval\trequests\terrors\tper second\tp50\tp99\tRSS MiB\tgoroutines\tfds\t")
 	for _, in := range r.intervals {
