@@ -53,7 +53,7 @@ func TestLoadtestSoak(t *testing.T) {
 			if name == "postgres" {
 				url = storetest.PostgresURL(t)
 			}
-			cfg := soakConfig{databaseURL: url, duration: 3 * time.Second, interval: time.Second, maxRequests: 1_000_000, clients: 8}
+			cfg := soakConfig{databaseURL: url, duration: 3 * time.Second, interval: time.Second, maxRequests: 1_000_000, clients: 8, spread: 3}
 			r, err := soak(context.Background(), cfg, io.Discard)
 			if err != nil {
 				t.Fatal(err)
