@@ -91,7 +91,8 @@ type refundJSON struct {
 }
 
 // refunds answers GET /v1/reports/refunds?from&to: the refunds owed to patients for
-// adjustments of claims discharged in the period, per person, with the claims and causes.
+// adjustments of claims discharged in the period, per person, with the claims and causes,
+// as JSON, CSV or an xlsx workbook (?format= or the Accept header).
 func (s *server) refunds(c echo.Context) error {
 	var f fields
 	from := dateParam(c, &f, "from")
@@ -101,14 +102,12 @@ func (s *server) refunds(c echo.Context) error {
 	}
 	as := asJSON
 	switch format := c.QueryParam("format"); format {
-	case asCSV, asJSON:
+	case asCSV, asXLSX, asJSON:
 		as = format
 	case "":
-		if preferred(c.Request().Header.Get(echo.HeaderAccept)) == asCSV {
-			as = asCSV
-		}
+		as = preferred(c.Request().Header.Get(echo.HeaderAccept))
 	default:
-		f.addf("format", "%q is not json or csv", format)
+		f.addf("format", "%q is not json, csv or xlsx", format)
 	}
 	if len(f.errs) > 0 {
 		return fail(kindBadRequest, "bad query parameters", f.errs...)
@@ -117,8 +116,11 @@ func (s *server) refunds(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if as == asCSV {
+	switch as {
+	case asCSV:
 		return writeRefundsCSV(c, from, to, list)
+	case asXLSX:
+		return writeBook(c, as, ops.RefundsBook(from, to, list))
 	}
 	out := struct {
 		From    string       `json:"from"`

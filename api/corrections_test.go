@@ -11,6 +11,7 @@ import (
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
+	"github.com/hpcalc/hpcalc/workbook"
 )
 
 // corrected is the corrections part of a settlement's JSON.
@@ -274,6 +275,19 @@ func TestReconciliationAndRefunds(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(rec.Body.String()), "\n")
 		if len(lines) != 2 || !strings.HasPrefix(lines[1], "P00001,LATE,"+sc.SettlementID+","+refund.String()+",out_of_order,"+applied.ID+",") {
 			t.Errorf("refunds CSV:\n%s", rec.Body)
+		}
+		// The workbook, asked for by the Accept header, holds the same.
+		rec = v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01&to=2018-12-31", asAuditor, "", nil, "Accept", workbook.MediaXLSX)
+		f := book(t, rec, "refunds-2018-01-01-2018-12-31.xlsx")
+		if owed := sheet(t, f, "应退 Owed", "tm"); len(owed) != 1 || owed[0][0] != "P00001" || money(t, owed[0][1]) != refund {
+			t.Errorf("refunds workbook, owed: %q; want P00001 owed %s", owed, refund)
+		}
+		if adjs := sheet(t, f, "调整 Adjustments", "tttmtttt"); len(adjs) != 1 || adjs[0][0] != "P00001" || adjs[0][1] != "LATE" ||
+			adjs[0][2] != sc.SettlementID || money(t, adjs[0][3]) != refund || !strings.HasSuffix(adjs[0][4], "(out_of_order)") || adjs[0][5] != applied.ID {
+			t.Errorf("refunds workbook, adjustments: %q", adjs)
+		}
+		if period := sheet(t, f, "期间 Period", "ttmm"); len(period) != 1 || count(t, period[0][2]) != 1 || money(t, period[0][3]) != refund {
+			t.Errorf("refunds workbook, period: %q", period)
 		}
 		want(t, v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01&to=2018-12-31", asClinic, "", nil), http.StatusForbidden, nil)
 		want(t, v.do(http.MethodGet, "/v1/reports/refunds?from=2018-01-01", asAuditor, "", nil), http.StatusBadRequest, nil)

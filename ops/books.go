@@ -68,3 +68,19 @@ func WhatIfBook(from, to calc.Date, change string, claims int, w *batch.WhatIf, 
 	x.LargestRises, x.LargestFalls = households(rises), households(falls)
 	return workbook.WhatIfBook(x)
 }
+
+// RefundsBook is the refunds owed for adjustments of claims discharged from from to to
+// (Refunds) as a workbook.
+func RefundsBook(from, to calc.Date, list []Refund) *workbook.Book {
+	r := &workbook.Refunds{From: from, To: to, Persons: make([]workbook.RefundOwed, len(list))}
+	for i, x := range list {
+		p := &r.Persons[i]
+		p.PersonID, p.Amount = x.PersonID, x.Amount
+		for _, a := range x.Adjustments {
+			p.Adjustments = append(p.Adjustments, workbook.RefundLine{ClaimID: a.Adjustment.ClaimID, SettlementID: a.SettlementID,
+				Refund: a.Adjustment.Refund(), Cause: a.Cause, CauseID: a.CauseID, AdjustmentID: a.ID,
+				CreatedAt: a.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")})
+		}
+	}
+	return workbook.RefundsBook(r)
+}

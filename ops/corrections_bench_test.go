@@ -17,7 +17,7 @@ import (
 // claims of a person of its own (settled outside the timer), so that every later claim
 // changes and gets an adjustment. Goal: under 50 ms each.
 //
-//	HPCALC_TEST_DATABASE_URL=postgres://... go test ./store -run '^$' -bench ReversalResettles50 -benchtime 20x
+//	HPCALC_TEST_DATABASE_URL=postgres://... go test ./ops -run '^$' -bench 'ReversalResettles50|SettleOnePostgres' -benchtime 20x
 func BenchmarkReversalResettles50Postgres(b *testing.B) {
 	dsn := os.Getenv(storetest.EnvURL)
 	if dsn == "" {
@@ -59,4 +59,33 @@ func BenchmarkReversalResettles50Postgres(b *testing.B) {
 		adjusted += len(rev.Adjustments)
 	}
 	b.ReportMetric(float64(adjusted)/float64(n), "adjustments/op")
+}
+
+// BenchmarkSettleOnePostgres settles one claim of a person of its own per iteration, on
+// PostgreSQL: the yardstick the reversal that re-settles 50 claims is measured against,
+// in the same run, on a machine whose load moves both.
+func BenchmarkSettleOnePostgres(b *testing.B) {
+	dsn := os.Getenv(storetest.EnvURL)
+	if dsn == "" {
+		b.Skip(storetest.EnvURL + " is not set: PostgreSQL NOT BENCHMARKED")
+	}
+	s := storetest.Postgres(b, dsn)
+	ctx := context.Background()
+	loaded(b, s)
+	o := ops.New(s)
+	n := 0
+	for ; b.Loop(); n++ {
+		b.StopTimer()
+		person := calc.Person{ID: fmt.Sprintf("ONE%05d", n), HouseholdID: "HBENCH", RegisteredPoor: true}
+		if err := s.UpsertPersons(ctx, []calc.Person{person}); err != nil {
+			b.Fatal(err)
+		}
+		day := calc.NewDate(2018, 3, 1)
+		c := calc.Claim{ID: person.ID + "-1", PersonID: person.ID, ProviderID: "PRV01", Level: calc.Provincial,
+			Kind: calc.Inpatient, AdmittedOn: day - 2, DischargedOn: day, Total: 21000 * calc.Yuan, InPolicy: 20000 * calc.Yuan}
+		b.StartTimer()
+		if _, _, err := o.Settle(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -228,3 +228,63 @@ func WhatIfBook(w *WhatIf) *Book {
 	}
 	return &Book{Name: "whatif-" + w.From.String() + "-" + w.To.String(), Tables: tables}
 }
+
+// Refunds is the refunds owed to patients for adjustments of claims discharged in a
+// period: per person, with each adjustment that changed what the patient pays.
+type Refunds struct {
+	From, To calc.Date
+	Persons  []RefundOwed
+}
+
+// RefundOwed is what one patient is owed, and the adjustments behind it.
+type RefundOwed struct {
+	PersonID    string
+	Amount      calc.Money
+	Adjustments []RefundLine
+}
+
+// RefundLine is one adjustment of a patient's share: a refund if positive, a refund taken
+// back (by a reversal) if negative.
+type RefundLine struct {
+	ClaimID, SettlementID string
+	Refund                calc.Money
+	Cause, CauseID        string
+	AdjustmentID          string
+	CreatedAt             string // RFC 3339, UTC, to the second
+}
+
+var (
+	colPerson     = Column{"人员编号", "Person", Text}
+	colClaim      = Column{"理赔编号", "Claim", Text}
+	colSettlement = Column{"结算编号", "Settlement", Text}
+	colRefund     = Column{"应退（元）", "Refund (yuan)", Yuan}
+	colCause      = Column{"原因", "Cause", Text}
+	colCauseID    = Column{"原因编号", "Cause id", Text}
+	colAdjustment = Column{"调整编号", "Adjustment", Text}
+	colCreated    = Column{"时间", "Created (UTC)", Text}
+)
+
+// refundCauses are the causes of adjustments in Chinese and English.
+var refundCauses = map[string]string{"reversal": "冲正后重算 (reversal)", "out_of_order": "按出院顺序重算 (out_of_order)"}
+
+// RefundsBook is the refunds as a workbook: the sheet of what each person is owed, the
+// sheet of the adjustments behind it, and the period with the total.
+func RefundsBook(r *Refunds) *Book {
+	owed := &Table{Sheet: "应退 Owed", Columns: []Column{colPerson, colRefund}}
+	lines := &Table{Sheet: "调整 Adjustments", Columns: []Column{colPerson, colClaim, colSettlement, colRefund, colCause, colCauseID, colAdjustment, colCreated}}
+	var total calc.Money
+	for _, p := range r.Persons {
+		owed.Add(Str(p.PersonID), Money(p.Amount))
+		total += p.Amount
+		for _, a := range p.Adjustments {
+			cause := a.Cause
+			if c, ok := refundCauses[cause]; ok {
+				cause = c
+			}
+			lines.Add(Str(p.PersonID), Str(a.ClaimID), Str(a.SettlementID), Money(a.Refund), Str(cause), Str(a.CauseID), Str(a.AdjustmentID), Str(a.CreatedAt))
+		}
+	}
+	period := &Table{Sheet: "期间 Period", Columns: []Column{colFrom, colTo, Column{"人数", "Persons", Count}, colYuan}}
+	period.Add(Str(r.From.String()), Str(r.To.String()), Int(len(r.Persons)), Money(total))
+	return &Book{Name: "refunds-" + r.From.String() + "-" + r.To.String(), Tables: []*Table{owed, lines, period}}
+}
