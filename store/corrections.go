@@ -91,9 +91,6 @@ func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID 
 		if err := errors.Join(append(errs[:], tm.err)...); err != nil {
 			return nil, fmt.Errorf("read claim %s: %w", c.ID, err)
 		}
-		if st.standing.Policy, err = s.policyVersion(ctx, q, settled.PolicyVersion); err != nil {
-			return nil, err
-		}
 		out = append(out, st)
 		byID[id] = st
 	}
@@ -101,6 +98,13 @@ func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID 
 		return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 	}
 	rows.Close()
+	// The policies are looked up once the rows are closed: one the store has not read yet
+	// is read from the database, and PostgreSQL runs one query at a time on a connection.
+	for _, st := range out {
+		if st.standing.Policy, err = s.policyVersion(ctx, q, st.settled.PolicyVersion); err != nil {
+			return nil, err
+		}
+	}
 	adjs, err := s.adjustments(ctx, q, `person_id = ? AND year = ?`, personID, year)
 	if err != nil {
 		return nil, err

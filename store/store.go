@@ -35,7 +35,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"             // PostgreSQL driver "postgres"
+	"github.com/lib/pq"               // PostgreSQL driver "postgres"
 	sqlitedriver "modernc.org/sqlite" // SQLite driver "sqlite"
 )
 
@@ -181,14 +181,35 @@ func OpenSQLiteWith(ctx context.Context, path string, wrap func(driver.Conn) dri
 	return start(ctx, sqlite, sqlx.NewDb(sql.OpenDB(c), sqlite.name), c.dsn, path)
 }
 
-type wrapConnector struct {
-	drv  driver.Driver
-	dsn  string
-	wrap func(driver.Conn) driver.Conn
+// OpenPostgresWith is Open of the PostgreSQL database at url with every connection passed
+// through wrap, as OpenSQLiteWith: tests use it to stop a process in the middle of a
+// transaction. Everything else opens with Open.
+func OpenPostgresWith(ctx context.Context, url string, wrap func(driver.Conn) driver.Conn) (*Store, error) {
+	pc, err := pq.NewConnector(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres database: %w", err)
+	}
+	c := wrapConnector{drv: pc.Driver(), connect: pc.Connect, wrap: wrap}
+	return start(ctx, postgres, sqlx.NewDb(sql.OpenDB(c), postgres.name), url, redact(url))
 }
 
-func (c wrapConnector) Connect(context.Context) (driver.Conn, error) {
-	conn, err := c.drv.Open(c.dsn)
+type wrapConnector struct {
+	drv     driver.Driver
+	dsn     string
+	connect func(context.Context) (driver.Conn, error) // if not nil, instead of drv.Open(dsn)
+	wrap    func(driver.Conn) driver.Conn
+}
+
+func (c wrapConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	var (
+		conn driver.Conn
+		err  error
+	)
+	if c.connect != nil {
+		conn, err = c.connect(ctx)
+	} else {
+		conn, err = c.drv.Open(c.dsn)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,14 @@ import (
 type Fault struct {
 	err atomic.Pointer[error]
 	on  atomic.Pointer[matchFault]
+	// Before, if set, is called with each statement's text before it runs: a test may
+	// stop there (a crash test kills the process while it waits).
+	Before func(query string)
 }
+
+// Wrap returns c failing as f says: give it to store.OpenSQLiteWith or
+// store.OpenPostgresWith.
+func (f *Fault) Wrap(c driver.Conn) driver.Conn { return &faultyConn{Conn: c, f: f} }
 
 // matchFault fails the statements whose text holds match, once after of them have run.
 type matchFault struct {
@@ -42,6 +49,9 @@ func (f *Fault) SetOn(match string, after int, err error) {
 
 // getFor is the error a statement with text query is to fail with, or nil.
 func (f *Fault) getFor(query string) error {
+	if f.Before != nil {
+		f.Before(query)
+	}
 	if err := f.get(); err != nil {
 		return err
 	}
