@@ -45,6 +45,17 @@ type table struct {
 	recLine  int      // the line the current row starts on
 	errs     *Error
 	header   []string
+
+	// seen holds the ids of the rows before, to check that an id does not repeat; nil on
+	// a worker of the reading on every core, which leaves that check to its consumer and
+	// sets validID to the row's id if it is valid.
+	seen    *idTable
+	validID string
+	// personsLater says, on a worker, that the persons are not read yet: a claim's person
+	// is then looked up by the consumer, and personAt is where among the row's problems
+	// an unknown person's goes.
+	personsLater bool
+	personAt     int
 }
 
 // column is a required column of a table: its place in the list of required columns.
@@ -84,6 +95,24 @@ var errTooMany = errors.New("too many problems")
 // newTable reads the header of a file that must have the required columns and starts
 // reading its records, looking up a column of each with ahead if it is not nil.
 func newTable(file string, r io.Reader, required []string, ahead *lookahead) (*table, error) {
+	t, br, cr, err := readHeader(file, r, required)
+	if err != nil {
+		return nil, err
+	}
+	field := 0
+	if ahead != nil {
+		field = t.field[ahead.column]
+	}
+	t.records = startRecords(br, cr, t.recLine, 0, len(t.header), ahead, field)
+	return t, nil
+}
+
+// readHeader reads the header of a file that must have the required columns. The header
+// ends on line t.recLine. The records after it are to be read from br, and split by
+// records itself (or by the reading on every core) when cr is nil: when the header took
+// one line and encoding/csv read it from br without reading ahead (its bufio.Reader is
+// br), so that br is at the start of the next line; else cr reads them all.
+func readHeader(file string, r io.Reader, required []string) (*table, *bufio.Reader, *csv.Reader, error) {
 	// Spreadsheets may write a UTF-8 byte-order mark before the header. It is dropped
 	// before the CSV reader sees it, so that a quoted first header cell stays valid CSV.
 	counted := &countingReader{r: r}
@@ -97,10 +126,10 @@ func newTable(file string, r io.Reader, required []string, ahead *lookahead) (*t
 	t := &table{file: file, required: required, errs: &Error{File: file}}
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, &Error{File: file, Problems: []Problem{{Line: 1, Rule: "the file is empty; want a header line: " + strings.Join(required, ",")}}}
+		return nil, nil, nil, &Error{File: file, Problems: []Problem{{Line: 1, Rule: "the file is empty; want a header line: " + strings.Join(required, ",")}}}
 	}
 	if err != nil {
-		return nil, t.readError(err, 0)
+		return nil, nil, nil, t.readError(err, 0)
 	}
 	line, _ := cr.FieldPos(0) // blank lines before the header are skipped
 	t.header = append([]string(nil), header...)
@@ -123,25 +152,22 @@ func newTable(file string, r io.Reader, required []string, ahead *lookahead) (*t
 		t.field = append(t.field, i)
 	}
 	if len(t.errs.Problems) > 0 {
-		return nil, t.errs
+		return nil, nil, nil, t.errs
 	}
-	field := 0
-	if ahead != nil {
-		field = t.field[ahead.column]
-	}
-	// The records after the header are split by records itself when the header took one
-	// line and encoding/csv read it from br without reading ahead (its bufio.Reader is br),
-	// so that br is at the start of the next line; else encoding/csv reads them all.
 	oneLine := !slices.ContainsFunc(header, func(h string) bool { return strings.Contains(h, "\n") })
 	if oneLine && cr.InputOffset() == counted.n-int64(br.Buffered())-int64(bom) {
 		cr = nil
 	}
-	t.records = startRecords(br, cr, line, len(t.header), ahead, field)
-	return t, nil
+	t.recLine = line
+	return t, br, cr, nil
 }
 
 // close stops reading; it must be called once the table's rows are no longer needed.
-func (t *table) close() { t.records.close() }
+func (t *table) close() {
+	if t.records != nil {
+		t.records.close()
+	}
+}
 
 // countingReader counts the bytes read from r.
 type countingReader struct {
@@ -293,8 +319,10 @@ func (t *table) id(c column) (string, error) {
 	if s == "" {
 		return "", t.fail(c, "is required")
 	}
-	if rule := calc.IDRule(s); rule != "" {
-		return s, t.fail(c, "%s", rule)
+	if !calc.ValidID(s) {
+		if rule := calc.IDRule(s); rule != "" {
+			return s, t.fail(c, "%s", rule)
+		}
 	}
 	return s, nil
 }
@@ -401,13 +429,21 @@ func readRows[T any](file string, r io.Reader, columns []string, row func(*table
 }
 
 // uniqueID reads a required id that must not repeat an earlier row's, and adds it to seen.
+// With seen nil (on a worker) it sets t.validID to a valid id instead, for the consumer to
+// check in file order.
 func (t *table) uniqueID(c column, what string, seen *idTable) (string, error) {
 	id := t.get(c)
 	if id == "" {
 		return id, t.fail(c, "is required")
 	}
-	if rule := calc.IDRule(id); rule != "" {
-		return id, t.fail(c, "%s", rule)
+	if !calc.ValidID(id) {
+		if rule := calc.IDRule(id); rule != "" {
+			return id, t.fail(c, "%s", rule)
+		}
+	}
+	if seen == nil {
+		t.validID = id
+		return id, nil
 	}
 	if n, added := seen.add(id, t.line()); !added {
 		return id, t.fail(c, "duplicate %s %s (first on line %d)", what, id, seen.line(n))
@@ -496,25 +532,189 @@ type ClaimRow struct {
 //
 // It returns nil, or a *Error listing every problem (up to MaxErrors), or an error of r.
 func ScanClaims(file string, r io.Reader, checks ClaimChecks, add func(row *ClaimRow)) error {
-	seen := newIDTable()
-	var row ClaimRow
-	var ahead *lookahead
-	if checks.PersonIndex != nil {
-		// The persons are looked up as the records are read, on another goroutine.
-		ahead = &lookahead{column: claimPerson, find: checks.PersonIndex.Find}
+	return scanClaims(file, r, checks, nil, add)
+}
+
+// personLater is the person number of a claim whose person is looked up once the persons
+// are read.
+const personLater = -2
+
+// claimValue is a claims file's row as a worker reads it.
+type claimValue struct {
+	claim    calc.Claim
+	person   int
+	personAt int // with person personLater: where the unknown person's problem goes among the row's; else -1
+}
+
+// pendingPersons is a persons file being read beside a claims file.
+type pendingPersons struct {
+	ready chan struct{} // closed once index or err is set
+	index *PersonIndex
+	err   error
+}
+
+// scanClaims is ScanClaims. With pending not nil, the claims'
+// persons are those pending reads, which checks.PersonIndex is set to once read; it
+// returns errPersons if they could not be.
+func scanClaims(file string, r io.Reader, checks ClaimChecks, pending *pendingPersons, add func(row *ClaimRow)) error {
+	t, br, cr, err := readHeader(file, r, ClaimColumns)
+	if err != nil {
+		return err
 	}
-	return scanRows(file, r, ClaimColumns, ahead, func(t *table) error {
+	var row ClaimRow
+	rr := &rowReader[claimValue]{what: "claim", idCol: claimID, seen: newIDTable()}
+	index := func() *PersonIndex {
+		if pending == nil {
+			return checks.PersonIndex
+		}
+		select {
+		case <-pending.ready:
+			return pending.index
+		default:
+			return nil
+		}
+	}
+	rr.check = func(t *table, v *claimValue) error {
+		c := checks
+		// On a worker, the persons of a block's claims are looked up together once its
+		// rows are read.
+		t.personsLater = t.seen == nil && (pending != nil || checks.PersonIndex != nil)
+		if pending != nil {
+			c.PersonIndex = index()
+		}
 		var err error
-		row.Claim, row.Person, err = t.claim(seen, checks)
+		t.personAt = -1
+		v.claim, v.person, err = t.claim(t.seen, c)
+		v.personAt = t.personAt
+		return err
+	}
+	rr.finish = func(b *block[claimValue]) {
+		if x := index(); x != nil {
+			resolvePersons(t, b, x)
+		}
+	}
+	rr.deliver = func(t *table, v *claimValue) {
 		if row.Columns == nil {
 			row.Columns = t.columns()
 		}
-		if t.clean() {
-			row.Line = t.line()
-			add(&row)
+		row.Claim, row.Person, row.Line = v.claim, v.person, t.line()
+		add(&row)
+	}
+	if pending != nil {
+		wait := func() error {
+			<-pending.ready
+			if pending.err != nil {
+				return errPersons
+			}
+			return nil
 		}
-		return err
-	})
+		rr.wait = wait
+		rr.resolve = func(b *block[claimValue]) error {
+			if err := wait(); err != nil {
+				return err
+			}
+			resolvePersons(t, b, pending.index)
+			return nil
+		}
+	}
+	if cr != nil || !parallel {
+		var ahead *lookahead
+		if checks.PersonIndex != nil {
+			// The persons are looked up as the records are read, on another goroutine.
+			ahead = &lookahead{column: claimPerson, find: checks.PersonIndex.Find}
+		}
+		t.records = startRecords(br, cr, t.recLine, 0, len(t.header), ahead, t.field[claimPerson])
+		return scanSequential(t, rr)
+	}
+	return scanParallel(t, br, rr)
+}
+
+// errPersons is what scanClaims returns when the persons it waited for could not be read.
+var errPersons = errors.New("the persons file could not be read")
+
+// resolvePersons looks up the persons of b's claims that were read before the persons
+// were, adding a problem for each unknown one where the sequential reading has it. The
+// lookups are made together, some at a time, rather than one per row among its checks,
+// so that the processor waits for several of their memory accesses at once.
+func resolvePersons(t *table, b *block[claimValue], x *PersonIndex) {
+	var unknown []int // rows whose person is not in x
+	var batch [64]int // rows looked up together
+	rows := b.rows
+	for lo := 0; lo < len(rows); {
+		n := 0
+		for ; lo < len(rows) && n < len(batch); lo++ {
+			if rows[lo].v.person == personLater {
+				batch[n] = lo
+				n++
+			}
+		}
+		var found [64]int
+		x.ids.findMany(n, func(k int) string { return rows[batch[k]].v.claim.PersonID }, found[:n])
+		for k, i := range batch[:n] {
+			v := &rows[i].v
+			v.person = found[k]
+			if found[k] < 0 {
+				unknown = append(unknown, i)
+			} else {
+				v.personAt = -1
+			}
+		}
+	}
+	if len(unknown) == 0 {
+		return
+	}
+	// Rebuild the problems with those of unknown persons in their places.
+	var prob []Problem
+	start := 0
+	for i := range rows {
+		r := &rows[i]
+		own := b.prob[start:r.end]
+		start = r.end
+		if len(unknown) > 0 && unknown[0] == i {
+			unknown = unknown[1:]
+			at := r.v.personAt
+			prob = append(prob, own[:at]...)
+			prob = append(prob, Problem{Line: r.line, Column: t.field[claimPerson] + 1, Field: t.required[claimPerson],
+				Rule: fmt.Sprintf("unknown person %s: not in the persons file", r.v.claim.PersonID)})
+			prob = append(prob, own[at:]...)
+			r.v.personAt = -1
+		} else {
+			prob = append(prob, own...)
+		}
+		r.end = len(prob)
+	}
+	b.prob = prob
+}
+
+// ScanPersonsAndClaims reads a persons file into a PersonIndex and a claims file at once,
+// on every core: the claims are checked as ScanClaims checks them with
+// checks.PersonIndex set to the persons read (any checks.Persons is ignored). Once the
+// persons are read, begin is called with them, then add with each claim, as ScanClaims
+// calls it. It returns the persons, or the errors of ReadPersonIndex (which come first,
+// as if the persons file were read before the claims file), or those of ScanClaims. The
+// persons returned have let go of their table of ids, a third of their memory, which
+// their Find builds again on its first call.
+func ScanPersonsAndClaims(personsFile string, persons io.Reader, claimsFile string, claims io.Reader, checks ClaimChecks,
+	begin func(x *PersonIndex), add func(row *ClaimRow)) (*PersonIndex, error) {
+	pending := &pendingPersons{ready: make(chan struct{})}
+	go func() {
+		defer close(pending.ready)
+		pending.index, pending.err = readPersonIndex(personsFile, persons)
+		if pending.err == nil {
+			begin(pending.index)
+		}
+	}()
+	checks.Persons, checks.PersonIndex = nil, nil
+	err := scanClaims(claimsFile, claims, checks, pending, add)
+	<-pending.ready
+	if pending.err != nil {
+		return nil, pending.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	pending.index.dropTable()
+	return pending.index, nil
 }
 
 // claim reads the current row as a claim and, with checks.PersonIndex, its person's
@@ -533,9 +733,13 @@ func (t *table) claim(seen *idTable, checks ClaimChecks) (calc.Claim, int, error
 	if calc.ValidID(c.PersonID) {
 		known := true
 		switch {
-		case checks.PersonIndex != nil:
+		case t.personsLater:
+			person, t.personAt = personLater, len(t.errs.Problems)
+		case checks.PersonIndex != nil && t.records != nil && t.records.ahead != nil:
 			person = t.records.found() // checks.PersonIndex.Find(c.PersonID), found ahead
 			known = person >= 0
+		case checks.PersonIndex != nil:
+			person, known = checks.PersonIndex.Find(c.PersonID)
 		case checks.Persons != nil:
 			_, known = checks.Persons[c.PersonID]
 		}

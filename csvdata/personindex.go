@@ -2,6 +2,8 @@ package csvdata
 
 import (
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -16,6 +18,8 @@ import (
 // the ids back to back, each household id once and a few bytes per person, about 63 MB,
 // with no pointers to scan.
 type PersonIndex struct {
+	mu         sync.Mutex  // held while the table of ids is built again
+	built      atomic.Bool // the table of ids is built
 	ids        *idTable
 	persons    chunked[indexedPerson]
 	households *idTable // each household id once
@@ -32,21 +36,37 @@ type indexedPerson struct {
 // returns the persons, or a *Error naming every bad cell (up to MaxErrors) and no persons,
 // or an error of r.
 func ReadPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
+	return readPersonIndex(file, r)
+}
+
+// readPersonIndex is ReadPersonIndex.
+func readPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
+	t, br, cr, err := readHeader(file, r, PersonColumns)
+	if err != nil {
+		return nil, err
+	}
 	x := &PersonIndex{ids: newIDTable(), households: newIDTable()}
 	last, lastID := -1, "" // the household of the row before
-	err := scanRows(file, r, PersonColumns, nil, func(t *table) error {
-		p, err := t.person(x.ids)
-		if !t.clean() {
-			return err // the file is refused: nothing more needs keeping
-		}
-		// A household's members usually follow each other.
-		if last < 0 || p.HouseholdID != lastID {
-			last, _ = x.households.add(p.HouseholdID, 0)
-			lastID = p.HouseholdID
-		}
-		x.persons.add(indexedPerson{household: uint32(last), poor: p.RegisteredPoor, aid: p.Aid})
+	rr := &rowReader[calc.Person]{what: "person", idCol: personID, seen: x.ids}
+	rr.check = func(t *table, v *calc.Person) error {
+		var err error
+		*v, err = t.person(t.seen)
 		return err
-	})
+	}
+	rr.deliver = func(_ *table, v *calc.Person) {
+		// A household's members usually follow each other.
+		if last < 0 || v.HouseholdID != lastID {
+			last, _ = x.households.add(v.HouseholdID, 0)
+			lastID = v.HouseholdID
+		}
+		x.persons.add(indexedPerson{household: uint32(last), poor: v.RegisteredPoor, aid: v.Aid})
+	}
+	if cr != nil || !parallel {
+		t.records = startRecords(br, cr, t.recLine, 0, len(t.header), nil, 0)
+		err = scanSequential(t, rr)
+	} else {
+		err = scanParallel(t, br, rr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +74,7 @@ func ReadPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 	x.ids.dropLines()
 	x.households.dropLines()
 	x.ids.index() // now, so that Find may be called from several goroutines
+	x.built.Store(true)
 	return x, nil
 }
 
@@ -62,7 +83,28 @@ func (x *PersonIndex) Len() int { return x.ids.len() }
 
 // Find returns the number of the person with id, if there is one. It may be called from
 // several goroutines at once.
-func (x *PersonIndex) Find(id string) (int, bool) { return x.ids.find(id) }
+func (x *PersonIndex) Find(id string) (int, bool) {
+	if !x.built.Load() {
+		x.mu.Lock()
+		x.ids.index()
+		x.built.Store(true)
+		x.mu.Unlock()
+	}
+	return x.ids.find(id)
+}
+
+// dropTable lets the table of ids go (a third of the index's memory) once no claim is
+// left to look up; Find builds it again if it is called.
+func (x *PersonIndex) dropTable() {
+	x.built.Store(false)
+	x.ids.slots = nil
+}
+
+// Households is the number of households.
+func (x *PersonIndex) Households() int { return x.households.len() }
+
+// HouseholdOf is the number of person n's household, from 0 to Households()-1.
+func (x *PersonIndex) HouseholdOf(n int) int { return int(x.persons.at(n).household) }
 
 // Person returns person n. Its ID and HouseholdID are new strings each call.
 func (x *PersonIndex) Person(n int) calc.Person {

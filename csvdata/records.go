@@ -72,11 +72,11 @@ const (
 )
 
 // startRecords starts reading records of width fields from br. If cr is not nil, it
-// reads them all; otherwise br is at the start of line line+1 and lines without a double
-// quote are split here. ahead, if not nil, looks up field field of each record. The
+// reads them all, adding base to its line numbers; otherwise br is at the start of line
+// line+1 and lines without a double quote are split here. ahead, if not nil, looks up field field of each record. The
 // records' strings are shared with nothing else, so rows may keep them.
-func startRecords(br *bufio.Reader, cr *csv.Reader, line, width int, ahead *lookahead, field int) *records {
-	rs := &records{br: br, csv: cr, line: line, width: width, batch: max(1, batchFields/width), ahead: ahead, field: field,
+func startRecords(br *bufio.Reader, cr *csv.Reader, line, base, width int, ahead *lookahead, field int) *records {
+	rs := &records{br: br, csv: cr, line: line, base: base, width: width, batch: max(1, batchFields/width), ahead: ahead, field: field,
 		full: make(chan *recordBatch, batches), empty: make(chan *recordBatch, batches),
 		done: make(chan struct{}), cur: &recordBatch{}}
 	for range batches {

@@ -43,7 +43,7 @@ func runAuditFiles(f *auditFiles, policyFiles []string, format string, stdout io
 	default:
 		return fmt.Errorf("--format %q: want table, json, csv or xlsx", format)
 	}
-	ref, err := loadReference(policyFiles, f.persons, f.providers, f.claims)
+	ref, err := loadReference(policyFiles, f.persons, f.providers, f.claims, true)
 	if err != nil {
 		return err
 	}

@@ -85,25 +85,42 @@ type replayInput struct {
 // loadReplayInput reads and checks the policy, persons, providers and claims files, each
 // empty name meaning the shipped file. The persons go into a csvdata.PersonIndex and the
 // claims straight into a batch.Builder, never into a calc.Person or calc.Claim per row:
-// that keeps a province's files (1,500,000 persons, 1,000,000 claims) well under 500 MiB
-// and seconds to read.
+// that keeps a province's files (1,500,000 persons, 1,000,000 claims) well under 500 MiB.
+// The persons and claims files are read at once, on every core.
 func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFile string) (*replayInput, error) {
-	ref, err := loadReference(policyFiles, personsFile, providersFile, claimsFile)
+	ref, err := loadReference(policyFiles, "", providersFile, claimsFile, false)
 	if err != nil {
 		return nil, err
 	}
 	in := &replayInput{policies: ref.policies, shipped: claimsFile == "", policyDesc: ref.policyDesc}
-	persons, providers := ref.persons, ref.providers
+	persons, personsName, err := openData(personsFile, fixtures.PersonsFile)
+	if err != nil {
+		return nil, err
+	}
+	defer persons.Close()
+	if ref.providersErr != nil {
+		// The persons file is read first, and its errors come first.
+		if _, err := csvdata.ReadPersonIndex(personsName, persons); err != nil {
+			return nil, err
+		}
+		return nil, ref.providersErr
+	}
 	// Every cross-file rule (unknown person, no policy in force, ...) names a line of
 	// the claims file, even when only another file replaces a shipped one.
 	f, name, err := openData(claimsFile, fixtures.ClaimsFile)
 	if err != nil {
+		if _, perr := csvdata.ReadPersonIndex(personsName, persons); perr != nil {
+			return nil, perr
+		}
 		return nil, err
 	}
 	defer f.Close()
-	b := batch.NewBuilder(persons)
-	checks := csvdata.ClaimChecks{PersonIndex: persons, Providers: providers, Policies: in.policies}
-	if err := csvdata.ScanClaims(name, f, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) }); err != nil {
+	var b *batch.Builder
+	checks := csvdata.ClaimChecks{Providers: ref.providers, Policies: in.policies}
+	_, err = csvdata.ScanPersonsAndClaims(personsName, persons, name, f, checks,
+		func(x *csvdata.PersonIndex) { b = batch.NewBuilder(x) },
+		func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
+	if err != nil {
 		return nil, err
 	}
 	in.set = b.Table()
@@ -117,12 +134,16 @@ type reference struct {
 	policyDesc string
 	persons    *csvdata.PersonIndex
 	providers  map[string]csvdata.Provider
+	// providersErr is the providers file's error when the persons were left to the
+	// caller, whose errors come before it.
+	providersErr error
 }
 
 // loadReference reads and checks the policy, persons and providers files, each empty name
 // meaning the shipped file; the shipped providers are checked only against the shipped
-// claims (claimsFile empty).
-func loadReference(policyFiles []string, personsFile, providersFile, claimsFile string) (*reference, error) {
+// claims (claimsFile empty). With readPersons false it leaves the persons to the caller
+// and a providers file's error in providersErr.
+func loadReference(policyFiles []string, personsFile, providersFile, claimsFile string, readPersons bool) (*reference, error) {
 	shipped, err := fixtures.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load the shipped fixtures: %w", err)
@@ -152,14 +173,20 @@ func loadReference(policyFiles []string, personsFile, providersFile, claimsFile 
 	}
 	in.policyDesc = strings.Join(versions, ", ")
 
-	in.persons, err = readData(personsFile, fixtures.PersonsFile, csvdata.ReadPersonIndex)
-	if err != nil {
-		return nil, err
+	if readPersons {
+		in.persons, err = readData(personsFile, fixtures.PersonsFile, csvdata.ReadPersonIndex)
+		if err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case providersFile != "":
 		list, err := readData(providersFile, "", csvdata.ReadProviders)
 		if err != nil {
+			if !readPersons {
+				in.providersErr = err
+				return in, nil
+			}
 			return nil, err
 		}
 		in.providers = make(map[string]csvdata.Provider, len(list))
