@@ -31,6 +31,11 @@ type ClaimTable struct {
 	Total      []calc.Money
 	InPolicy   []calc.Money
 	Input      []int32 // the row's index in the claims given to NewClaimTable
+
+	// Household, if not nil, numbers each person's household from 0 to NumHouseholds-1
+	// (a Builder's persons number them), so that a what-if need not find households by id.
+	Household     []int32
+	NumHouseholds int
 }
 
 // Len is the number of claims.
@@ -128,6 +133,9 @@ type Options struct {
 	// Each, if not nil, is called for every settlement with the person and row; calls
 	// come from several goroutines at once, and s is reused after the call.
 	Each func(p, r int, s *calc.Settlement)
+	// TopHouseholds, if more than 0, makes RunWhatIf list only that many households each
+	// way: those whose claims would cost the public purse most more and most less.
+	TopHouseholds int
 }
 
 // Run settles every claim of set under policies, each under the version in force on its

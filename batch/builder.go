@@ -18,6 +18,13 @@ type Persons interface {
 	Person(n int) calc.Person
 }
 
+// Households is what a Builder's Persons may also tell: each person's household, numbered
+// from 0 to Households()-1. *csvdata.PersonIndex does.
+type Households interface {
+	Households() int
+	HouseholdOf(n int) int
+}
+
 // Builder makes a ClaimTable from claims added one at a time, each naming its person by
 // number.
 //
@@ -162,6 +169,19 @@ func (b *Builder) Table() *ClaimTable {
 		s.Persons = make([]calc.Person, len(people))
 		for k, i := range byID {
 			s.Persons[k] = people[i]
+		}
+	}
+	if hs, ok := b.persons.(Households); ok && len(s.Persons) > 0 {
+		// The claimants' households, numbered anew in the order they first come.
+		dense := make([]int32, hs.Households())
+		s.Household = make([]int32, len(s.Persons))
+		for k, i := range byID {
+			h := hs.HouseholdOf(int(claimants[i]))
+			if dense[h] == 0 {
+				s.NumHouseholds++
+				dense[h] = int32(s.NumHouseholds)
+			}
+			s.Household[k] = dense[h] - 1
 		}
 	}
 	row := int32(0)

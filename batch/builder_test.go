@@ -50,6 +50,25 @@ func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.Clai
 // sameSet fails unless got and want hold the same claims in the same places.
 func sameSet(t *testing.T, got, want *batch.ClaimTable) {
 	t.Helper()
+	if got.Household != nil {
+		// Households numbered by the persons' index: the same number for the same
+		// household id, each number from 0 to NumHouseholds-1 used.
+		byID := map[string]int32{}
+		used := make([]bool, got.NumHouseholds)
+		for p, h := range got.Household {
+			id := got.Persons[p].HouseholdID
+			if n, ok := byID[id]; (ok && n != h) || h < 0 || int(h) >= got.NumHouseholds {
+				t.Fatalf("person %s of household %s numbered %d (also %d)", got.Persons[p].ID, id, h, n)
+			}
+			byID[id], used[h] = h, true
+		}
+		if len(byID) != got.NumHouseholds || slices.Contains(used, false) {
+			t.Fatalf("%d households numbered %d", len(byID), got.NumHouseholds)
+		}
+		g := *got
+		g.Household, g.NumHouseholds = nil, 0
+		got = &g
+	}
 	if !reflect.DeepEqual(got, want) {
 		switch {
 		case !reflect.DeepEqual(got.Persons, want.Persons):

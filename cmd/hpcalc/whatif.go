@@ -76,7 +76,11 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w, err := batch.RunWhatIf(in.set, in.policies, scenario, batch.Options{})
+	opt := batch.Options{}
+	if *groupBy != "household" {
+		opt.TopHouseholds = max(*top, 1)
+	}
+	w, err := batch.RunWhatIf(in.set, in.policies, scenario, opt)
 	if err != nil {
 		return err
 	}
