@@ -46,10 +46,82 @@ type PaidClaims struct {
 // must throw away what it built when ScanPaid returns an error: nil, a *Error listing
 // every problem (up to MaxErrors), or an error of r.
 func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow)) error {
+	t, br, cr, err := readHeader(file, r, PaidColumns)
+	if err != nil {
+		return err
+	}
 	firstLine := make([]int32, claims.N) // the line a known claim was first paid on
 	unknown := map[string]int{}          // the line each unknown claim was first paid on
 	var row PaidRow
-	return scanRows(file, r, PaidColumns, nil, func(t *table) error {
+	// find looks claim id up in the claims file, in file order, and checks that it is not
+	// paid twice; it returns the claim's row (-1 if unknown) and total.
+	find := func(id string) (int, calc.Money, bool) {
+		r, total, known := claims.Find(id)
+		if known {
+			if first := firstLine[r]; first > 0 {
+				return r, total, t.fail(paidID, "duplicate claim %s (first on line %d)", id, first) != nil
+			}
+			firstLine[r] = int32(t.line())
+			return r, total, false
+		}
+		if first, dup := unknown[id]; dup {
+			return -1, 0, t.fail(paidID, "duplicate claim %s (first on line %d)", id, first) != nil
+		}
+		unknown[strings.Clone(id)] = t.line()
+		return -1, 0, false
+	}
+	// sumRule checks that a known claim's amounts sum to its total.
+	sumRule := func(row *PaidRow, sum, total calc.Money) error {
+		if sum != total {
+			return t.fail(paidOutOfPocket, "%s is %s, but claim %s's total in the claims file is %s: the amounts paid on a claim must sum to its total",
+				strings.Join(PaidColumns[1:], "+"), sum, row.ClaimID, total)
+		}
+		return nil
+	}
+	columns := t.columns()
+	deliver := func(t *table, v *paidValue) {
+		row = v.row
+		row.Line, row.Columns = t.line(), columns
+		add(&row)
+	}
+	rr := &rowReader[paidValue]{deliver: deliver}
+	// On a worker: the row's cells, the id's problem first.
+	rr.check = func(t *table, v *paidValue) error {
+		n := len(t.errs.Problems)
+		v.row.ClaimID, _ = t.id(paidID)
+		v.idProblems = len(t.errs.Problems) - n
+		v.row.Row, v.sum = -1, 0
+		// A row alone never has MaxErrors problems: the errors of money are nil here.
+		for l := range calc.NumLines {
+			v.row.Lines[l], _ = t.money(paidFirstLine + column(l))
+			v.sum += v.row.Lines[l]
+		}
+		v.row.OutOfPocket, _ = t.money(paidOutOfPocket)
+		v.sum += v.row.OutOfPocket
+		return nil
+	}
+	// On the consumer, in file order: the checks of ids against the claims file and the
+	// rows before, between the id's problem and the amounts', as the sequential reading
+	// makes them.
+	rr.takeRow = func(t *table, v *paidValue, probs []Problem) bool {
+		n := len(t.errs.Problems)
+		tooMany := false
+		for _, p := range probs[:v.idProblems] {
+			tooMany = t.add(p) != nil || tooMany
+		}
+		r, total, stop := find(v.row.ClaimID)
+		tooMany = tooMany || stop
+		v.row.Row = r
+		for _, p := range probs[v.idProblems:] {
+			tooMany = t.add(p) != nil || tooMany
+		}
+		if len(t.errs.Problems) == n && r >= 0 {
+			tooMany = sumRule(&v.row, v.sum, total) != nil || tooMany
+		}
+		return tooMany
+	}
+	// One row at a time, as ScanPaid has always read them.
+	rr.row = func(t *table) error {
 		var stop error
 		check := func(err error) {
 			if stop == nil {
@@ -57,27 +129,18 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 			}
 		}
 		n := len(t.errs.Problems)
-		if row.Columns == nil {
-			row.Columns = t.columns()
-		}
 		id, err := t.id(paidID)
 		check(err)
 		row.ClaimID, row.Row = id, -1
 		var total calc.Money
 		known := false
 		if err == nil {
-			var r int
-			if r, total, known = claims.Find(id); known {
-				row.Row = r
-				if first := firstLine[r]; first > 0 {
-					check(t.fail(paidID, "duplicate claim %s (first on line %d)", id, first))
-				} else {
-					firstLine[r] = int32(t.line())
-				}
-			} else if first, dup := unknown[id]; dup {
-				check(t.fail(paidID, "duplicate claim %s (first on line %d)", id, first))
-			} else {
-				unknown[strings.Clone(id)] = t.line()
+			r, tot, tooMany := find(id)
+			if tooMany {
+				check(errTooMany)
+			}
+			if r >= 0 {
+				row.Row, total, known = r, tot, true
 			}
 		}
 		var sum calc.Money
@@ -89,14 +152,25 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		row.OutOfPocket, err = t.money(paidOutOfPocket)
 		check(err)
 		sum += row.OutOfPocket
-		if len(t.errs.Problems) == n && known && sum != total {
-			check(t.fail(paidOutOfPocket, "%s is %s, but claim %s's total in the claims file is %s: the amounts paid on a claim must sum to its total",
-				strings.Join(PaidColumns[1:], "+"), sum, id, total))
+		if len(t.errs.Problems) == n && known {
+			check(sumRule(&row, sum, total))
 		}
 		if t.clean() {
-			row.Line = t.line()
+			row.Line, row.Columns = t.line(), columns
 			add(&row)
 		}
 		return stop
-	})
+	}
+	if cr != nil || !parallel {
+		t.records = startRecords(br, cr, t.recLine, 0, len(t.header), nil, 0)
+		return scanSequential(t, rr)
+	}
+	return scanParallel(t, br, rr)
+}
+
+// paidValue is a paid file's row as a worker reads it.
+type paidValue struct {
+	row        PaidRow
+	idProblems int        // the problems of the id cell: they come before those found in order
+	sum        calc.Money // the amounts' sum
 }

@@ -88,10 +88,19 @@ type rowReader[V any] struct {
 	resolve func(b *block[V]) error
 	// deliver hands on a row while the file is clean, in file order.
 	deliver func(t *table, v *V)
+	// takeRow, if not nil, replaces the check for a repeated id: on the consumer, in file
+	// order, it records the row's problems, those the worker found (probs) among its own,
+	// and reports whether reading must stop (MaxErrors reached). row then replaces
+	// sequential for rows read one at a time, from the first double quote on.
+	takeRow func(t *table, v *V, probs []Problem) (tooMany bool)
+	row     func(t *table) error
 }
 
 // sequential reads the current row of t as the sequential reading does.
 func (rr *rowReader[V]) sequential(t *table) error {
+	if rr.row != nil {
+		return rr.row(t)
+	}
 	var v V
 	t.seen = rr.seen
 	err := rr.check(t, &v)
@@ -311,13 +320,17 @@ func consume[V any](t *table, rr *rowReader[V], b *block[V]) error {
 		r := &b.rows[i]
 		t.recLine = r.line
 		var tooMany bool
-		if r.id != "" {
-			if n, added := rr.seen.add(r.id, r.line); !added {
-				tooMany = t.fail(rr.idCol, "duplicate %s %s (first on line %d)", rr.what, r.id, rr.seen.line(n)) != nil
+		if rr.takeRow != nil {
+			tooMany = rr.takeRow(t, &r.v, b.prob[start:r.end])
+		} else {
+			if r.id != "" {
+				if n, added := rr.seen.add(r.id, r.line); !added {
+					tooMany = t.fail(rr.idCol, "duplicate %s %s (first on line %d)", rr.what, r.id, rr.seen.line(n)) != nil
+				}
 			}
-		}
-		for _, p := range b.prob[start:r.end] {
-			tooMany = t.add(p) != nil || tooMany
+			for _, p := range b.prob[start:r.end] {
+				tooMany = t.add(p) != nil || tooMany
+			}
 		}
 		start = r.end
 		if t.clean() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,4 +195,97 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
 	f.n += n
 	return n, err
+}
+
+// TestParallelPaidMatchesSequential: a paid file read on every core, in small blocks,
+// gives the rows or the problems of reading it one row at a time, for files whose
+// problems are late in them.
+func TestParallelPaidMatchesSequential(t *testing.T) {
+	defer func(size int) { blockSize = size }(blockSize)
+	defer func() { parallel = true }()
+	const n = 4000
+	totals := map[string]int{}
+	lines := []string{strings.Join(PaidColumns, ",")}
+	for i := range n {
+		id := fmt.Sprintf("C%07d", i)
+		totals[id] = i
+		lines = append(lines, fmt.Sprintf("%s,%d.00,0.00,1.00,0.00,0.00,%d.%02d", id, 1+i%7, i, i%100))
+	}
+	// The totals the rows sum to, by row of the claims file (its order differs).
+	ids := make([]string, 0, n)
+	for id := range totals {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	row := map[string]int{}
+	total := make([]calc.Money, n)
+	for r, id := range ids {
+		row[id] = r
+		i := totals[id]
+		total[r] = calc.Money((1+i%7)*100+100) + calc.Money(i*100+i%100)
+	}
+	claims := PaidClaims{N: n, Find: func(id string) (int, calc.Money, bool) {
+		r, ok := row[id]
+		if !ok {
+			return -1, 0, false
+		}
+		return r, total[r], true
+	}}
+	last := len(lines) - 30
+	set := func(l []string, i, field int, v string) {
+		f := strings.Split(l[i], ",")
+		f[field] = v
+		l[i] = strings.Join(f, ",")
+	}
+	for _, e := range []struct {
+		name string
+		edit func(l []string)
+	}{
+		{"Valid", func([]string) {}},
+		{"DuplicateLate", func(l []string) { set(l, last, 0, "C0000012") }},
+		{"UnknownTwice", func(l []string) { set(l, last-9, 0, "X1"); set(l, last, 0, "X1") }},
+		{"EmptyIDsAndAmounts", func(l []string) { set(l, last-9, 0, ""); set(l, last, 0, ""); set(l, last, 3, "y") }},
+		{"SumLate", func(l []string) { set(l, last, 1, "999.00") }},
+		{"ManyProblems", func(l []string) {
+			for i := last - 40; i < len(l); i++ {
+				set(l, i, 1+i%6, "-1")
+			}
+		}},
+		{"QuotedLate", func(l []string) { set(l, last, 0, `"C0003970"`) }},
+		{"FieldCount", func(l []string) { l[last] += ",1" }},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			l := append([]string(nil), lines...)
+			e.edit(l)
+			text := strings.Join(l, "\n") + "\n"
+			read := func() ([]PaidRow, error) {
+				var rows []PaidRow
+				err := ScanPaid("paid.csv", strings.NewReader(text), claims, func(r *PaidRow) {
+					c := *r
+					c.ClaimID = strings.Clone(c.ClaimID)
+					if !reflect.DeepEqual(c.Columns, []int{1, 2, 3, 4, 5, 6, 7}) {
+						t.Fatalf("row of line %d: columns %v", c.Line, c.Columns)
+					}
+					rows = append(rows, c)
+				})
+				if err != nil {
+					rows = nil
+				}
+				return rows, err
+			}
+			parallel, blockSize = false, 256<<10
+			want, wantErr := read()
+			parallel = true
+			for _, size := range []int{64, 700, 256 << 10} {
+				blockSize = size
+				got, err := read()
+				if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("blocks of %d bytes: %d rows, error\n%v\nwant %d rows, error\n%v", size, len(got), err, len(want), wantErr)
+				}
+			}
+			if (wantErr == nil) != (e.name == "Valid" || e.name == "QuotedLate") {
+				t.Errorf("error %v", wantErr)
+			}
+		})
+	}
 }
