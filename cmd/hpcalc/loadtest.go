@@ -41,9 +41,12 @@ profile of the whole process, clients and servers, for go tool pprof.
 --soak DURATION runs instead a mixed load on the hpcalc server alone, for DURATION or
 --soak-requests requests, whichever comes first: --clients clients (32 unless given) send
 50% quotes, 30% new settlements, 10% resubmissions of settled claims, 5% reversals and 5%
-reads (a claim's settlement, a person's ledger, the year's tally). Every --interval (a
-minute unless given) it reports requests per second, p50/p99 latency, errors, the
-process's resident memory, goroutines and open descriptors; at the end, each kind of
+reads (a claim's settlement, a person's ledger, the year's tally). New settlements go to
+--spread copies of each shipped person (100 unless given; registered before the clock
+starts), so that person-years keep the size the shipped data gives them. Every --interval
+(a minute unless given) it reports requests per second, p50/p99 latency, errors, the
+process's resident memory, goroutines and open descriptors, and each kind's median; at
+the end, each kind of
 request, the last full interval's rate as a share of the first's (the goal is at least
 80%), and whether the year's tally equals the settlements made less the reversals. It
 fails if any request failed or the tally disagrees.`
