@@ -18,8 +18,9 @@ import (
 
 // The API routes whose roles the audit desk takes.
 const (
-	replayRoute = "POST /v1/replays"
-	tallyRoute  = "GET /v1/reports/tally"
+	replayRoute  = "POST /v1/replays"
+	tallyRoute   = "GET /v1/reports/tally"
+	refundsRoute = "GET /v1/reports/refunds"
 )
 
 func auditDesk() desk {
@@ -27,6 +28,7 @@ func auditDesk() desk {
 		e.GET("/audit", c.guard(replayRoute, c.auditPage))
 		e.GET("/audit/download", c.guard(replayRoute, c.auditDownload))
 		e.GET("/audit/tally", c.guard(tallyRoute, c.tallyDownload))
+		e.GET("/audit/refunds", c.guard(refundsRoute, c.refundsDownload))
 	}}
 }
 
@@ -116,6 +118,7 @@ type auditData struct {
 	Errors                         fieldErrors
 	Ran                            bool
 	XLSX, CSV, TallyXLSX, TallyCSV template.URL // the downloads
+	RefundsXLSX                    template.URL // "" if the role may not read refunds
 
 	Claims, Reversed, Differing int
 	Summary                     []item // A paid, B replayed
@@ -179,6 +182,9 @@ func (c *Console) auditPage(ec echo.Context) error {
 	d.XLSX, d.CSV = downloadURL("/audit/download", dq, "xlsx"), downloadURL("/audit/download", dq, "csv")
 	dq.Del("policy")
 	d.TallyXLSX, d.TallyCSV = downloadURL("/audit/tally", dq, "xlsx"), downloadURL("/audit/tally", dq, "csv")
+	if c.mayUse(refundsRoute, c.role(ec)) {
+		d.RefundsXLSX = downloadURL("/audit/refunds", dq, "xlsx")
+	}
 	d.Claims, d.Reversed, d.Differing = a.Claims, a.Reversed, len(a.Differences)
 	d.Summary = pair(a.Stored, a.Replayed, false)
 	for i := range a.Differences {
@@ -280,6 +286,21 @@ func (c *Console) tallyDownload(ec echo.Context) error {
 		return err
 	}
 	return sendBook(ec, workbook.Tally(from, to, t))
+}
+
+// refundsDownload answers the refunds owed for adjustments of the period's claims as a
+// workbook, as GET /v1/reports/refunds does.
+func (c *Console) refundsDownload(ec echo.Context) error {
+	errs := fieldErrors{}
+	from, to := readPeriod(ec, c.lang(ec), errs)
+	if len(errs) > 0 {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "err.badPeriod")
+	}
+	list, err := c.ops.Refunds(ec.Request().Context(), from, to)
+	if err != nil {
+		return err
+	}
+	return sendBook(ec, ops.RefundsBook(from, to, list))
 }
 
 // downloadURL is the address of a download: path with the query q (less run) and the

@@ -80,6 +80,8 @@ type Ops interface {
 	Sweep(ctx context.Context, from, to calc.Date, field string, values []calc.Rate) ([]ops.SweepStep, error)
 	// ImportPaid stores claims with what the system before hpcalc paid, opening ledgers.
 	ImportPaid(ctx context.Context, in ops.PaidImport, progress func(ops.Progress)) (ops.ImportStats, error)
+	// Refunds lists per person the refunds owed for adjustments of a period's claims.
+	Refunds(ctx context.Context, from, to calc.Date) ([]ops.Refund, error)
 }
 
 // Store is what the console reads and writes besides the operations.

@@ -239,6 +239,9 @@ func TestAuditDesk(t *testing.T) {
 			t.Errorf("%s: tally row %q, want the published critical figure", who, r)
 		}
 
+		if !strings.Contains(body, `id="download-refunds-xlsx" href="/audit/refunds?`) {
+			t.Errorf("%s: no download of the refunds on the audit desk", who)
+		}
 		// Downloads: the audit and the tally, read back, are the API's figures.
 		f := u.download("/audit/download?format=xlsx&" + q)
 		for i, r := range sheetRows(t, f, "汇总 Summary") {
@@ -256,6 +259,9 @@ func TestAuditDesk(t *testing.T) {
 		}
 		v.apiJSON(who, http.MethodGet, "/v1/reports/tally?from=2018-01-01&to=2018-12-31", "", &tj)
 		tf := u.download("/audit/tally?format=xlsx&from=2018-01-01&to=2018-12-31")
+		if rf := u.download("/audit/refunds?format=xlsx&from=2018-01-01&to=2018-12-31"); len(sheetRows(t, rf, "期间 Period")) != 1 {
+			t.Errorf("%s: the refunds workbook has no period", who)
+		}
 		tr := sheetRows(t, tf, "合计 Tally")
 		if grouped(t, tr[0][1]) != grouped(t, tj.Total) {
 			t.Errorf("%s: tally workbook total %s, the API %s", who, tr[0][1], tj.Total)
