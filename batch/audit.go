@@ -12,6 +12,7 @@ const (
 	CauseOtherVersion = "another policy version was in force at settlement"
 	CauseReversal     = "an earlier claim of the same person was reversed"
 	CauseOutOfOrder   = "the claim was settled out of discharge order"
+	CauseRegister     = "the register changed after settlement"
 	CauseUnexplained  = "unexplained"
 	// CauseImported: the claim was imported with what the system before hpcalc paid
 	// (hpcalc import), and that differs from what the rules give.
@@ -72,11 +73,15 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 	if err != nil {
 		return nil, err
 	}
+	set.UseHistories(opt.Histories)
 	// Only what the comparison needs is kept of each replayed settlement: a million full
 	// settlements would be most of a gigabyte.
 	replayed := make([]amounts, len(claims))
-	opt.Each = func(_, r int, s *calc.Settlement) {
+	opt.Each = func(p, r int, s *calc.Settlement) {
 		a := &replayed[set.Input[r]]
+		if who, err := set.PersonAt(p, r); err == nil { // Run has settled it
+			a.person = who.Version
+		}
 		for l := range calc.NumLines {
 			a.lines[l] = s.Lines[l].Amount
 		}
@@ -87,7 +92,7 @@ func RunAudit(persons map[string]calc.Person, stored []calc.PaidClaim, policies 
 		return nil, err
 	}
 	a.Claims, a.Replayed = len(claims), res.All
-	a.Differences = judge(stored, live, func(k, _ int) *amounts { return &replayed[k] }, causesByClaim(stored), &a.Stored)
+	a.Differences = judge(stored, live, func(k, _ int) *amounts { return &replayed[k] }, causesByClaim(stored), opt.Histories, &a.Stored)
 	return a, nil
 }
 
@@ -96,12 +101,16 @@ type amounts struct {
 	lines   [calc.NumLines]calc.Money
 	oop     calc.Money
 	version string
+	person  int32 // the register version of the person it was replayed with
 }
 
 // judge compares each live claim (live indexes stored, in the order read) with its replay
 // (replayed(k, live[k])), adds what was paid on it to paid, and returns the differences,
-// each with its likely causes, history's included (causes, by index into stored).
-func judge(stored []calc.PaidClaim, live []int, replayed func(k, i int) *amounts, causes map[int][]string, paid *calc.Tally) []Difference {
+// each with its likely causes, history's included (causes, by index into stored), and a
+// register change after settlement (histories: the register versions of the persons
+// whose attributes changed).
+func judge(stored []calc.PaidClaim, live []int, replayed func(k, i int) *amounts, causes map[int][]string,
+	histories map[string]calc.History, paid *calc.Tally) []Difference {
 	var (
 		diffs                    []Difference
 		importedDiffers, differs []int // indexes into stored
@@ -121,6 +130,9 @@ func judge(stored []calc.PaidClaim, live []int, replayed func(k, i int) *amounts
 		if sc.Imported {
 			d.Causes = append(d.Causes, CauseImported)
 			importedDiffers = append(importedDiffers, i)
+		}
+		if registerChanged(histories[sc.Claim.PersonID], sc.PersonVersion, rs.person) {
+			d.Causes = append(d.Causes, CauseRegister)
 		}
 		d.Causes = append(d.Causes, causes[i]...)
 		diffs = append(diffs, d)
@@ -164,6 +176,18 @@ func knockOns(stored []calc.PaidClaim, imported, differs []int, diffs []Differen
 			diffs[k].Causes = append(diffs[k].Causes, CauseImportedKnockOn)
 		}
 	}
+}
+
+// registerChanged reports whether a claim settled with register version settled of a
+// person whose versions are h is replayed with another version, replayed, that says
+// otherwise of what the cascade reads: registered poor or the aid category. A settlement
+// that recorded no version (stored before versions were kept) says nothing.
+func registerChanged(h calc.History, settled, replayed int32) bool {
+	if settled == 0 || settled == replayed {
+		return false
+	}
+	a, b := h.Version(settled), h.Version(replayed)
+	return a != nil && b != nil && (a.RegisteredPoor != b.RegisteredPoor || a.Aid != b.Aid)
 }
 
 // correctedOnly reports whether an adjusted claim differs from its replay only by a rise

@@ -14,8 +14,9 @@ import (
 // the same Audit, differences in the same order. An Auditor is not safe for concurrent
 // use.
 type Auditor struct {
-	persons  map[string]calc.Person
-	policies *calc.PolicySet
+	persons   map[string]calc.Person
+	histories map[string]calc.History // see UseHistories
+	policies  *calc.PolicySet
 	audit    Audit
 
 	// Scratch reused from person to person.
@@ -42,6 +43,12 @@ func NewAuditor(persons map[string]calc.Person, policies *calc.PolicySet, only *
 	}
 	return &Auditor{persons: persons, policies: policies, causes: map[int][]string{}}, nil
 }
+
+// UseHistories re-settles the claims of the persons h holds (the register versions of
+// those whose attributes changed, store.Histories) with the version in force on each
+// discharge day, and reports a claim settled with a version that says otherwise as a
+// register change (CauseRegister).
+func (a *Auditor) UseHistories(h map[string]calc.History) { a.histories = h }
 
 // Person audits one person's stored claims of the period, all of them (every year, the
 // reversed ones too) in the order they were read; the auditor does not keep the slice.
@@ -84,7 +91,13 @@ func (a *Auditor) Person(claims []calc.PaidClaim) error {
 				return fmt.Errorf("claim %s: %w on %s", c.ID, calc.ErrNoPolicy, c.DischargedOn)
 			}
 		}
-		if err := calc.SettleInto(&a.s, a.policy, person, &ledger, c); err != nil {
+		who := person
+		if h, ok := a.histories[c.PersonID]; ok {
+			if who = h.At(c.DischargedOn); who == nil {
+				return fmt.Errorf("claim %s: person %s is %w %s", c.ID, c.PersonID, calc.ErrNotRegistered, c.DischargedOn)
+			}
+		}
+		if err := calc.SettleInto(&a.s, a.policy, who, &ledger, c); err != nil {
 			return err
 		}
 		a.audit.Replayed.Add(&a.s)
@@ -92,7 +105,7 @@ func (a *Auditor) Person(claims []calc.PaidClaim) error {
 		for l := range calc.NumLines {
 			r.lines[l] = a.s.Lines[l].Amount
 		}
-		r.oop, r.version = a.s.OutOfPocket, a.s.PolicyVersion
+		r.oop, r.version, r.person = a.s.OutOfPocket, a.s.PolicyVersion, who.Version
 	}
 	// The causes lie in each person-year's history, read in settlement order.
 	clear(a.causes)
@@ -117,7 +130,7 @@ func (a *Auditor) Person(claims []calc.PaidClaim) error {
 	}
 	a.audit.Claims += len(a.live)
 	a.audit.Differences = append(a.audit.Differences,
-		judge(claims, a.live, func(_, i int) *amounts { return &a.replayed[i] }, a.causes, &a.audit.Stored)...)
+		judge(claims, a.live, func(_, i int) *amounts { return &a.replayed[i] }, a.causes, a.histories, &a.audit.Stored)...)
 	return nil
 }
 

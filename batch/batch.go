@@ -21,6 +21,10 @@ import (
 type ClaimTable struct {
 	Persons []calc.Person
 	Start   []int32 // len(Persons)+1 offsets into the columns
+	// Histories holds, by person number, the register versions of the persons whose
+	// attributes changed (or hold on some days only): their claims are settled with the
+	// version in force on each discharge day (PersonAt). Nil when no person has any.
+	Histories map[int32]calc.History
 
 	ID         []string
 	Provider   []string
@@ -76,6 +80,34 @@ func NewClaimTable(persons map[string]calc.Person, claims []calc.Claim) (*ClaimT
 	}
 	s.Start = append(s.Start, int32(n))
 	return s, nil
+}
+
+// UseHistories settles the claims of every person of the table that h holds with the
+// version in force on each discharge day (see Histories).
+func (s *ClaimTable) UseHistories(h map[string]calc.History) {
+	for p := range s.Persons {
+		if x, ok := h[s.Persons[p].ID]; ok {
+			if s.Histories == nil {
+				s.Histories = map[int32]calc.History{}
+			}
+			s.Histories[int32(p)] = x
+		}
+	}
+}
+
+// PersonAt returns person p, whose claim is row r, as the register had them on the
+// claim's discharge day. Errors: calc.ErrNotRegistered, naming the claim, when no version
+// of the person holds that day.
+func (s *ClaimTable) PersonAt(p, r int) (*calc.Person, error) {
+	if s.Histories != nil {
+		if h, ok := s.Histories[int32(p)]; ok {
+			if x := h.At(s.Discharged[r]); x != nil {
+				return x, nil
+			}
+			return nil, fmt.Errorf("claim %s: person %s is %w %s", s.ID[r], s.Persons[p].ID, calc.ErrNotRegistered, s.Discharged[r])
+		}
+	}
+	return &s.Persons[p], nil
 }
 
 // Claim returns row r as a claim.
@@ -136,6 +168,11 @@ type Options struct {
 	// TopHouseholds, if more than 0, makes RunWhatIf list only that many households each
 	// way: those whose claims would cost the public purse most more and most less.
 	TopHouseholds int
+	// Histories are, for RunAudit, the register versions of the persons whose attributes
+	// changed (store.Histories): claims are re-settled with the version in force on their
+	// discharge day, and a claim settled with another version that says otherwise is
+	// reported as a register change.
+	Histories map[string]calc.History
 }
 
 // Run settles every claim of set under policies, each under the version in force on its
@@ -175,9 +212,15 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 			)
 			for lo := range next {
 				for p := lo; p < min(lo+chunk, persons); p++ {
-					person := &set.Persons[p]
 					var ledger calc.Ledger
 					for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
+						person, err := set.PersonAt(p, r)
+						if err != nil {
+							mu.Lock()
+							first = cmp.Or(first, err)
+							mu.Unlock()
+							return
+						}
 						ledger = ledger.ForYear(set.Discharged[r].Year())
 						if policy == nil || !policy.Covers(set.Discharged[r]) {
 							if policy = policies.At(set.Discharged[r]); policy == nil {

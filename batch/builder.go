@@ -25,6 +25,13 @@ type Households interface {
 	HouseholdOf(n int) int
 }
 
+// Histories are Persons some of whose attributes changed over time: History(n) is person
+// n's register versions, nil for a person with one version holding always. A Builder's
+// table settles each claim with the version in force on its discharge day.
+type Histories interface {
+	History(n int) calc.History
+}
+
 // Builder makes a ClaimTable from claims added one at a time, each naming its person by
 // number.
 //
@@ -182,6 +189,16 @@ func (b *Builder) Table() *ClaimTable {
 				dense[h] = int32(s.NumHouseholds)
 			}
 			s.Household[k] = dense[h] - 1
+		}
+	}
+	if h, ok := b.persons.(Histories); ok {
+		for k, i := range byID {
+			if x := h.History(int(claimants[i])); x != nil {
+				if s.Histories == nil {
+					s.Histories = map[int32]calc.History{}
+				}
+				s.Histories[int32(k)] = x
+			}
 		}
 	}
 	row := int32(0)

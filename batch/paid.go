@@ -182,7 +182,7 @@ func AuditPaid(set *ClaimTable, paid []Paid, policies *calc.PolicySet, opt Optio
 // paid into a second ledger, the one the other system settled against.
 func auditPerson(set *ClaimTable, paid []Paid, policies *calc.PolicySet, p int, s *calc.Settlement,
 	diff func(*PaidDifference), drift func(*Drift), notPaid func(r int), paidT, rulesT *calc.Tally) error {
-	person := &set.Persons[p]
+	id := set.Persons[p].ID
 	var (
 		rules, asPaid calc.Ledger
 		year          int
@@ -199,7 +199,11 @@ func auditPerson(set *ClaimTable, paid []Paid, policies *calc.PolicySet, p int, 
 		if y := set.Discharged[r].Year(); y != year {
 			flush()
 			year = y
-			dr.PersonID, dr.Year = person.ID, y
+			dr.PersonID, dr.Year = id, y
+		}
+		person, err := set.PersonAt(p, r)
+		if err != nil {
+			return err
 		}
 		rules, asPaid = rules.ForYear(year), asPaid.ForYear(year)
 		if policy == nil || !policy.Covers(set.Discharged[r]) {
@@ -226,14 +230,13 @@ func auditPerson(set *ClaimTable, paid []Paid, policies *calc.PolicySet, p int, 
 		}
 		paidT.OutOfPocket += pd.OutOfPocket
 		ps := paidSettlement(&c, year, pd)
-		var err error
 		if asPaid, err = asPaid.Add(&ps); err != nil {
 			return err
 		}
 		if sameAmounts(s, pd) {
 			continue
 		}
-		d := PaidDifference{ClaimID: c.ID, PersonID: person.ID, Year: year, Paid: pd.Lines, PaidOOP: pd.OutOfPocket, RulesOOP: s.OutOfPocket}
+		d := PaidDifference{ClaimID: c.ID, PersonID: id, Year: year, Paid: pd.Lines, PaidOOP: pd.OutOfPocket, RulesOOP: s.OutOfPocket}
 		for l := range calc.NumLines {
 			d.Rules[l] = s.Lines[l].Amount
 		}

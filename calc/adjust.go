@@ -109,6 +109,7 @@ func (l Ledger) Adjust(d *Adjustment) (Ledger, error) {
 type Standing struct {
 	Claim       Claim
 	Policy      *Policy
+	Person      *Person // the register version it was settled with; nil: Resettle's person
 	Settlement  *Settlement
 	Adjustments []Adjustment
 }
@@ -151,7 +152,11 @@ func Resettle(person Person, year int, claims []Standing, after *Claim) ([]Reset
 		if !c.Settlement.Imported && (after == nil || CompareClaims(&c.Claim, after) > 0) {
 			r := Resettled{Claim: &c.Claim}
 			before := ledger
-			if err := SettleInto(&r.Settlement, c.Policy, &person, &before, &c.Claim); err != nil {
+			who := &person
+			if c.Person != nil {
+				who = c.Person
+			}
+			if err := SettleInto(&r.Settlement, c.Policy, who, &before, &c.Claim); err != nil {
 				return nil, Ledger{}, fmt.Errorf("resettle: %w", err)
 			}
 			r.Adjustment = Correct(c.Now(), &r.Settlement)

@@ -8,6 +8,10 @@ type Person struct {
 	HouseholdID    string
 	RegisteredPoor bool        // on the 建档立卡 register: commercial insurance and backstop apply
 	Aid            AidCategory // civil-affairs aid category, AidNone if none
+	// Version is the number of the register's version of these attributes (1, 2, ... in
+	// the order recorded, see History), 0 for a person of no versioned register. A stored
+	// settlement records the version it was settled with.
+	Version int32
 }
 
 // Provider is a hospital or health centre; its level sets the rates of basic insurance.

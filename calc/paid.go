@@ -9,6 +9,7 @@ type PaidClaim struct {
 	Claim         Claim
 	SettlementID  string
 	PolicyVersion string
+	PersonVersion int32 // the register version of the person it was settled with; 0 if not recorded
 	SettledAt     time.Time
 	Paid          [NumLines]Money
 	OutOfPocket   Money

@@ -445,6 +445,9 @@ func (t *table) uniqueID(c column, what string, seen *idTable) (string, error) {
 		t.validID = id
 		return id, nil
 	}
+	if seen == nil { // the caller checks repeats itself
+		return id, nil
+	}
 	if n, added := seen.add(id, t.line()); !added {
 		return id, t.fail(c, "duplicate %s %s (first on line %d)", what, id, seen.line(n))
 	}

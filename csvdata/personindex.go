@@ -22,7 +22,8 @@ type PersonIndex struct {
 	built      atomic.Bool // the table of ids is built
 	ids        *idTable
 	persons    chunked[indexedPerson]
-	households *idTable // each household id once
+	households *idTable             // each household id once
+	histories  map[int]calc.History // by number; only from a file with dates (dated.go)
 }
 
 // indexedPerson is a person of a PersonIndex but the id.
@@ -36,6 +37,10 @@ type indexedPerson struct {
 // returns the persons, or a *Error naming every bad cell (up to MaxErrors) and no persons,
 // or an error of r.
 func ReadPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
+	dated, r := hasDateColumns(r)
+	if dated {
+		return readDatedPersonIndex(file, r)
+	}
 	return readPersonIndex(file, r)
 }
 

@@ -66,6 +66,12 @@ func (s *Service) Audit(ctx context.Context, from, to calc.Date, v Versions, pro
 	if v.set == nil {
 		return nil, errors.New("audit: no versions: choose them with Service.Versions")
 	}
+	// The register versions of the persons whose attributes changed: few, read before
+	// the claims' query holds SQLite's one connection.
+	histories, err := s.store.Histories(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The persons are read while the database sorts the claims.
@@ -79,14 +85,17 @@ func (s *Service) Audit(ctx context.Context, from, to calc.Date, v Versions, pro
 		if err != nil {
 			return err
 		}
-		auditor, err = batch.NewAuditor(p, v.set, v.only)
-		return err
+		if auditor, err = batch.NewAuditor(p, v.set, v.only); err != nil {
+			return err
+		}
+		auditor.UseHistories(histories)
+		return nil
 	}
 	var report func(read, total int)
 	if progress != nil {
 		report = func(read, total int) { progress(Progress{Stage: "read", Done: read, Total: total}) }
 	}
-	err := s.storedPersons(ctx, from, to, report, func(claims []calc.PaidClaim) error {
+	err = s.storedPersons(ctx, from, to, report, func(claims []calc.PaidClaim) error {
 		if err := start(); err != nil {
 			return err
 		}
@@ -204,5 +213,14 @@ func (s *Service) StoredTable(ctx context.Context, from, to calc.Date) (*batch.C
 			claims = append(claims, stored[i].Claim)
 		}
 	}
-	return batch.NewClaimTable(persons, claims)
+	set, err := batch.NewClaimTable(persons, claims)
+	if err != nil {
+		return nil, err
+	}
+	histories, err := s.store.Histories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set.UseHistories(histories)
+	return set, nil
 }

@@ -20,6 +20,7 @@ type PaidFiles struct {
 	// register) holds the persons.
 	PersonIndex *csvdata.PersonIndex
 	Persons     map[string]calc.Person
+	Histories   map[string]calc.History  // with Persons: the versions of those whose attributes changed
 	Providers   map[string]calc.Provider // nil: the claims' providers are not checked
 
 	ClaimsName, PaidName string // the names errors give the files
@@ -70,7 +71,12 @@ func readClaimTable(in *PaidFiles) (*batch.ClaimTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	return batch.NewClaimTable(in.Persons, claims)
+	set, err := batch.NewClaimTable(in.Persons, claims)
+	if err != nil {
+		return nil, err
+	}
+	set.UseHistories(in.Histories)
+	return set, nil
 }
 
 // readPaid reads the paid file into one Paid per row of set, and the paid claims set does
@@ -138,6 +144,8 @@ func (s *Service) AuditUploaded(ctx context.Context, in PaidFiles, persons, prov
 			return nil, err
 		}
 	} else if in.Persons, err = s.store.Persons(ctx); err != nil {
+		return nil, err
+	} else if in.Histories, err = s.store.Histories(ctx); err != nil {
 		return nil, err
 	}
 	list, err := s.store.Providers(ctx)

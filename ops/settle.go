@@ -54,12 +54,17 @@ func (s *Service) settle(ctx context.Context, c calc.Claim) (store.SettlementRec
 			out, err = tx.SettlementForClaim(c.ID)
 			return err
 		}
-		person, ledger := tx.Person(), tx.Ledger()
+		// The person as the register had them on the discharge day.
+		person, err := tx.PersonOn(c.DischargedOn)
+		if err != nil {
+			return err
+		}
+		ledger := tx.Ledger()
 		var st calc.Settlement
 		if err := calc.SettleInto(&st, policy, &person, &ledger, &c); err != nil {
 			return err
 		}
-		rec := store.SettlementRecord{ID: store.NewID("S"), CreatedAt: tx.Now(), Settlement: st, Ledger: ledger}
+		rec := store.SettlementRecord{ID: store.NewID("S"), CreatedAt: tx.Now(), Settlement: st, Ledger: ledger, PersonVersion: person.Version}
 		if err := tx.InsertClaim(c); err != nil {
 			return err
 		}
@@ -117,7 +122,7 @@ func (s *Service) quote(ctx context.Context, c calc.Claim) (calc.Settlement, cal
 	if err != nil {
 		return calc.Settlement{}, calc.Ledger{}, err
 	}
-	person, ledger, err := s.store.PersonAndLedger(ctx, c.PersonID, c.DischargedOn.Year())
+	person, ledger, err := s.store.PersonAndLedger(ctx, c.PersonID, c.DischargedOn)
 	if err != nil {
 		return calc.Settlement{}, calc.Ledger{}, err
 	}
@@ -164,7 +169,8 @@ func (s *Service) reverse(ctx context.Context, id, reason string) (store.Settlem
 		if !ok {
 			return fmt.Errorf("settlement %s: its claim %s is not on file", id, orig.Settlement.ClaimID)
 		}
-		rev := store.SettlementRecord{ID: store.NewID("R"), Reverses: id, Reason: reason, CreatedAt: tx.Now(), Settlement: orig.Settlement}
+		rev := store.SettlementRecord{ID: store.NewID("R"), Reverses: id, Reason: reason, CreatedAt: tx.Now(), Settlement: orig.Settlement,
+			PersonVersion: orig.PersonVersion}
 		if err := tx.InsertSettlement(&rev, claim.DischargedOn); err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ import (
 // settlement stands; imported is a boolean.
 const storedClaimsQuery = `SELECT concat_ws(' ', c.claim_id, c.person_id, c.provider_id, c.level, c.kind, c.admitted_on,
 		c.discharged_on, c.total, c.in_policy, st.settlement_id, st.policy_version, st.created_at, st.basic, st.critical,
-		st.commercial, st.aid, st.backstop, st.out_of_pocket, st.burden), r.settlement_id, st.imported
+		st.commercial, st.aid, st.backstop, st.out_of_pocket, st.burden), r.settlement_id, st.imported, st.person_version
 		FROM claims c CROSS JOIN settlements st
 		LEFT JOIN settlements r ON r.reverses = st.settlement_id
 		WHERE st.claim_id = c.claim_id AND st.reverses IS NULL AND c.discharged_on >= ? AND c.discharged_on <= ?
@@ -95,7 +95,7 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 	)
 	c := &sc.Claim
 	for rows.Next() {
-		if err := rows.Scan(&row, &reversal, &sc.Imported); err != nil {
+		if err := rows.Scan(&row, &reversal, &sc.Imported, &sc.PersonVersion); err != nil {
 			return fmt.Errorf("read stored claims: %w", err)
 		}
 		// The ids are parts of row, which they keep: one string a row in all.
@@ -181,10 +181,11 @@ func (s *Store) PersonsSoon(ctx context.Context) func() (map[string]calc.Person,
 	}
 }
 
-// Persons returns every person, by id.
+// Persons returns every person, by id, as the register now stands: for a person with
+// more than one version, or one that does not hold always, see Histories.
 func (s *Store) Persons(ctx context.Context) (_ map[string]calc.Person, err error) {
 	defer s.classify(&err)
-	rows, err := s.db.QueryxContext(ctx, `SELECT person_id, household_id, registered_poor, aid_category FROM persons`)
+	rows, err := s.db.QueryxContext(ctx, `SELECT person_id, household_id, registered_poor, aid_category, version FROM persons`)
 	if err != nil {
 		return nil, fmt.Errorf("read persons: %w", err)
 	}
@@ -195,7 +196,7 @@ func (s *Store) Persons(ctx context.Context) (_ map[string]calc.Person, err erro
 			p   calc.Person
 			aid string
 		)
-		if err := rows.Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid); err != nil {
+		if err := rows.Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid, &p.Version); err != nil {
 			return nil, fmt.Errorf("read persons: %w", err)
 		}
 		if p.Aid, err = calc.ParseAidCategory(aid); err != nil {

@@ -74,8 +74,9 @@ type personYear struct {
 }
 
 type personLedger struct {
-	person calc.Person
-	ledger calc.Ledger
+	person  calc.Person  // the ID only
+	history calc.History // the person's register versions
+	ledger  calc.Ledger
 }
 
 // Payloads of the change notifications: one letter, then what changed.

@@ -18,9 +18,13 @@ import (
 func quoteFromScratch(t *testing.T, s *store.Store, c calc.Claim) (calc.Settlement, calc.Ledger) {
 	t.Helper()
 	ctx := context.Background()
-	p, err := s.Person(ctx, c.PersonID)
+	h, err := s.PersonHistory(ctx, c.PersonID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	p := h.At(c.DischargedOn)
+	if p == nil {
+		t.Fatalf("person %s is not on the register on %s", c.PersonID, c.DischargedOn)
 	}
 	l, err := s.Ledger(ctx, c.PersonID, c.DischargedOn.Year())
 	if err != nil {
@@ -30,7 +34,7 @@ func quoteFromScratch(t *testing.T, s *store.Store, c calc.Claim) (calc.Settleme
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, after, err := calc.Settle(ps.At(c.DischargedOn), p, l, c)
+	st, after, err := calc.Settle(ps.At(c.DischargedOn), *p, l, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +100,9 @@ func TestQuoteCacheFollowsWrites(t *testing.T) {
 		p := d.Persons[c.PersonID]
 		p.Aid = (p.Aid + 1) % calc.NumAidCategories
 		p.RegisteredPoor = !p.RegisteredPoor
-		if err := s.UpsertPersons(ctx, []calc.Person{p}); err != nil {
+		// A change from the claim's discharge day on (an upsert without a date changes
+		// the register from today only).
+		if err := s.UpsertPersonVersions(ctx, []calc.PersonVersion{{Person: p, From: c.DischargedOn, To: calc.NoDate}}); err != nil {
 			t.Fatal(err)
 		}
 		checkQuote(t, s, quoteClaim, "after the person changed")

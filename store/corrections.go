@@ -31,6 +31,7 @@ type Adjusted struct {
 // standing is a settled claim of a person-year that stands, with its adjustments.
 type standing struct {
 	settlementID string
+	person       int32 // the register version it was settled with, 0 if not recorded
 	settled      calc.Settlement
 	standing     calc.Standing
 }
@@ -44,7 +45,7 @@ var stColumns = "st." + strings.ReplaceAll(settlementKeyColumns, ", ", ", st.")
 // (PostgreSQL the partial index settlements_claim_settled, whose predicate it is; SQLite
 // the unique index on reverses) and filter by person, a reversal's cost growing with the
 // whole table (TestHotQueryPlans); this way only settlements_person_year fits.
-var personYearStandingQuery = `SELECT st.settlement_id, ` + stColumns + `, st.imported, c.provider_id, c.level, c.admitted_on,
+var personYearStandingQuery = `SELECT st.settlement_id, st.person_version, ` + stColumns + `, st.imported, c.provider_id, c.level, c.admitted_on,
 		c.discharged_on, c.in_policy
 		FROM settlements st JOIN claims c ON c.claim_id = st.claim_id
 		WHERE st.person_id = ? AND st.year = ? AND COALESCE(st.reverses, '') = ''
@@ -64,12 +65,13 @@ func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID 
 	for rows.Next() {
 		var (
 			id                                 string
+			version                            int32
 			k                                  settlementKeys
 			provider, level, admitted, dischar string
 			inPolicy                           string
 			imported                           bool
 		)
-		if err := rows.Scan(append(append([]any{&id}, k.scanArgs()...), &imported, &provider, &level, &admitted, &dischar, &inPolicy)...); err != nil {
+		if err := rows.Scan(append(append([]any{&id, &version}, k.scanArgs()...), &imported, &provider, &level, &admitted, &dischar, &inPolicy)...); err != nil {
 			return nil, fmt.Errorf("read settlements of %s in %d: %w", personID, year, err)
 		}
 		settled, _, err := k.decode()
@@ -77,7 +79,7 @@ func (s *Store) loadPersonYear(ctx context.Context, q sqlx.ExtContext, personID 
 			return nil, fmt.Errorf("read settlement %s: %w", id, err)
 		}
 		settled.Imported = imported // calc.Resettle keeps what an imported claim paid
-		st := &standing{settlementID: id, settled: settled}
+		st := &standing{settlementID: id, settled: settled, person: version}
 		st.standing.Settlement = &st.settled
 		c := &st.standing.Claim
 		c.ID, c.PersonID, c.ProviderID = settled.ClaimID, personID, provider

@@ -117,7 +117,7 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 		// A bulk load leaves the planner without statistics until autovacuum comes round;
 		// the audit's join over a million claims needs them. The import has committed, so
 		// a failure here is not the import's.
-		s.analyze(ctx, "persons", "providers", "claims", "settlements", "ledgers", "tally_buckets")
+		s.analyze(ctx, "persons", "person_versions", "providers", "claims", "settlements", "ledgers", "tally_buckets")
 	}
 	return stats, nil
 }
@@ -407,6 +407,10 @@ type importer struct {
 	started  time.Time
 	progress func(ImportProgress)
 	paid     bool // ImportPaid: claims paid by the system before hpcalc, into a database in use
+	// histories are, for ImportPaid, the register versions of the stored persons with
+	// more than one (store.Histories): an imported settlement records the version in
+	// force on its discharge day, as Settle does. Other persons have version 1 only.
+	histories map[string]calc.History
 }
 
 func (imp *importer) run(ctx context.Context) (ImportStats, error) {
@@ -421,6 +425,11 @@ func (imp *importer) run(ctx context.Context) (ImportStats, error) {
 	newProviders, err := imp.checkProviders(ctx)
 	if err != nil {
 		return ImportStats{}, err
+	}
+	if imp.paid {
+		if imp.histories, err = histories(ctx, imp.tx); err != nil {
+			return ImportStats{}, err
+		}
 	}
 	if err := imp.writePersons(ctx); err != nil {
 		return ImportStats{}, err
@@ -582,6 +591,22 @@ func (imp *importer) writePersons(ctx context.Context) error {
 	if err := w.close(ctx); err != nil {
 		return fmt.Errorf("import persons: %w", err)
 	}
+	// Each imported person is new: one register version, holding always, the one every
+	// imported settlement records.
+	if w, err = imp.s.bulk(ctx, imp.tx, "person_versions", []string{"person_id", "version", "valid_from", "valid_to",
+		"household_id", "registered_poor", "aid_category", "recorded_at"}); err != nil {
+		return fmt.Errorf("import persons: %w", err)
+	}
+	from, to, now := calc.Beginning.String(), calc.End.String(), imp.started.UTC().Format(stampLayout)
+	for i := range persons {
+		p := &persons[i]
+		if err := w.add(ctx, p.ID, 1, from, to, p.HouseholdID, p.RegisteredPoor, p.Aid.String(), now); err != nil {
+			return fmt.Errorf("import persons: person %s: %w", p.ID, err)
+		}
+	}
+	if err := w.close(ctx); err != nil {
+		return fmt.Errorf("import persons: %w", err)
+	}
 	imp.progress(ImportProgress{Stage: "persons", Done: len(persons), Total: len(persons)})
 	return nil
 }
@@ -635,7 +660,7 @@ func (imp *importer) writeClaims(ctx context.Context) error {
 // as it comes; it returns the ledgers Settle returns.
 func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 	columns := []string{"person_id", "settlement_id", "claim_id", "reverses", "year",
-		"discharged_on", "policy_version", "kind", "total", "basic", "critical", "commercial", "aid", "backstop",
+		"discharged_on", "policy_version", "person_version", "kind", "total", "basic", "critical", "commercial", "aid", "backstop",
 		"out_of_pocket", "burden", "detail", "reason", "created_at"}
 	if imp.paid {
 		columns = append(columns, "imported")
@@ -663,7 +688,11 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		if err != nil {
 			panic(err) // calc never settles with more bands than MaxBands, and after holds st
 		}
-		row := []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion,
+		version := int32(1)
+		if p := imp.histories[st.PersonID].At(discharged); p != nil {
+			version = p.Version
+		}
+		row := []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion, version,
 			st.Kind.String(), moneyText(st.Total), moneyText(st.Lines[calc.Basic].Amount), moneyText(st.Lines[calc.Critical].Amount),
 			moneyText(st.Lines[calc.Commercial].Amount), moneyText(st.Lines[calc.Aid].Amount), moneyText(st.Lines[calc.Backstop].Amount),
 			moneyText(st.OutOfPocket), moneyText(st.Lines[calc.Critical].Base), string(d), "",

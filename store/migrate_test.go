@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/policyfile"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
@@ -272,5 +273,34 @@ func TestOpenExisting(t *testing.T) {
 			t.Errorf("reading through OpenExisting: %v", err)
 		}
 		r.Close()
+	})
+}
+
+// TestMigratePersonVersions: migration 0013 makes every person on file one register
+// version holding always, numbered 1, which settling then uses.
+func TestMigratePersonVersions(t *testing.T) {
+	forEachFreshDB(t, func(t *testing.T, db freshDB) {
+		ctx := context.Background()
+		oldMigrate(t, db, "0001_init", "0002_token_revocation")
+		raw := sqlx.MustOpen(db.driver, db.dsn)
+		defer raw.Close()
+		raw.MustExec(raw.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`),
+			"P1", "H1", true, "dibao", "P2", "H1", false, "none")
+		s := openStore(t, db.url)
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []calc.Person{
+			{ID: "P1", HouseholdID: "H1", RegisteredPoor: true, Aid: calc.Dibao, Version: 1},
+			{ID: "P2", HouseholdID: "H1", Version: 1},
+		} {
+			h, err := s.PersonHistory(ctx, want.ID)
+			if err != nil || len(h) != 1 || h[0].Person != want || h[0].From != calc.Beginning || h[0].To != calc.End {
+				t.Errorf("%s after 0013: %+v, %v; want %+v holding always", want.ID, h, err, want)
+			}
+			if p, err := s.Person(ctx, want.ID); err != nil || p != want {
+				t.Errorf("Person(%s) after 0013: %+v, %v; want %+v", want.ID, p, err, want)
+			}
+		}
 	})
 }

@@ -19,8 +19,9 @@ type PersonYearTx struct {
 	s      *Store
 	ctx    context.Context
 	tx     *sqlx.Tx
-	person calc.Person
-	ledger calc.Ledger // the ledger as it was locked
+	person calc.Person  // as the register now stands (History.Last)
+	hist   calc.History // the person's register versions
+	ledger calc.Ledger  // the ledger as it was locked
 	wrote  bool        // a write was attempted: others must hear of it, and the cache forget it
 }
 
@@ -54,15 +55,18 @@ func (s *Store) InPersonYear(ctx context.Context, personID string, year int, fn 
 func (s *Store) inPersonYear(ctx context.Context, personID string, year int, fn func(tx *PersonYearTx) error) error {
 	py := &PersonYearTx{s: s, ctx: ctx}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		p, err := person(ctx, tx, personID)
+		h, err := history(ctx, tx, personID)
 		if err != nil {
 			return err
+		}
+		if len(h) == 0 {
+			return refuse(ErrNotFound, "person %s was not found", personID)
 		}
 		l, err := s.lockLedger(ctx, tx, personID, year)
 		if err != nil {
 			return err
 		}
-		py.tx, py.person, py.ledger = tx, p, l
+		py.tx, py.person, py.hist, py.ledger = tx, *h.Last(), h, l
 		if err := fn(py); err != nil {
 			return err
 		}
@@ -85,8 +89,16 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// Person returns the person, as read under the lock.
+// Person returns the person as the register now stands (the attributes in force on the
+// last day of their timeline), as read under the lock. A claim is settled with PersonOn.
 func (t *PersonYearTx) Person() calc.Person { return t.person }
+
+// PersonOn returns the person as the register had them on day d: the version in force
+// (calc.History.At), whose Version a settlement records. Errors: calc.ErrNotRegistered
+// when no version holds on d.
+func (t *PersonYearTx) PersonOn(d calc.Date) (calc.Person, error) {
+	return personAt(t.hist, t.person.ID, d)
+}
 
 // Ledger returns the person-year's kept ledger as it was when the lock was taken; a
 // person-year without one yet has a fresh ledger.
@@ -130,8 +142,12 @@ type StandingClaim struct {
 }
 
 // Standing returns the person-year's standing claims, each with the published policy it
-// was settled under and the adjustments booked to it, oldest first; in no particular
-// order of claims.
+// was settled under, the person as the register version it was settled with had them
+// (the version in force on its discharge day for a settlement stored before versions
+// were kept) and the adjustments booked to it, oldest first; in no particular order of
+// claims. Re-settled with the version it was settled with, as under its policy version,
+// a claim's correction books what a reversal changes, not a register change since: that
+// is the audit's to report.
 func (t *PersonYearTx) Standing() ([]StandingClaim, error) {
 	list, err := t.s.loadPersonYear(t.ctx, t.tx, t.person.ID, t.ledger.Year)
 	if err != nil {
@@ -140,6 +156,15 @@ func (t *PersonYearTx) Standing() ([]StandingClaim, error) {
 	out := make([]StandingClaim, len(list))
 	for i, st := range list {
 		out[i] = StandingClaim{SettlementID: st.settlementID, Standing: st.standing}
+		if v := t.hist.Version(st.person); v != nil {
+			out[i].Person = &v.Person
+			continue
+		}
+		p, err := personAt(t.hist, t.person.ID, st.standing.Claim.DischargedOn)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Person = &p
 	}
 	return out, nil
 }
@@ -233,13 +258,19 @@ func (s *Store) PolicyAt(ctx context.Context, d calc.Date) (_ *calc.Policy, err 
 	return s.policyAt(ctx, s.db, d)
 }
 
-// PersonAndLedger returns a person and their kept ledger for year (a fresh one if they
-// have none yet), from the quote cache if it has them: what a quote reads, on the hot
-// path, in one query. Errors: ErrNotFound for an unknown person; the database's.
-func (s *Store) PersonAndLedger(ctx context.Context, personID string, year int) (_ calc.Person, _ calc.Ledger, err error) {
+// PersonAndLedger returns a person as the register had them on day (the version in
+// force) and their kept ledger for day's year (a fresh one if they have none yet), from
+// the quote cache if it has them: what a quote reads, on the hot path, in one query.
+// Errors: ErrNotFound for an unknown person; calc.ErrNotRegistered when no version of
+// the person holds on day; the database's.
+func (s *Store) PersonAndLedger(ctx context.Context, personID string, day calc.Date) (_ calc.Person, _ calc.Ledger, err error) {
 	defer s.classify(&err)
-	pl, err := s.personLedger(ctx, personID, year)
-	return pl.person, pl.ledger, err
+	pl, err := s.personLedger(ctx, personID, day.Year())
+	if err != nil {
+		return calc.Person{}, calc.Ledger{}, err
+	}
+	p, err := personAt(pl.history, personID, day)
+	return p, pl.ledger, err
 }
 
 // PersonYear names one person-year.

@@ -57,7 +57,7 @@ func TestHotQueryPlans(t *testing.T) {
 			{"person", store.PersonQuery, []any{first.PersonID},
 				[]indexUse{{"persons", "sqlite_autoindex_persons_1", "persons_pkey"}}, nil},
 			{"person and ledger (quote)", store.PersonLedgerQuery, []any{first.Year, first.PersonID},
-				[]indexUse{{"persons p", "sqlite_autoindex_persons_1", "persons_pkey"}, {"ledgers l", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
+				[]indexUse{{"person_versions p", "sqlite_autoindex_person_versions_1", "person_versions_pkey"}, {"ledgers l", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
 			{"ledger", store.ReadLedgerQuery, []any{first.PersonID, first.Year},
 				[]indexUse{{"ledgers", "sqlite_autoindex_ledgers_1", "ledgers_pkey"}}, nil},
 			{"ledger write", store.WriteLedgerQuery, []any{1, "0", "0", "0", "0", "0", "0", "0", "0", "0", first.PersonID, first.Year},

@@ -10,25 +10,6 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// UpsertPersons inserts the persons or replaces those with the same id, all in one
-// transaction.
-func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) (err error) {
-	defer s.classify(&err)
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		q := tx.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category) VALUES (?, ?, ?, ?)
-			ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
-			registered_poor = excluded.registered_poor, aid_category = excluded.aid_category`)
-		for _, p := range persons {
-			if _, err := tx.ExecContext(ctx, q, p.ID, p.HouseholdID, p.RegisteredPoor, p.Aid.String()); err != nil {
-				return fmt.Errorf("upsert person %s: %w", p.ID, err)
-			}
-		}
-		return s.cache.notify(ctx, tx, string(changedPersons))
-	})
-	s.cache.apply(string(changedPersons)) // even if the commit failed: it may still have committed
-	return err
-}
-
 // UpsertProviders inserts the providers or replaces those with the same id.
 func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) (err error) {
 	defer s.classify(&err)
@@ -46,13 +27,14 @@ func (s *Store) UpsertProviders(ctx context.Context, providers []calc.Provider) 
 	return err
 }
 
-// Person returns the person with id, or ErrNotFound.
+// Person returns the person with id as the register now stands (the attributes in force
+// on the last day of their timeline, see PersonHistory), or ErrNotFound.
 func (s *Store) Person(ctx context.Context, id string) (_ calc.Person, err error) {
 	defer s.classify(&err)
 	return person(ctx, s.db, id)
 }
 
-const personQuery = `SELECT person_id, household_id, registered_poor, aid_category FROM persons WHERE person_id = ?`
+const personQuery = `SELECT person_id, household_id, registered_poor, aid_category, version FROM persons WHERE person_id = ?`
 
 // personRow is a row of persons.
 type personRow struct {
@@ -60,6 +42,7 @@ type personRow struct {
 	HouseholdID    string `db:"household_id"`
 	RegisteredPoor bool   `db:"registered_poor"`
 	Aid            string `db:"aid_category"`
+	Version        int32  `db:"version"`
 }
 
 func (r personRow) person() (calc.Person, error) {
@@ -67,7 +50,7 @@ func (r personRow) person() (calc.Person, error) {
 	if err != nil {
 		return calc.Person{}, fmt.Errorf("read person %s: %w", r.ID, err)
 	}
-	return calc.Person{ID: r.ID, HouseholdID: r.HouseholdID, RegisteredPoor: r.RegisteredPoor, Aid: aid}, nil
+	return calc.Person{ID: r.ID, HouseholdID: r.HouseholdID, RegisteredPoor: r.RegisteredPoor, Aid: aid, Version: r.Version}, nil
 }
 
 func person(ctx context.Context, q sqlx.ExtContext, id string) (calc.Person, error) {
@@ -92,7 +75,7 @@ func (s *Store) PersonsAfter(ctx context.Context, after string, limit int) (_ []
 		return nil, fmt.Errorf("list persons after %q: limit %d is not positive", after, limit)
 	}
 	var rows []personRow
-	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT person_id, household_id, registered_poor, aid_category
+	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT person_id, household_id, registered_poor, aid_category, version
 		FROM persons WHERE person_id > ? ORDER BY person_id LIMIT ?`), after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list persons after %q: %w", after, err)

@@ -19,12 +19,15 @@ import (
 // settlement it undoes; its Settlement holds the reversed workings, and Ledger the ledger
 // after the reversal.
 type SettlementRecord struct {
-	ID         string
-	Reverses   string // for a reversal, the id of the settlement it reverses
-	Reason     string
-	CreatedAt  time.Time
-	Settlement calc.Settlement
-	Ledger     calc.Ledger // the person's ledger for the year after this row
+	ID        string
+	Reverses  string // for a reversal, the id of the settlement it reverses
+	Reason    string
+	CreatedAt time.Time
+	// PersonVersion is the register version of the person the claim was settled with
+	// (calc.Person.Version); 0 for a settlement stored before versions were kept.
+	PersonVersion int32
+	Settlement    calc.Settlement
+	Ledger        calc.Ledger // the person's ledger for the year after this row
 	// Adjustments are, for a settlement, those booked to it since, oldest first; for a
 	// reversal, those it booked to the later claims it re-settled.
 	Adjustments []Adjusted
@@ -58,51 +61,66 @@ func (e *ConflictError) Error() string {
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// personLedgerQuery reads a person and their ledger for the year in one query: a quote is
-// on the hot path.
-const personLedgerQuery = `SELECT p.person_id, p.household_id, p.registered_poor, p.aid_category, l.claims, l.basic_inpatient,
-	l.basic_chronic, l.critical_burden, l.critical_paid, l.commercial_paid, l.aid_paid, l.backstop_paid, l.out_of_pocket, l.total
-	FROM persons p LEFT JOIN ledgers l ON l.person_id = p.person_id AND l.year = ? WHERE p.person_id = ?`
+// personLedgerQuery reads a person's register versions, each with their ledger for the
+// year, in one query: a quote is on the hot path.
+const personLedgerQuery = `SELECT p.version, p.valid_from, p.valid_to, p.household_id, p.registered_poor, p.aid_category, l.claims,
+	l.basic_inpatient, l.basic_chronic, l.critical_burden, l.critical_paid, l.commercial_paid, l.aid_paid, l.backstop_paid,
+	l.out_of_pocket, l.total
+	FROM person_versions p LEFT JOIN ledgers l ON l.person_id = p.person_id AND l.year = ? WHERE p.person_id = ? ORDER BY p.version`
 
-// personLedger returns a person and their ledger for year (zero if they have none yet),
-// from the read cache if it has them.
+// personLedger returns a person's register versions and their ledger for year (zero if
+// they have none yet), from the read cache if it has them.
 func (s *Store) personLedger(ctx context.Context, personID string, year int) (personLedger, error) {
 	if pl, ok := s.cache.personLedger(personID, year); ok {
 		return pl, nil
 	}
 	gen := s.cache.generation()
-	var (
-		p      calc.Person
-		aid    string
-		claims sql.NullInt64
-		v      [9]decimal.NullDecimal
-	)
 	stmt, err := s.prepared(ctx, personLedgerQuery)
 	if err != nil {
 		return personLedger{}, err
 	}
-	err = stmt.QueryRowxContext(ctx, year, personID).Scan(&p.ID, &p.HouseholdID, &p.RegisteredPoor, &aid, &claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
-	if errors.Is(err, sql.ErrNoRows) {
-		return personLedger{}, refuse(ErrNotFound, "person %s was not found", personID)
-	}
+	rows, err := stmt.QueryxContext(ctx, year, personID)
 	if err != nil {
 		return personLedger{}, err
 	}
-	if p.Aid, err = calc.ParseAidCategory(aid); err != nil {
-		return personLedger{}, err
-	}
-	ledger := calc.Ledger{Year: year, Claims: int(claims.Int64)}
-	var ms moneyScanner
-	for i, m := range []*calc.Money{&ledger.BasicInpatient, &ledger.BasicChronic, &ledger.CriticalBurden, &ledger.CriticalPaid,
-		&ledger.CommercialPaid, &ledger.AidPaid, &ledger.BackstopPaid, &ledger.OutOfPocket, &ledger.Total} {
-		if v[i].Valid {
-			*m = ms.fen(v[i].Decimal)
+	defer rows.Close()
+	pl := personLedger{person: calc.Person{ID: personID}, ledger: calc.Ledger{Year: year}}
+	for rows.Next() {
+		var (
+			r      = versionRow{ID: personID}
+			claims sql.NullInt64
+			v      [9]decimal.NullDecimal
+		)
+		if err := rows.Scan(&r.Version, &r.From, &r.To, &r.HouseholdID, &r.RegisteredPoor, &r.Aid, &claims,
+			&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]); err != nil {
+			return personLedger{}, err
+		}
+		pv, err := r.version()
+		if err != nil {
+			return personLedger{}, err
+		}
+		pl.history = append(pl.history, pv)
+		if len(pl.history) > 1 {
+			continue // the same ledger on every row
+		}
+		pl.ledger.Claims = int(claims.Int64)
+		var ms moneyScanner
+		for i, m := range []*calc.Money{&pl.ledger.BasicInpatient, &pl.ledger.BasicChronic, &pl.ledger.CriticalBurden, &pl.ledger.CriticalPaid,
+			&pl.ledger.CommercialPaid, &pl.ledger.AidPaid, &pl.ledger.BackstopPaid, &pl.ledger.OutOfPocket, &pl.ledger.Total} {
+			if v[i].Valid {
+				*m = ms.fen(v[i].Decimal)
+			}
+		}
+		if ms.err != nil {
+			return personLedger{}, ms.err
 		}
 	}
-	if ms.err != nil {
-		return personLedger{}, ms.err
+	if err := rows.Err(); err != nil {
+		return personLedger{}, err
 	}
-	pl := personLedger{person: p, ledger: ledger}
+	if len(pl.history) == 0 {
+		return personLedger{}, refuse(ErrNotFound, "person %s was not found", personID)
+	}
 	s.cache.keepPersonLedger(gen, pl)
 	return pl, nil
 }
@@ -315,9 +333,9 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRe
 		reverses = st.Reverses
 	}
 	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO settlements (person_id, settlement_id, claim_id, reverses, year, discharged_on,
-		policy_version, kind, total, basic, critical, commercial, aid, backstop, out_of_pocket, burden, detail, reason, created_at, imported)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		x.PersonID, st.ID, x.ClaimID, reverses, x.Year, discharged.String(), x.PolicyVersion, x.Kind.String(),
+		policy_version, person_version, kind, total, basic, critical, commercial, aid, backstop, out_of_pocket, burden, detail, reason, created_at, imported)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		x.PersonID, st.ID, x.ClaimID, reverses, x.Year, discharged.String(), x.PolicyVersion, st.PersonVersion, x.Kind.String(),
 		dec(sign*x.Total), dec(sign*x.Lines[calc.Basic].Amount), dec(sign*x.Lines[calc.Critical].Amount),
 		dec(sign*x.Lines[calc.Commercial].Amount), dec(sign*x.Lines[calc.Aid].Amount), dec(sign*x.Lines[calc.Backstop].Amount),
 		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.UTC().Format(stampLayout),
@@ -344,7 +362,7 @@ const (
 )
 
 func settledQuery(where string) string {
-	return `SELECT settlement_id, reason, created_at, imported, ` + settlementKeyColumns + ` FROM settlements WHERE ` + where
+	return `SELECT settlement_id, reason, created_at, imported, person_version, ` + settlementKeyColumns + ` FROM settlements WHERE ` + where
 }
 
 func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, arg any) (SettlementRecord, error) {
@@ -353,6 +371,7 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 		Reason    string `db:"reason"`
 		CreatedAt string `db:"created_at"`
 		Imported  bool   `db:"imported"`
+		Person    int32  `db:"person_version"`
 		settlementKeys
 	}
 	err := sqlx.GetContext(ctx, q, &row, q.Rebind(settledQuery(where)), arg)
@@ -371,7 +390,8 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	if err != nil {
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
-	out := SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: st, Ledger: after}
+	out := SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: st, Ledger: after,
+		PersonVersion: row.Person}
 	if out.Reverses == "" {
 		out.Adjustments, err = s.adjustments(ctx, q, `settlement_id = ?`, row.ID)
 	} else {

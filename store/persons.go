@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hpcalc/hpcalc/calc"
+	"github.com/jmoiron/sqlx"
+)
+
+// The register's versions (migration 0013, docs/storage.md "Persons as they were"): each
+// upsert records new versions, never edits one; a later version overrides the earlier on
+// the days it holds. persons keeps each person's id and the attributes in force on the
+// last day of their timeline, for listing.
+
+// VersionError is an upsert's version whose days are wrong once its defaults are taken:
+// Field is valid_from or valid_to, Index the version's place in the upsert.
+// errors.Is(err, calc.ErrInvalid) holds.
+type VersionError struct {
+	Index    int
+	PersonID string
+	Field    string
+	Rule     string
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("person %s: %s: %s", e.PersonID, e.Field, e.Rule)
+}
+
+// Is makes errors.Is(err, calc.ErrInvalid) true.
+func (e *VersionError) Is(target error) bool { return target == calc.ErrInvalid }
+
+// china is the time zone whose calendar day "today" is: the register is a county's.
+var china = time.FixedZone("CST", 8*60*60)
+
+// Today is the day an upsert without valid_from starts its versions on: the store's
+// clock's date in China (UTC+8).
+func (s *Store) Today() calc.Date {
+	y, m, d := s.Now().In(china).Date()
+	return calc.NewDate(y, m, d)
+}
+
+// UpsertPersons records the persons as new versions from today on (from the beginning
+// for a person not yet on the register): UpsertPersonVersions with no dates.
+func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error {
+	list := make([]calc.PersonVersion, len(persons))
+	for i, p := range persons {
+		list[i] = calc.PersonVersion{Person: p, From: calc.NoDate, To: calc.NoDate}
+	}
+	return s.UpsertPersonVersions(ctx, list)
+}
+
+// UpsertPersonVersions records, in one transaction, each version as a new version of its
+// person holding from From to To inclusive. From calc.NoDate is today (Today), or the
+// beginning for a person not yet on the register; To calc.NoDate is no end. Versions
+// already recorded are never edited: the new one overrides them on the days it holds,
+// and a settled claim keeps the version it was settled with (the audit reports a claim
+// the change would alter). A person's versions that would change nothing (the same
+// attributes in force on every day) record nothing, so that sending a register again is
+// harmless. A person's versions must come in date order and not overlap. Errors: a
+// *VersionError (calc.ErrInvalid) for a version that ends before it starts, overlaps the
+// one before or, being one of several of a person, has no From; the database's.
+func (s *Store) UpsertPersonVersions(ctx context.Context, versions []calc.PersonVersion) (err error) {
+	defer s.classify(&err)
+	today := s.Today()
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for lo := 0; lo < len(versions); {
+			id := versions[lo].ID
+			hi := lo + 1
+			for hi < len(versions) && versions[hi].ID == id {
+				hi++
+			}
+			if slices.ContainsFunc(versions[hi:], func(v calc.PersonVersion) bool { return v.ID == id }) {
+				return &VersionError{Index: hi, PersonID: id, Field: "person_id", Rule: "a person's versions must follow each other"}
+			}
+			if err := s.recordPerson(ctx, tx, lo, versions[lo:hi], today); err != nil {
+				return err
+			}
+			lo = hi
+		}
+		return s.cache.notify(ctx, tx, string(changedPersons))
+	})
+	s.cache.apply(string(changedPersons)) // even if the commit failed: it may still have committed
+	return err
+}
+
+// recordPerson records the new versions of one person; at is the first one's index in
+// the upsert.
+func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []calc.PersonVersion, today calc.Date) error {
+	id := news[0].ID
+	old, err := history(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	next := int32(len(old)) + 1
+	hist := slices.Clone(old)
+	for i := range news {
+		v := news[i]
+		if v.From == calc.NoDate {
+			switch {
+			case len(news) > 1:
+				return &VersionError{Index: at + i, PersonID: id, Field: "valid_from", Rule: "is required when a person has several versions in one upsert"}
+			case len(old) == 0:
+				v.From = calc.Beginning
+			default:
+				v.From = today
+			}
+		}
+		if v.To == calc.NoDate {
+			v.To = calc.End
+		}
+		switch {
+		case v.From < calc.Beginning || v.To > calc.End:
+			return &VersionError{Index: at + i, PersonID: id, Field: "valid_from", Rule: "dates run from 0001-01-01 to 9999-12-31"}
+		case v.To < v.From:
+			rule := fmt.Sprintf("%s is before valid_from %s", v.To, v.From)
+			if news[i].From == calc.NoDate {
+				rule += " (without valid_from a person on the register changes from today)"
+			}
+			return &VersionError{Index: at + i, PersonID: id, Field: "valid_to", Rule: rule}
+		case i > 0 && v.From <= hist[len(hist)-1].To:
+			return &VersionError{Index: at + i, PersonID: id, Field: "valid_from",
+				Rule: fmt.Sprintf("%s overlaps the version before it, which holds to %s: a person's versions come in date order and do not overlap", v.From, hist[len(hist)-1].To)}
+		}
+		v.Version = next + int32(i)
+		hist = append(hist, v)
+	}
+	if len(old) > 0 && calc.SameTimeline(old, hist) {
+		return nil
+	}
+	now := s.now()
+	for _, v := range hist[len(old):] {
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO person_versions (person_id, version, valid_from, valid_to, household_id,
+			registered_poor, aid_category, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			id, v.Version, v.From.String(), v.To.String(), v.HouseholdID, v.RegisteredPoor, v.Aid.String(), now)
+		if err != nil {
+			return fmt.Errorf("record person %s: %w", id, err)
+		}
+	}
+	last := hist.Last()
+	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category, version) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
+		registered_poor = excluded.registered_poor, aid_category = excluded.aid_category, version = excluded.version`),
+		id, last.HouseholdID, last.RegisteredPoor, last.Aid.String(), last.Version)
+	if err != nil {
+		return fmt.Errorf("record person %s: %w", id, err)
+	}
+	return nil
+}
+
+const versionColumns = `person_id, version, valid_from, valid_to, household_id, registered_poor, aid_category`
+
+// versionRow is a row of person_versions.
+type versionRow struct {
+	ID             string `db:"person_id"`
+	Version        int32  `db:"version"`
+	From           string `db:"valid_from"`
+	To             string `db:"valid_to"`
+	HouseholdID    string `db:"household_id"`
+	RegisteredPoor bool   `db:"registered_poor"`
+	Aid            string `db:"aid_category"`
+}
+
+func (r *versionRow) version() (calc.PersonVersion, error) {
+	v := calc.PersonVersion{Person: calc.Person{ID: r.ID, HouseholdID: r.HouseholdID, RegisteredPoor: r.RegisteredPoor, Version: r.Version}}
+	var errs [3]error
+	v.Aid, errs[0] = calc.ParseAidCategory(r.Aid)
+	v.From, errs[1] = calc.ParseDate(r.From)
+	v.To, errs[2] = calc.ParseDate(r.To)
+	if err := errors.Join(errs[:]...); err != nil {
+		return calc.PersonVersion{}, fmt.Errorf("read person %s version %d: %w", r.ID, r.Version, err)
+	}
+	return v, nil
+}
+
+// history reads a person's versions in the order recorded; none for an unknown person.
+func history(ctx context.Context, q sqlx.ExtContext, id string) (calc.History, error) {
+	var rows []versionRow
+	if err := sqlx.SelectContext(ctx, q, &rows, q.Rebind(`SELECT `+versionColumns+` FROM person_versions WHERE person_id = ? ORDER BY version`), id); err != nil {
+		return nil, fmt.Errorf("read person %s: %w", id, err)
+	}
+	h := make(calc.History, len(rows))
+	for i := range rows {
+		var err error
+		if h[i], err = rows[i].version(); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// PersonHistory returns a person's register versions in the order recorded, or
+// ErrNotFound.
+func (s *Store) PersonHistory(ctx context.Context, id string) (_ calc.History, err error) {
+	defer s.classify(&err)
+	h, err := history(ctx, s.db, id)
+	if err == nil && len(h) == 0 {
+		err = refuse(ErrNotFound, "person %s was not found", id)
+	}
+	return h, err
+}
+
+// personOn returns the person as the register had them on day d. Errors: ErrNotFound for
+// an unknown person; calc.ErrNotRegistered when no version holds on d.
+func personOn(ctx context.Context, q sqlx.ExtContext, id string, d calc.Date) (calc.Person, error) {
+	h, err := history(ctx, q, id)
+	if err != nil {
+		return calc.Person{}, err
+	}
+	return personAt(h, id, d)
+}
+
+// personAt is the person of history h on day d, with personOn's errors.
+func personAt(h calc.History, id string, d calc.Date) (calc.Person, error) {
+	if len(h) == 0 {
+		return calc.Person{}, refuse(ErrNotFound, "person %s was not found", id)
+	}
+	p := h.At(d)
+	if p == nil {
+		return calc.Person{}, fmt.Errorf("person %s: %w %s: no version of the person's register entry holds that day", id, calc.ErrNotRegistered, d)
+	}
+	return *p, nil
+}
+
+// Histories returns the register versions of every person whose attributes are not one
+// version holding always, by id: the persons Persons gives are the others' only version.
+func (s *Store) Histories(ctx context.Context) (_ map[string]calc.History, err error) {
+	defer s.classify(&err)
+	return histories(ctx, s.db)
+}
+
+func histories(ctx context.Context, q sqlx.ExtContext) (map[string]calc.History, error) {
+	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT `+versionColumns+` FROM person_versions WHERE person_id IN
+		(SELECT person_id FROM person_versions WHERE version > 1 OR valid_from <> ? OR valid_to <> ?) ORDER BY person_id, version`),
+		calc.Beginning.String(), calc.End.String())
+	if err != nil {
+		return nil, fmt.Errorf("read person versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]calc.History{}
+	for rows.Next() {
+		var r versionRow
+		if err := rows.StructScan(&r); err != nil {
+			return nil, fmt.Errorf("read person versions: %w", err)
+		}
+		v, err := r.version()
+		if err != nil {
+			return nil, err
+		}
+		out[v.ID] = append(out[v.ID], v)
+	}
+	return out, rows.Err()
+}
