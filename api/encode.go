@@ -38,6 +38,7 @@ type settlementJSON struct {
 	AidCategory   string     `json:"aid_category"`
 	Year          int        `json:"year"`
 	PolicyVersion string     `json:"policy_version"`
+	PersonVersion int32      `json:"person_version,omitempty"` // the register version of the person it was settled with
 	Total         money      `json:"total"`
 	InPolicy      money      `json:"in_policy"`
 	Lines         []lineJSON `json:"lines"`
@@ -213,6 +214,7 @@ func settledOut(st *store.SettlementRecord, providerID string) settlementJSON {
 	}
 	out := settlementOut(typ, &st.Settlement, st.Ledger, providerID)
 	out.SettlementID, out.Reverses, out.Reason = st.ID, st.Reverses, st.Reason
+	out.PersonVersion = st.PersonVersion
 	created := st.CreatedAt.UTC()
 	out.CreatedAt = &created
 	if len(st.Adjustments) > 0 {

@@ -58,6 +58,10 @@ func appendSettlementJSON(b []byte, v *settlementJSON) []byte {
 	b = strconv.AppendInt(b, int64(v.Year), 10)
 	b = append(b, `,"policy_version":`...)
 	b = appendJSONString(b, v.PolicyVersion)
+	if v.PersonVersion != 0 {
+		b = append(b, `,"person_version":`...)
+		b = strconv.AppendInt(b, int64(v.PersonVersion), 10)
+	}
 	b = appendMoneyMember(b, `,"total":`, v.Total)
 	b = appendMoneyMember(b, `,"in_policy":`, v.InPolicy)
 	b = append(b, `,"lines":`...)

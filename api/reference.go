@@ -2,24 +2,29 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
 
 // personJSON is a person in a PUT /v1/persons body.
 type personJSON struct {
-	PersonID       string `json:"person_id"`
-	HouseholdID    string `json:"household_id"`
-	RegisteredPoor *bool  `json:"registered_poor"`
-	AidCategory    string `json:"aid_category"` // dibao, tekun, or "" / none
+	PersonID       string  `json:"person_id"`
+	HouseholdID    string  `json:"household_id"`
+	RegisteredPoor *bool   `json:"registered_poor"`
+	AidCategory    string  `json:"aid_category"` // dibao, tekun, or "" / none
+	ValidFrom      *string `json:"valid_from"`   // absent or null: today, or the beginning for a new person
+	ValidTo        *string `json:"valid_to"`     // absent or null: no end
 }
 
 // providerJSON is a provider in a PUT /v1/providers body.
@@ -38,11 +43,16 @@ type upsertResult struct {
 const maxFieldErrors = 100
 
 // putPersons answers PUT /v1/persons: a JSON array of persons or a persons.csv file
-// (Content-Type text/csv), all upserted in one transaction or none.
+// (Content-Type text/csv), each a new version of its person, all recorded in one
+// transaction or none (store.UpsertPersonVersions).
 func (s *server) putPersons(c echo.Context) error {
-	persons, err := readList(c, "persons", csvdata.ReadPersons, func(p personJSON, at string, f *fields, seen map[string]bool) calc.Person {
-		out := calc.Person{ID: p.PersonID, HouseholdID: p.HouseholdID}
-		f.uniqueID(at+"person_id", p.PersonID, seen)
+	list, err := readList(c, "persons", csvdata.ReadPersonVersions, func(p personJSON, at string, f *fields, seen map[string]bool) calc.PersonVersion {
+		out := calc.PersonVersion{Person: calc.Person{ID: p.PersonID, HouseholdID: p.HouseholdID}, From: calc.NoDate, To: calc.NoDate}
+		if p.ValidFrom == nil && p.ValidTo == nil {
+			f.uniqueID(at+"person_id", p.PersonID, seen)
+		} else if rule := calc.IDRule(p.PersonID); rule != "" {
+			f.add(at+"person_id", rule) // a person's versions may repeat the id
+		}
 		if rule := calc.IDRule(p.HouseholdID); rule != "" {
 			f.add(at+"household_id", rule)
 		}
@@ -56,15 +66,59 @@ func (s *server) putPersons(c echo.Context) error {
 			f.addf(at+"aid_category", "%q is not an aid category (want dibao, tekun, or none)", p.AidCategory)
 		}
 		out.Aid = aid
+		for _, d := range []struct {
+			name string
+			in   *string
+			out  *calc.Date
+		}{{"valid_from", p.ValidFrom, &out.From}, {"valid_to", p.ValidTo, &out.To}} {
+			if d.in == nil {
+				continue
+			}
+			day, err := calc.ParseDate(*d.in)
+			if err != nil || day < calc.Beginning || day > calc.End {
+				f.addf(at+d.name, "%q is not a calendar date written YYYY-MM-DD, such as 2018-07-01", *d.in)
+				continue
+			}
+			*d.out = day
+		}
+		if out.From != calc.NoDate && out.To != calc.NoDate && out.To < out.From {
+			f.addf(at+"valid_to", "%s is before valid_from %s", out.To, out.From)
+		}
 		return out
 	})
 	if err != nil {
 		return err
 	}
-	if err := s.store.UpsertPersons(c.Request().Context(), persons); err != nil {
+	// A person's versions together and in date order, as the store takes them; a JSON
+	// body may give them in any order. order[k] is the body's index of list[k].
+	order := make([]int, len(list))
+	first := map[string]int{}
+	for i := range list {
+		order[i] = i
+		if _, ok := first[list[i].ID]; !ok {
+			first[list[i].ID] = i
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		x, y := &list[a], &list[b]
+		return cmp.Or(cmp.Compare(first[x.ID], first[y.ID]), cmp.Compare(x.From, y.From))
+	})
+	sorted := make([]calc.PersonVersion, len(list))
+	for k, i := range order {
+		sorted[k] = list[i]
+	}
+	if err := s.store.UpsertPersonVersions(c.Request().Context(), sorted); err != nil {
+		var ve *store.VersionError
+		if errors.As(err, &ve) {
+			field := ve.Field
+			if isJSON(mediaType(c)) && ve.Index < len(order) {
+				field = fmt.Sprintf("[%d].%s", order[ve.Index], ve.Field)
+			}
+			return fail(kindInvalid, "persons are invalid; nothing was stored", fieldError{Field: field, Rule: "person " + ve.PersonID + ": " + ve.Rule})
+		}
 		return err
 	}
-	return writeJSON(c, http.StatusOK, upsertResult{Upserted: len(persons)})
+	return writeJSON(c, http.StatusOK, upsertResult{Upserted: len(list)})
 }
 
 // putProviders answers PUT /v1/providers: a JSON array of providers or a providers.csv
@@ -191,16 +245,49 @@ func yearParam(s string) (int, error) {
 	return y, nil
 }
 
-// personOut is a person as GET /v1/persons answers it: the fields PUT /v1/persons takes.
+// personOut is a person as GET /v1/persons answers it: the fields PUT /v1/persons takes,
+// as the register now stands, and the version they are; GET /v1/persons/{id} adds every
+// version recorded.
 type personOut struct {
-	PersonID       string `json:"person_id"`
-	HouseholdID    string `json:"household_id"`
-	RegisteredPoor bool   `json:"registered_poor"`
-	AidCategory    string `json:"aid_category"`
+	PersonID       string              `json:"person_id"`
+	HouseholdID    string              `json:"household_id"`
+	RegisteredPoor bool                `json:"registered_poor"`
+	AidCategory    string              `json:"aid_category"`
+	Version        int32               `json:"version,omitempty"`
+	Versions       []personVersionJSON `json:"versions,omitempty"`
+}
+
+// personVersionJSON is a register version of a person: a null valid_from holds from the
+// beginning, a null valid_to has no end. A later version overrides an earlier one on the
+// days it holds.
+type personVersionJSON struct {
+	Version        int32   `json:"version"`
+	ValidFrom      *string `json:"valid_from"`
+	ValidTo        *string `json:"valid_to"`
+	HouseholdID    string  `json:"household_id"`
+	RegisteredPoor bool    `json:"registered_poor"`
+	AidCategory    string  `json:"aid_category"`
 }
 
 func personOutOf(p calc.Person) personOut {
-	return personOut{PersonID: p.ID, HouseholdID: p.HouseholdID, RegisteredPoor: p.RegisteredPoor, AidCategory: p.Aid.String()}
+	return personOut{PersonID: p.ID, HouseholdID: p.HouseholdID, RegisteredPoor: p.RegisteredPoor, AidCategory: p.Aid.String(), Version: p.Version}
+}
+
+func versionsOut(h calc.History) []personVersionJSON {
+	out := make([]personVersionJSON, len(h))
+	for i := range h {
+		v := &h[i]
+		out[i] = personVersionJSON{Version: v.Version, HouseholdID: v.HouseholdID, RegisteredPoor: v.RegisteredPoor, AidCategory: v.Aid.String()}
+		if v.From != calc.Beginning {
+			d := v.From.String()
+			out[i].ValidFrom = &d
+		}
+		if v.To != calc.End {
+			d := v.To.String()
+			out[i].ValidTo = &d
+		}
+	}
+	return out
 }
 
 // personList is a page of GET /v1/persons.
@@ -226,7 +313,13 @@ func (s *server) getPerson(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, personOutOf(p))
+	h, err := s.store.PersonHistory(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := personOutOf(p)
+	out.Versions = versionsOut(h)
+	return writeJSON(c, http.StatusOK, out)
 }
 
 // listPersons answers GET /v1/persons?limit=N&after=ID: a page of the register in id

@@ -130,6 +130,9 @@ func claimStoreError(err error, claim calc.Claim) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fail(kindInvalid, "the claim is invalid", fieldError{Field: "person_id", Rule: "unknown person " + claim.PersonID})
+	case errors.Is(err, calc.ErrNotRegistered):
+		return fail(kindInvalid, "the claim is invalid", fieldError{Field: "person_id",
+			Rule: "person " + claim.PersonID + " is not on the register on " + claim.DischargedOn.String() + ": no version of the person holds that day"})
 	case errors.Is(err, calc.ErrNoPolicy):
 		return fail(kindInvalid, "the claim is invalid", fieldError{Field: "discharged_on",
 			Rule: "no published policy is in force on " + claim.DischargedOn.String()})

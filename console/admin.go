@@ -192,9 +192,11 @@ func (c *Console) adminUpload(providers bool) echo.HandlerFunc {
 				n, err = len(list), c.store.UpsertProviders(ctx, list)
 			}
 		} else {
-			var list []calc.Person
-			if list, err = csvdata.ReadPersons(name, bytes.NewReader(body)); err == nil {
-				n, err = len(list), c.store.UpsertPersons(ctx, list)
+			// A persons file may carry valid_from,valid_to: each row is then a version of
+			// its person from that day on (store.UpsertPersonVersions).
+			var list []calc.PersonVersion
+			if list, err = csvdata.ReadPersonVersions(name, bytes.NewReader(body)); err == nil {
+				n, err = len(list), c.store.UpsertPersonVersions(ctx, list)
 			}
 		}
 		var ce *csvdata.Error

@@ -109,7 +109,8 @@ type Store interface {
 	PolicyDocument(ctx context.Context, version string) ([]byte, error)
 	Tally(ctx context.Context, from, to calc.Date) (calc.Tally, error)
 	PublishPolicy(ctx context.Context, p *calc.Policy, document []byte) error
-	UpsertPersons(ctx context.Context, persons []calc.Person) error
+	UpsertPersonVersions(ctx context.Context, versions []calc.PersonVersion) error
+	PersonHistory(ctx context.Context, id string) (calc.History, error)
 	UpsertProviders(ctx context.Context, providers []calc.Provider) error
 }
 

@@ -86,7 +86,14 @@ func (c *Console) slip(ec echo.Context) error {
 	if d.Provider, err = c.store.Provider(ctx, cl.ProviderID); err != nil {
 		return err
 	}
-	if d.Person, err = c.store.Person(ctx, cl.PersonID); err != nil {
+	// The slip shows the patient as the register had them when the claim was settled.
+	h, err := c.store.PersonHistory(ctx, cl.PersonID)
+	if err != nil {
+		return err
+	}
+	if v := h.Version(st.PersonVersion); v != nil {
+		d.Person = v.Person
+	} else if d.Person, err = c.store.Person(ctx, cl.PersonID); err != nil {
 		return err
 	}
 	d.Aid = "aid." + aidName(d.Person.Aid)
