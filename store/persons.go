@@ -203,17 +203,8 @@ func (s *Store) PersonHistory(ctx context.Context, id string) (_ calc.History, e
 	return h, err
 }
 
-// personOn returns the person as the register had them on day d. Errors: ErrNotFound for
-// an unknown person; calc.ErrNotRegistered when no version holds on d.
-func personOn(ctx context.Context, q sqlx.ExtContext, id string, d calc.Date) (calc.Person, error) {
-	h, err := history(ctx, q, id)
-	if err != nil {
-		return calc.Person{}, err
-	}
-	return personAt(h, id, d)
-}
-
-// personAt is the person of history h on day d, with personOn's errors.
+// personAt is the person of history h on day d. Errors: ErrNotFound for an unknown
+// person (no versions); calc.ErrNotRegistered when no version holds on d.
 func personAt(h calc.History, id string, d calc.Date) (calc.Person, error) {
 	if len(h) == 0 {
 		return calc.Person{}, refuse(ErrNotFound, "person %s was not found", id)

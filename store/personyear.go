@@ -22,7 +22,7 @@ type PersonYearTx struct {
 	person calc.Person  // as the register now stands (History.Last)
 	hist   calc.History // the person's register versions
 	ledger calc.Ledger  // the ledger as it was locked
-	wrote  bool        // a write was attempted: others must hear of it, and the cache forget it
+	wrote  bool         // a write was attempted: others must hear of it, and the cache forget it
 }
 
 // maxPersonYearAttempts bounds how often InPersonYear runs a transaction that PostgreSQL
