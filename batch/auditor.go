@@ -17,7 +17,7 @@ type Auditor struct {
 	persons   map[string]calc.Person
 	histories map[string]calc.History // see UseHistories
 	policies  *calc.PolicySet
-	audit    Audit
+	audit     Audit
 
 	// Scratch reused from person to person.
 	order    []int // indexes of the person's claims in settlement order
