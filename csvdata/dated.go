@@ -24,11 +24,12 @@ const (
 // valid_from and valid_to: each row is a version of its person's attributes, holding on
 // those days. An empty cell is calc.NoDate (for a file replayed, the beginning or no
 // end; for an upsert, see store.UpsertPersonVersions). A person may have several rows
-// only in a file with those columns, each row then with a valid_from; they may come in
-// any order and must not overlap. It returns the versions grouped by person (in the order
+// only in a file with those columns; they may come in any order, must not overlap, and
+// only the earliest may leave valid_from out. It returns the versions grouped by person (in the order
 // of each person's first row) and in date order, numbered 1, 2, ... per person, or a
 // *Error naming every bad cell: those of ReadPersons, a valid_to before its valid_from, a
-// missing valid_from, and overlapping rows of a person.
+// second row of a person without valid_from, and overlapping rows of a person. (An upsert
+// refuses a person's several versions if one has no valid_from: store.VersionError.)
 func ReadPersonVersions(file string, r io.Reader) ([]calc.PersonVersion, error) {
 	type row struct {
 		v    calc.PersonVersion
@@ -120,12 +121,9 @@ func ReadPersonVersions(file string, r io.Reader) ([]calc.PersonVersion, error) 
 			prev := &rows[i-1]
 			n = out[i-1].Version + 1
 			switch {
-			case v.From == calc.NoDate || prev.v.From == calc.NoDate:
-				at := rows[i]
-				if v.From != calc.NoDate {
-					at = *prev
-				}
-				add(at.line, from, ValidFromColumn, fmt.Sprintf("is required: person %s has several rows", v.ID))
+			case v.From == calc.NoDate:
+				// Only a person's first row may leave valid_from out (from the beginning).
+				add(rows[i].line, from, ValidFromColumn, fmt.Sprintf("is required: person %s has several rows, and only the first may hold from the beginning", v.ID))
 			case prev.v.To == calc.NoDate || prev.v.To >= v.From:
 				holds := "with no end"
 				if prev.v.To != calc.NoDate {
