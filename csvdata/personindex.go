@@ -37,15 +37,16 @@ type indexedPerson struct {
 // returns the persons, or a *Error naming every bad cell (up to MaxErrors) and no persons,
 // or an error of r.
 func ReadPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
-	dated, r := hasDateColumns(r)
-	if dated {
-		return readDatedPersonIndex(file, r)
-	}
 	return readPersonIndex(file, r)
 }
 
 // readPersonIndex is ReadPersonIndex.
 func readPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
+	// A file whose rows carry dates has its own reader (dated.go).
+	dated, r := hasDateColumns(r)
+	if dated {
+		return readDatedPersonIndex(file, r)
+	}
 	t, br, cr, err := readHeader(file, r, PersonColumns)
 	if err != nil {
 		return nil, err
