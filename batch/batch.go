@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -173,6 +174,11 @@ type Options struct {
 	// discharge day, and a claim settled with another version that says otherwise is
 	// reported as a register change.
 	Histories map[string]calc.History
+	// Progress, if not nil, is called after each chunk of persons is settled with how many
+	// persons of how many are done; calls come from several goroutines at once, with done
+	// rising. If it returns an error the run stops as soon as every worker has finished its
+	// chunk, and returns that error: a caller cancels a long run this way.
+	Progress func(done, total int) error
 }
 
 // Run settles every claim of set under policies, each under the version in force on its
@@ -190,10 +196,12 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 	// up the others.
 	const chunk = 1024
 	var (
-		next  = make(chan int, workers)
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
+		next    = make(chan int, workers)
+		mu      sync.Mutex
+		first   error
+		wg      sync.WaitGroup
+		settled atomic.Int64 // persons done, for Progress
+		stopped atomic.Bool  // a worker failed or Progress said stop: the others stop too
 	)
 	go func() {
 		for lo := 0; lo < persons; lo += chunk {
@@ -211,6 +219,9 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 				policy *calc.Policy
 			)
 			for lo := range next {
+				if stopped.Load() {
+					return
+				}
 				for p := lo; p < min(lo+chunk, persons); p++ {
 					var ledger calc.Ledger
 					for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
@@ -245,6 +256,16 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 						if opt.Each != nil {
 							opt.Each(p, r, &s)
 						}
+					}
+				}
+				if opt.Progress != nil {
+					done := settled.Add(int64(min(lo+chunk, persons) - lo))
+					if err := opt.Progress(int(done), persons); err != nil {
+						mu.Lock()
+						first = cmp.Or(first, err)
+						mu.Unlock()
+						stopped.Store(true)
+						return
 					}
 				}
 			}

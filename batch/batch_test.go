@@ -82,6 +82,47 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// TestRunProgress: Progress counts every person once, rising, and an error from it stops
+// the run with that error, before every person is settled.
+func TestRunProgress(t *testing.T) {
+	set := bulkSet(t, 20_000, 50_000)
+	persons := len(set.Persons)
+	for _, workers := range []int{1, 3} {
+		var (
+			mu    sync.Mutex
+			calls []int
+		)
+		res, err := batch.Run(set, shipped(t).Policies, batch.Options{Workers: workers, Progress: func(done, total int) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if total != persons {
+				t.Errorf("progress total %d, want %d persons", total, persons)
+			}
+			calls = append(calls, done)
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) < 10 || calls[len(calls)-1] != persons || res.All.Claims != set.Len() {
+			t.Errorf("%d workers: %d progress calls ending at %v of %d persons", workers, len(calls), calls[len(calls)-1:], persons)
+		}
+		stop := errors.New("cancelled")
+		var settled int
+		_, err = batch.Run(set, shipped(t).Policies, batch.Options{Workers: workers,
+			Each: func(int, int, *calc.Settlement) { mu.Lock(); settled++; mu.Unlock() },
+			Progress: func(done, _ int) error {
+				if done >= persons/4 {
+					return stop
+				}
+				return nil
+			}})
+		if !errors.Is(err, stop) || settled >= set.Len() {
+			t.Errorf("%d workers: stopped with %v after %d of %d claims, want the Progress error early", workers, err, settled, set.Len())
+		}
+	}
+}
+
 // TestWhatIfEqualsReplay: raising the commercial in-policy rate from 30% to 50% raises
 // commercial and lowers aid and the backstop, and every figure equals a direct replay
 // under the merged policy, to the fen.

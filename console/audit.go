@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -29,6 +30,9 @@ func auditDesk() desk {
 		e.GET("/audit/download", c.guard(replayRoute, c.auditDownload))
 		e.GET("/audit/tally", c.guard(tallyRoute, c.tallyDownload))
 		e.GET("/audit/refunds", c.guard(refundsRoute, c.refundsDownload))
+		e.POST("/audit/jobs", c.guard(replayRoute, c.startAuditJob))
+		e.GET("/audit/jobs/:id", c.guard(replayRoute, c.auditJobStatus))
+		e.POST("/audit/jobs/:id/cancel", c.guard(replayRoute, c.cancelAuditJob))
 	}}
 }
 
@@ -94,11 +98,17 @@ type period struct {
 	From, To, Policy string
 }
 
-// readPeriod reads from and to; errs gets each field's problem in the user's language.
+// readPeriod reads from and to of the query; errs gets each field's problem in the
+// user's language.
 func readPeriod(ec echo.Context, l *locale, errs fieldErrors) (calc.Date, calc.Date) {
+	return readPeriodValues(ec.QueryParam("from"), ec.QueryParam("to"), l, errs)
+}
+
+// readPeriodValues reads a period as typed; errs gets each field's problem.
+func readPeriodValues(fromText, toText string, l *locale, errs fieldErrors) (calc.Date, calc.Date) {
 	var dates [2]calc.Date
 	for i, f := range []string{"from", "to"} {
-		v := ec.QueryParam(f)
+		v := map[string]string{"from": fromText, "to": toText}[f]
 		d, err := calc.ParseDate(v)
 		if err != nil {
 			errs.add(f, l.T("err.date"))
@@ -139,7 +149,6 @@ func (c *Console) defaultPeriod() period {
 
 func (c *Console) auditPage(ec echo.Context) error {
 	ctx := ec.Request().Context()
-	l := c.lang(ec)
 	d := auditData{Form: c.defaultPeriod(), Errors: fieldErrors{}}
 	set, err := c.store.Policies(ctx)
 	if err != nil {
@@ -152,33 +161,88 @@ func (c *Console) auditPage(ec echo.Context) error {
 	if !q.Has("from") && !q.Has("to") {
 		return c.render(ec, http.StatusOK, "audit", "desk.audit", d)
 	}
-	d.Form = period{From: q.Get("from"), To: q.Get("to"), Policy: q.Get("policy")}
-	if d.Form.Policy == "" {
-		d.Form.Policy = ops.InForce
-	}
-	from, to := readPeriod(ec, l, d.Errors)
-	versions, err := c.ops.Versions(ctx, d.Form.Policy)
-	switch {
-	case errors.Is(err, ops.ErrUnknownVersion):
-		d.Errors.add("policy", l.T("err.unknownVersion"))
-	case err != nil:
+	run, err := c.readAudit(ec, &d)
+	if err != nil {
 		return err
 	}
 	if len(d.Errors) > 0 {
 		return c.render(ec, http.StatusUnprocessableEntity, "audit", "desk.audit", d)
 	}
-	start := time.Now()
-	a, err := c.ops.Audit(ctx, from, to, versions, nil)
-	if errors.Is(err, calc.ErrNoPolicy) {
-		d.Errors.add("policy", l.T("err.noPolicy"))
-		return c.render(ec, http.StatusUnprocessableEntity, "audit", "desk.audit", d)
+	// The result of the job the page's script ran, if it is this user's and of this
+	// form; otherwise (no script, or the job forgotten) the audit runs now.
+	var a *batch.Audit
+	if j := c.jobs.get(q.Get("job"), c.sessionID(ec)); j != nil && j.run.same(run) {
+		if st := j.state(); st.Finished && st.err == nil {
+			a, d.Elapsed = st.result, st.elapsed.Round(time.Millisecond).String()
+		}
 	}
-	if err != nil {
+	if a == nil {
+		start := time.Now()
+		a, err = c.ops.Audit(ctx, run.from, run.to, run.versions, nil)
+		if key := auditErrorKey(err); key != "" {
+			d.Errors.add("policy", c.lang(ec).T(key))
+			return c.render(ec, http.StatusUnprocessableEntity, "audit", "desk.audit", d)
+		}
+		if err != nil {
+			return err
+		}
+		d.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	}
+	if err := c.fillAudit(ec, &d, run, a); err != nil {
 		return err
 	}
-	d.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	return c.render(ec, http.StatusOK, "audit", "desk.audit", d)
+}
+
+// auditRun is what an audit runs on: the period and the versions, as the form chose them.
+type auditRun struct {
+	from, to calc.Date
+	policy   string
+	versions ops.Versions
+}
+
+// same reports whether r and o audit the same period under the same choice of policy.
+func (r auditRun) same(o auditRun) bool {
+	return r.from == o.from && r.to == o.to && r.policy == o.policy
+}
+
+// readAudit reads the audit form of the request (query or form fields) into d.Form and
+// what to run; each field's problem goes to d.Errors in the user's language.
+func (c *Console) readAudit(ec echo.Context, d *auditData) (auditRun, error) {
+	l := c.lang(ec)
+	d.Form = period{From: ec.FormValue("from"), To: ec.FormValue("to"), Policy: ec.FormValue("policy")}
+	if d.Form.Policy == "" {
+		d.Form.Policy = ops.InForce
+	}
+	from, to := readPeriodValues(d.Form.From, d.Form.To, l, d.Errors)
+	versions, err := c.ops.Versions(ec.Request().Context(), d.Form.Policy)
+	switch {
+	case errors.Is(err, ops.ErrUnknownVersion):
+		d.Errors.add("policy", l.T("err.unknownVersion"))
+	case err != nil:
+		return auditRun{}, err
+	}
+	return auditRun{from: from, to: to, policy: d.Form.Policy, versions: versions}, nil
+}
+
+// auditErrorKey is the label of an audit's error that the user can act on ("" for none
+// or for an internal error).
+func auditErrorKey(err error) string {
+	switch {
+	case errors.Is(err, calc.ErrNoPolicy):
+		return "err.noPolicy"
+	case errors.Is(err, context.Canceled):
+		return "audit.cancelled"
+	}
+	return ""
+}
+
+// fillAudit fills what the desk shows of an audit's result: the summary, the differences,
+// the downloads and, for whoever may read it, the tally of the period.
+func (c *Console) fillAudit(ec echo.Context, d *auditData, run auditRun, a *batch.Audit) error {
+	from, to := run.from, run.to
 	d.Ran = true
-	dq := url.Values{"from": {from.String()}, "to": {to.String()}, "policy": {d.Form.Policy}}
+	dq := url.Values{"from": {from.String()}, "to": {to.String()}, "policy": {run.policy}}
 	d.XLSX, d.CSV = downloadURL("/audit/download", dq, "xlsx"), downloadURL("/audit/download", dq, "csv")
 	dq.Del("policy")
 	d.TallyXLSX, d.TallyCSV = downloadURL("/audit/tally", dq, "xlsx"), downloadURL("/audit/tally", dq, "csv")
@@ -214,14 +278,14 @@ func (c *Console) auditPage(ec echo.Context) error {
 		add("item.out_of_pocket", diff.StoredOutOfPocket, diff.ReplayedOOP)
 	}
 	if c.mayUse(tallyRoute, c.role(ec)) {
-		t, err := c.store.Tally(ctx, from, to)
+		t, err := c.store.Tally(ec.Request().Context(), from, to)
 		if err != nil {
 			return err
 		}
 		d.TallyClaims, d.Tally = t.Claims, items(t, false)
 		d.HasPublished = publishedFor(from, to, d.Tally)
 	}
-	return c.render(ec, http.StatusOK, "audit", "desk.audit", d)
+	return nil
 }
 
 // publishedFor puts the county's published figures beside a tally of a period within

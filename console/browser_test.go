@@ -225,6 +225,11 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the slip does not show %s", name)
 			}
 		}
+		// The engine's explanations in Chinese, not in calc's English.
+		why := eval[string](t, ctx, `Array.from(document.querySelectorAll("#slip .why")).map(e => e.textContent).join("\n")`)
+		if !strings.Contains(why, "基本医保：") || strings.Contains(why, "basic:") || strings.Contains(why, "burden") {
+			t.Errorf("the slip's explanations are not in Chinese:\n%s", why)
+		}
 	})
 
 	t.Run("BadAmountAtField", func(t *testing.T) {

@@ -157,6 +157,7 @@ type Console struct {
 
 	secureCookies bool
 	trustProxy    []netip.Prefix
+	jobs          jobs // audits the desk's script runs
 }
 
 // desk is one desk of the console: where it lives, its label, the API route whose roles

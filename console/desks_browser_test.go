@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/hpcalc/hpcalc/console"
+	"github.com/hpcalc/hpcalc/store/storetest"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -241,4 +243,83 @@ func TestScreenshotsDesks(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("sweep-chart")))
 	eval[bool](t, fin, `(function(){document.getElementById("sweep-result").scrollIntoView(); return true})()`)
 	shot(fin, "finance-sweep.png")
+}
+
+// TestBrowserAuditProgress runs an audit from the desk as its script does: the progress
+// shows each stage with its counts as the audit goes on (the test lets the real audit go
+// on from one progress report to the next), a cancelled audit says so, and the result
+// page that opens at the end has the API's figures.
+func TestBrowserAuditProgress(t *testing.T) {
+	browser := newBrowser(t)
+	var stepped *steppedOps
+	v := newEnvOn(t, storetest.SQLite(t), false, func(c *console.Config) {
+		stepped = &steppedOps{Ops: c.Ops}
+		stepped.hold()
+		c.Ops = stepped
+	})
+	t.Cleanup(stepped.letGo)
+	v.settleShipped()
+	var js struct {
+		Claims   int       `json:"claims"`
+		Reversed int       `json:"reversed"`
+		Paid     apiTotals `json:"paid"`
+		Replayed apiTotals `json:"replayed"`
+	}
+	if st := v.apiJSON(asAuditor, http.MethodPost, "/v1/replays", `{"from":"2018-01-01","to":"2018-12-31"}`, &js); st != http.StatusOK {
+		t.Fatalf("API replay: %d", st)
+	}
+	ctx := tab(t, browser)
+	browserSignin(t, ctx, v, asAuditor)
+	do(t, ctx, chromedp.Navigate(v.srv.URL+"/audit"), chromedp.WaitVisible(chromedp.ID("audit-form")))
+	setField(t, ctx, "from", "2018-01-01")
+	setField(t, ctx, "to", "2018-12-31")
+	do(t, ctx, chromedp.Click(chromedp.ID("run-audit")))
+	type shown struct {
+		Stage, Text string
+		Value, Max  float64
+	}
+	seen := func() shown {
+		return eval[shown](t, ctx, `(function(){var p = document.getElementById("audit-progress"), b = document.getElementById("audit-bar");
+			return {Stage: p.dataset.stage || "", Text: document.getElementById("audit-progress-text").textContent, Value: b.value, Max: b.max}})()`)
+	}
+	// At each report of the audit, the counts.
+	waitJS(t, ctx, `document.getElementById("audit-progress").dataset.stage === "read"`)
+	read := seen()
+	if !eval[bool](t, ctx, `!document.getElementById("audit-progress").hidden && !document.getElementById("cancel-audit").hidden`) {
+		t.Error("the progress or its cancel button is not shown while the audit runs")
+	}
+	stepped.next()
+	claims := float64(js.Claims + js.Reversed)
+	if read.Value != claims || read.Max != claims || !strings.Contains(read.Text, "已读取并重算单据") {
+		t.Errorf("reading: the page showed %+v, want %v of %v claims", read, claims, claims)
+	}
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID("audit-summary")))
+	if loc := eval[string](t, ctx, `location.search`); !strings.Contains(loc, "job=") {
+		t.Errorf("the result page %s is not the job's", loc)
+	}
+	rows := eval[map[string][]string](t, ctx, `Object.fromEntries(Array.from(document.querySelectorAll("#audit-totals tbody tr")).map(r => [r.dataset.key, Array.from(r.cells).map(c => c.textContent)]))`)
+	for _, key := range []string{"item.total", "line.basic", "line.critical", "line.commercial", "line.aid", "line.backstop", "item.out_of_pocket"} {
+		r := rows[key]
+		if len(r) != 4 || grouped(t, r[1]) != js.Paid.amount(t, key) || grouped(t, r[2]) != js.Replayed.amount(t, key) {
+			t.Errorf("result row %s %q; the API paid %s replayed %s", key, r, js.Paid.amount(t, key), js.Replayed.amount(t, key))
+		}
+	}
+	if got := eval[string](t, ctx, `document.getElementById("audit-claims").textContent`); got != fmt.Sprint(js.Claims) {
+		t.Errorf("the result re-settled %s claims, the API %d", got, js.Claims)
+	}
+
+	// Cancelled: the desk says so and the form can run again.
+	do(t, ctx, chromedp.Click(chromedp.ID("run-audit")))
+	waitJS(t, ctx, `document.getElementById("audit-progress").dataset.stage === "read"`)
+	do(t, ctx, chromedp.Click(chromedp.ID("cancel-audit")))
+	// Once the server has the request to cancel, the audit goes on to where it looks.
+	waitJS(t, ctx, `document.getElementById("audit-progress").dataset.cancelled`)
+	stepped.letGo()
+	waitJS(t, ctx, `!document.getElementById("audit-error").hidden`)
+	if msg := eval[string](t, ctx, `document.getElementById("audit-error").textContent`); msg != "核查已取消。" {
+		t.Errorf("after cancelling the desk says %q", msg)
+	}
+	if eval[bool](t, ctx, `document.getElementById("run-audit").disabled`) {
+		t.Error("after cancelling the run button stays disabled")
+	}
 }

@@ -164,12 +164,14 @@ type quoteView struct {
 	OutOfPocket   calc.Money
 }
 
-func quoteOf(st *calc.Settlement) *quoteView {
+// quoteOf is the settlement as the desk and the slip show it, its explanations in l's
+// language.
+func quoteOf(l *locale, st *calc.Settlement) *quoteView {
 	q := &quoteView{PolicyVersion: st.PolicyVersion, Total: st.Total, InPolicy: st.InPolicy,
 		OutOfPolicy: st.Total - st.InPolicy, OutOfPocket: st.OutOfPocket}
-	for _, l := range calc.Lines() {
-		r := &st.Lines[l]
-		q.Lines = append(q.Lines, lineView{Key: l.String(), Applies: r.Applies, Amount: r.Amount, Explanation: st.Explain(l)})
+	for _, ln := range calc.Lines() {
+		r := &st.Lines[ln]
+		q.Lines = append(q.Lines, lineView{Key: ln.String(), Applies: r.Applies, Amount: r.Amount, Explanation: l.Reason(st.Reason(ln))})
 		q.Insured += r.Amount
 	}
 	return q
@@ -352,7 +354,7 @@ func (c *Console) dischargeQuote(ec echo.Context) error {
 	if len(errs) == 0 {
 		st, _, err := c.ops.Quote(ec.Request().Context(), cl)
 		if err == nil {
-			if ans.Quote, err = c.fragment(ec, "discharge", "quote", quoteOf(&st)); err != nil {
+			if ans.Quote, err = c.fragment(ec, "discharge", "quote", quoteOf(c.lang(ec), &st)); err != nil {
 				return err
 			}
 		} else if !c.addClaimError(c.lang(ec), sess, errs, err) {

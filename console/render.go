@@ -39,6 +39,37 @@ func (l *locale) T(key string, args ...any) string {
 	return m
 }
 
+// Reason writes an explanation of the engine (calc.Settlement.Reason) in this language:
+// each step's text is the label "reason.<code>", its money grouped, its rates in percent
+// and its words the labels "reason.word.<word>". TestReasonsEnglish keeps the English
+// equal to calc's own Explain.
+func (l *locale) Reason(steps []calc.Step) string {
+	var b []byte
+	args := make([]any, 0, 5)
+	for _, st := range steps {
+		args = args[:0]
+		for _, a := range st.Args {
+			args = append(args, l.arg(a))
+		}
+		b = append(b, l.T("reason."+st.Code, args...)...)
+	}
+	return string(b)
+}
+
+// arg writes a value of a reason or a rule: money grouped, a rate in percent, a word by
+// its label.
+func (l *locale) arg(a any) any {
+	switch v := a.(type) {
+	case calc.Money:
+		return v.Grouped()
+	case calc.Rate:
+		return string(v.AppendPercent(nil))
+	case calc.Word:
+		return l.T("reason.word." + string(v))
+	}
+	return a
+}
+
 // pageSet is every page parsed for one language.
 type pageSet struct {
 	locale *locale

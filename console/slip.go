@@ -79,7 +79,7 @@ func (c *Console) slip(ec echo.Context) error {
 		// that a clinic cannot tell it from none.
 		return echo.NewHTTPError(http.StatusNotFound, "err.notFound")
 	}
-	d := slipData{Settled: st, Claim: cl, Quote: quoteOf(&st.Settlement), Print: ec.QueryParam("print") == "1", Paper: papers[0], Papers: papers}
+	d := slipData{Settled: st, Claim: cl, Quote: quoteOf(c.lang(ec), &st.Settlement), Print: ec.QueryParam("print") == "1", Paper: papers[0], Papers: papers}
 	if p := ec.QueryParam("paper"); slices.Contains(papers, p) {
 		d.Paper = p
 	}

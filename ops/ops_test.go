@@ -219,6 +219,16 @@ func TestAudit(t *testing.T) {
 		if _, err := o.Audit(ctx, from, to, ops.Versions{}, nil); err == nil {
 			t.Error("audit without versions chosen: no error")
 		}
+		// Cancelled, the audit stops with the context's error.
+		inForce, err := o.Versions(ctx, ops.InForce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := o.Audit(cctx, from, to, inForce, nil); !errors.Is(err, context.Canceled) {
+			t.Errorf("a cancelled audit: %v, want context.Canceled", err)
+		}
 
 		// A reversal leaves its claim out and re-settles the later claims of its
 		// person-year: the audit then finds no difference.

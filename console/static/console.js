@@ -73,12 +73,66 @@
   // Long runs (an audit, a what-if) show that they are running: the page is replaced by
   // the answer when it comes.
   document.querySelectorAll("form[data-progress]").forEach(function (f) {
-    f.addEventListener("submit", function () {
+    f.addEventListener("submit", function (e) {
       var p = document.getElementById(f.dataset.progress);
       if (p) { p.hidden = false; }
       f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      if (f.dataset.jobs) { e.preventDefault(); runJob(f, p); }
     });
   });
+
+  // A form with data-jobs runs as a job: started by a POST, its progress polled and shown
+  // (stage, counts, a bar), cancellable; when done the result page opens. Errors show at
+  // their fields, or under the form.
+  var runJob = function (f, p) {
+    var bar = p.querySelector("progress"), text = p.querySelector("[id$=-progress-text]");
+    var cancel = p.querySelector("button[id^=cancel]"), problem = document.getElementById(f.id.replace("-form", "-error"));
+    var headers = { "X-CSRF-Token": f.dataset.csrf, "Content-Type": "application/x-www-form-urlencoded" };
+    var stop = function (msg) {
+      p.hidden = true;
+      f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+      if (problem && msg) { problem.textContent = msg; problem.hidden = false; }
+    };
+    var show = function (ans) {
+      text.textContent = ans.text || "";
+      if (ans.total > 0) { bar.max = ans.total; bar.value = ans.done; } else { bar.removeAttribute("value"); }
+      p.dataset.stage = ans.stage || "";
+    };
+    var fieldErrors = function (errs) {
+      f.querySelectorAll(".error[id^=err-]").forEach(function (e) {
+        var msg = errs[e.id.slice(4)] || "";
+        e.textContent = msg;
+        var box = e.closest(".field");
+        if (box) { box.classList.toggle("invalid", msg !== ""); }
+      });
+    };
+    var json = function (r) { return r.json().then(function (ans) { ans.status = r.status; return ans; }); };
+    if (problem) { problem.hidden = true; }
+    fieldErrors({});
+    fetch(f.dataset.jobs, { method: "POST", headers: headers, body: new URLSearchParams(new FormData(f)), credentials: "same-origin" })
+      .then(json).then(function (ans) {
+        if (ans.errors) { fieldErrors(ans.errors); stop(""); return; }
+        if (!ans.id) { stop(ans.error || String(ans.status)); return; }
+        var url = f.dataset.jobs + "/" + encodeURIComponent(ans.id);
+        cancel.hidden = false;
+        cancel.disabled = false;
+        cancel.onclick = function () {
+          cancel.disabled = true;
+          fetch(url + "/cancel", { method: "POST", headers: headers, credentials: "same-origin" })
+            .then(function () { p.dataset.cancelled = ans.id; });
+        };
+        var poll = function () {
+          fetch(url, { credentials: "same-origin" }).then(json).then(function (st) {
+            show(st);
+            if (st.error) { cancel.hidden = true; stop(st.error); return; }
+            if (st.result) { window.location.assign(st.result); return; }
+            setTimeout(poll, 200);
+          }, function () { setTimeout(poll, 1000); });
+        };
+        show(ans);
+        poll();
+      }, function (err) { stop(String(err)); });
+  };
 
   // Tables sorted by a click on a column's header, and filtered by what is typed.
   var number = function (s) { return Number(s.replace(/[^0-9.\-]/g, "")); };
