@@ -61,14 +61,21 @@ func LongestPeriod(k Kind) int {
 // PeriodRule is the rule a claim of kind k admitted on from and discharged on to breaks
 // by its length, or "". A discharge before admission is another rule.
 func PeriodRule(k Kind, from, to Date) string {
+	rule, _ := periodRule(k, from, to)
+	return rule
+}
+
+// periodRule is PeriodRule with the values of RulePeriodTooLong.
+func periodRule(k Kind, from, to Date) (string, []any) {
 	if days := int(to - from); days > LongestPeriod(k) {
-		what := "an inpatient stay"
+		what, word := "an inpatient stay", WordInpatientStay
 		if k == OutpatientChronic {
-			what = "a chronic outpatient bill"
+			what, word = "a chronic outpatient bill", WordChronicBill
 		}
-		return fmt.Sprintf("admission %s is %d days before discharge %s; %s spans at most %d days", from, days, to, what, LongestPeriod(k))
+		return fmt.Sprintf("admission %s is %d days before discharge %s; %s spans at most %d days", from, days, to, what, LongestPeriod(k)),
+			[]any{from, days, to, word, LongestPeriod(k)}
 	}
-	return ""
+	return "", nil
 }
 
 // Validate checks the rules every claim keeps: an id and a person, a known level and kind,
@@ -85,16 +92,16 @@ func (c *Claim) Validate() error {
 	}
 	var f fieldCheck
 	if c.ID == "" {
-		f.add("claim_id", "must not be empty")
+		f.add("claim_id", RuleRequired, "must not be empty")
 	}
 	if c.PersonID == "" {
-		f.add("person_id", "must not be empty")
+		f.add("person_id", RuleRequired, "must not be empty")
 	}
 	if c.Level >= NumLevels {
-		f.add("level", "unknown level %d", c.Level)
+		f.add("level", RuleUnknownLevel, fmt.Sprintf("unknown level %d", c.Level), int(c.Level))
 	}
 	if c.Kind >= NumKinds {
-		f.add("kind", "unknown kind %d", c.Kind)
+		f.add("kind", RuleUnknownKind, fmt.Sprintf("unknown kind %d", c.Kind), int(c.Kind))
 	}
 	for _, a := range []struct {
 		field string
@@ -102,22 +109,22 @@ func (c *Claim) Validate() error {
 	}{{"total", c.Total}, {"in_policy", c.InPolicy}} {
 		switch {
 		case a.m < 0:
-			f.add(a.field, "must not be negative (got %s)", a.m)
+			f.add(a.field, RuleAmountNegative, fmt.Sprintf("must not be negative (got %s)", a.m), a.m)
 		case a.m > MaxAmount:
-			f.add(a.field, "%s is over the limit of %s", a.m.Grouped(), MaxAmount.Grouped())
+			f.add(a.field, RuleAmountOver, fmt.Sprintf("%s is over the limit of %s", a.m.Grouped(), MaxAmount.Grouped()), a.m, MaxAmount)
 		}
 	}
 	if c.Total == 0 {
-		f.add("total", "must be more than 0.00: a bill of nothing is not a claim")
+		f.add("total", RuleTotalZero, "must be more than 0.00: a bill of nothing is not a claim")
 	}
 	if c.InPolicy > c.Total {
-		f.add("in_policy", "in_policy %s exceeds total %s", c.InPolicy, c.Total)
+		f.add("in_policy", RuleInPolicyOverTotal, fmt.Sprintf("in_policy %s exceeds total %s", c.InPolicy, c.Total), c.InPolicy, c.Total)
 	}
 	if c.DischargedOn < c.AdmittedOn {
-		f.add("discharged_on", "discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn)
+		f.add("discharged_on", RuleDischargeBeforeAdmission, fmt.Sprintf("discharge %s is before admission %s", c.DischargedOn, c.AdmittedOn), c.DischargedOn, c.AdmittedOn)
 	}
-	if rule := PeriodRule(c.Kind, c.AdmittedOn, c.DischargedOn); rule != "" && c.Kind < NumKinds {
-		f.add("admitted_on", "%s", rule)
+	if rule, args := periodRule(c.Kind, c.AdmittedOn, c.DischargedOn); rule != "" && c.Kind < NumKinds {
+		f.add("admitted_on", RulePeriodTooLong, rule, args...)
 	}
 	return f.result("claim " + c.ID)
 }

@@ -54,16 +54,30 @@ func firstBadRune(s string) (rune, int) {
 
 // IDRule is the rule s breaks as an identifier (see ValidID), or "" if it keeps it.
 func IDRule(s string) string {
+	rule, _, _ := idRule(s)
+	return rule
+}
+
+// idRule is IDRule with the rule's code and values.
+func idRule(s string) (rule, code string, args []any) {
 	switch {
 	case s == "":
-		return "must not be empty"
+		return "must not be empty", RuleRequired, nil
 	case len(s) > MaxIDLen:
-		return fmt.Sprintf("is %d bytes long; an id is at most %d bytes", len(s), MaxIDLen)
+		return fmt.Sprintf("is %d bytes long; an id is at most %d bytes", len(s), MaxIDLen), RuleIDTooLong, []any{len(s), MaxIDLen}
 	case !utf8.ValidString(s):
-		return "is not valid UTF-8"
+		return "is not valid UTF-8", RuleIDNotUTF8, nil
 	}
 	if r, at := firstBadRune(s); at >= 0 {
-		return fmt.Sprintf("%q is not an id: %q (byte %d) is not a letter, a digit, '.', '_' or '-'", s, r, at+1)
+		return fmt.Sprintf("%q is not an id: %q (byte %d) is not a letter, a digit, '.', '_' or '-'", s, r, at+1),
+			RuleIDBadRune, []any{s, string(r), at + 1}
 	}
-	return ""
+	return "", "", nil
+}
+
+// id notes the rule field's value s breaks as an identifier, if any.
+func (c *fieldCheck) id(field, s string) {
+	if rule, code, args := idRule(s); rule != "" {
+		c.add(field, code, rule, args...)
+	}
 }

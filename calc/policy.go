@@ -153,10 +153,14 @@ func (p *Policy) Clone() *Policy {
 	return &q
 }
 
-// FieldError names one field of an input and the rule it breaks.
+// FieldError names one field of an input and the rule it breaks: Rule in English, and
+// the same as Code (one of RuleCodes) with its values Args (Money, Rate, Date, int, string
+// or Word), for whoever writes the rule in another language.
 type FieldError struct {
 	Field string // dotted path, e.g. "basic.rate.inpatient.county"
 	Rule  string
+	Code  string
+	Args  []any
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Rule }
@@ -196,21 +200,23 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
 type fieldCheck struct{ errs []FieldError }
 
-func (c *fieldCheck) add(field, format string, args ...any) {
-	c.errs = append(c.errs, FieldError{Field: field, Rule: fmt.Sprintf(format, args...)})
+// add notes that field breaks the rule code, with its values args, as rule says in
+// English.
+func (c *fieldCheck) add(field, code, rule string, args ...any) {
+	c.errs = append(c.errs, FieldError{Field: field, Rule: rule, Code: code, Args: args})
 }
 
 func (c *fieldCheck) rate(field string, r Rate) {
 	if r < 0 || r > RateOne {
-		c.add(field, "rate %s is outside 0–1", r.Decimal())
+		c.add(field, RuleRateRange, fmt.Sprintf("rate %s is outside 0–1", r.Decimal()), r)
 	}
 }
 
-func (c *fieldCheck) money(field string, m Money, what string) {
+func (c *fieldCheck) money(field string, m Money, what Word) {
 	if m < 0 {
-		c.add(field, "%s %s is negative", what, m)
+		c.add(field, RuleMoneyNegative, fmt.Sprintf("%s %s is negative", what, m), what, m)
 	} else if m > MaxAmount && m != NoCap {
-		c.add(field, "%s %s is over %s", what, m.Grouped(), MaxAmount.Grouped())
+		c.add(field, RuleMoneyOver, fmt.Sprintf("%s %s is over %s", what, m.Grouped(), MaxAmount.Grouped()), what, m, MaxAmount)
 	}
 }
 
@@ -228,53 +234,51 @@ func (c *fieldCheck) result(what string) error {
 // broken rule, or nil.
 func (p *Policy) Validate() error {
 	var c fieldCheck
-	if rule := IDRule(p.Version); rule != "" {
-		c.add("version", "%s", rule)
-	}
+	c.id("version", p.Version)
 	if p.To < p.From {
-		c.add("effective.to", "%s is before effective.from %s", p.To, p.From)
+		c.add("effective.to", RuleEffectiveOrder, fmt.Sprintf("%s is before effective.from %s", p.To, p.From), p.To, p.From)
 	}
 	for _, k := range Kinds() {
 		for _, l := range Levels() {
-			c.money(fmt.Sprintf("basic.%s.deductible.%s", k, l), p.Basic.Deductible[k][l], "deductible")
+			c.money(fmt.Sprintf("basic.%s.deductible.%s", k, l), p.Basic.Deductible[k][l], WordDeductible)
 			c.rate(fmt.Sprintf("basic.%s.rate.%s", k, l), p.Basic.Rate[k][l])
 		}
 	}
-	c.money("basic.annual_cap", p.Basic.AnnualCap, "cap")
-	c.money("basic.outpatient_chronic.annual_cap", p.Basic.ChronicAnnualCap, "cap")
+	c.money("basic.annual_cap", p.Basic.AnnualCap, WordCap)
+	c.money("basic.outpatient_chronic.annual_cap", p.Basic.ChronicAnnualCap, WordCap)
 
-	c.money("critical.deductible", p.Critical.Deductible, "deductible")
-	c.money("critical.annual_cap", p.Critical.AnnualCap, "cap")
+	c.money("critical.deductible", p.Critical.Deductible, WordDeductible)
+	c.money("critical.annual_cap", p.Critical.AnnualCap, WordCap)
 	if len(p.Critical.Bands) == 0 {
-		c.add("critical.bands", "at least one band is required")
+		c.add("critical.bands", RuleBandsNone, "at least one band is required")
 	}
 	if len(p.Critical.Bands) > MaxBands {
-		c.add("critical.bands", "%d bands, at most %d allowed", len(p.Critical.Bands), MaxBands)
+		c.add("critical.bands", RuleBandsTooMany, fmt.Sprintf("%d bands, at most %d allowed", len(p.Critical.Bands), MaxBands), len(p.Critical.Bands), MaxBands)
 	}
 	for i, b := range p.Critical.Bands {
 		field := fmt.Sprintf("critical.bands[%d]", i)
-		c.money(field+".from", b.From, "band start")
+		c.money(field+".from", b.From, WordBandStart)
 		c.rate(field+".rate", b.Rate)
 		if i == 0 && b.From >= 0 && b.From < p.Critical.Deductible {
-			c.add(field+".from", "the first band starts at %s, below the annual deductible %s: bands slice the burden above the deductible",
-				b.From.Grouped(), p.Critical.Deductible.Grouped())
+			c.add(field+".from", RuleBandsFirstBelow, fmt.Sprintf("the first band starts at %s, below the annual deductible %s: bands slice the burden above the deductible",
+				b.From.Grouped(), p.Critical.Deductible.Grouped()), b.From, p.Critical.Deductible)
 		}
 		if i > 0 && b.From <= p.Critical.Bands[i-1].From {
-			c.add(field+".from", "bands not increasing: %s is not above the previous band's start %s",
-				b.From.Grouped(), p.Critical.Bands[i-1].From.Grouped())
+			c.add(field+".from", RuleBandsNotIncreasing, fmt.Sprintf("bands not increasing: %s is not above the previous band's start %s",
+				b.From.Grouped(), p.Critical.Bands[i-1].From.Grouped()), b.From, p.Critical.Bands[i-1].From)
 		}
 	}
 
 	c.rate("commercial.in_policy_rate", p.Commercial.InPolicyRate)
 	c.rate("commercial.out_of_policy_rate", p.Commercial.OutOfPolicyRate)
-	c.money("commercial.annual_cap", p.Commercial.AnnualCap, "cap")
+	c.money("commercial.annual_cap", p.Commercial.AnnualCap, WordCap)
 
 	if p.Aid.Rate[AidNone] != 0 || p.Aid.AnnualCap[AidNone] != 0 {
-		c.add("aid.none", "persons without an aid category receive no aid: rate and cap must be zero")
+		c.add("aid.none", RuleAidNoneNonZero, "persons without an aid category receive no aid: rate and cap must be zero")
 	}
 	for _, a := range AidCategories() {
 		c.rate(fmt.Sprintf("aid.%s.rate", a), p.Aid.Rate[a])
-		c.money(fmt.Sprintf("aid.%s.annual_cap", a), p.Aid.AnnualCap[a], "cap")
+		c.money(fmt.Sprintf("aid.%s.annual_cap", a), p.Aid.AnnualCap[a], WordCap)
 	}
 	c.rate("backstop.oop_ceiling", p.Backstop.OOPCeiling)
 	return c.result("policy " + p.Version)

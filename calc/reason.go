@@ -152,3 +152,47 @@ func (s *Settlement) Reason(l Line) []Step {
 	}
 	return out
 }
+
+// The codes of the rules of FieldError, and the words their values carry.
+const (
+	RuleRequired                 = "required"                   // the field is empty
+	RuleUnknownLevel             = "level.unknown"              // n
+	RuleUnknownKind              = "kind.unknown"               // n
+	RuleAmountNegative           = "amount.negative"            // amount
+	RuleAmountOver               = "amount.over"                // amount, limit
+	RuleTotalZero                = "total.zero"                 // a total of nothing
+	RuleInPolicyOverTotal        = "in_policy.over_total"       // in-policy, total
+	RuleDischargeBeforeAdmission = "discharge.before_admission" // discharge, admission
+	RulePeriodTooLong            = "period.too_long"            // admission, days, discharge, what (Word), most days
+	RuleIDTooLong                = "id.too_long"                // bytes, most bytes
+	RuleIDNotUTF8                = "id.not_utf8"
+	RuleIDBadRune                = "id.bad_rune" // id, character, byte
+	RuleRateRange                = "rate.range"  // rate
+	RuleMoneyNegative            = "money.negative"
+	RuleMoneyOver                = "money.over"           // what (Word), amount, limit
+	RuleEffectiveOrder           = "effective.order"      // to, from
+	RuleBandsNone                = "bands.none"           // no band
+	RuleBandsTooMany             = "bands.too_many"       // bands, most bands
+	RuleBandsFirstBelow          = "bands.first_below"    // band start, deductible
+	RuleBandsNotIncreasing       = "bands.not_increasing" // band start, previous start
+	RuleAidNoneNonZero           = "aid.none_nonzero"     // aid for persons without a category
+
+	WordDeductible    Word = "deductible"
+	WordCap           Word = "cap"
+	WordBandStart     Word = "band start"
+	WordInpatientStay Word = "inpatient_stay"
+	WordChronicBill   Word = "chronic_bill"
+)
+
+// RuleCodes lists every code a FieldError of calc may have.
+func RuleCodes() []string {
+	return []string{RuleRequired, RuleUnknownLevel, RuleUnknownKind, RuleAmountNegative, RuleAmountOver, RuleTotalZero,
+		RuleInPolicyOverTotal, RuleDischargeBeforeAdmission, RulePeriodTooLong, RuleIDTooLong, RuleIDNotUTF8, RuleIDBadRune,
+		RuleRateRange, RuleMoneyNegative, RuleMoneyOver, RuleEffectiveOrder, RuleBandsNone, RuleBandsTooMany,
+		RuleBandsFirstBelow, RuleBandsNotIncreasing, RuleAidNoneNonZero}
+}
+
+// RuleWords lists every Word a FieldError may carry.
+func RuleWords() []Word {
+	return []Word{WordDeductible, WordCap, WordBandStart, WordInpatientStay, WordChronicBill}
+}

@@ -152,7 +152,7 @@ func (c *Console) adminPublish(ec echo.Context) error {
 	switch {
 	case errors.As(err, &pe):
 		for _, pr := range pe.Problems {
-			d.Problems = append(d.Problems, problem{Line: pr.Line, Column: pr.Column, Field: pr.Field, Rule: pr.Rule})
+			d.Problems = append(d.Problems, problem{Line: pr.Line, Column: pr.Column, Field: pr.Field, Rule: c.lang(ec).Rule(pr.Code, pr.Args, pr.Rule)})
 		}
 		d.Error = c.lang(ec).T("err.fileInvalid", name)
 		return c.adminRender(ec, http.StatusUnprocessableEntity, d)
@@ -203,7 +203,7 @@ func (c *Console) adminUpload(providers bool) echo.HandlerFunc {
 		switch {
 		case errors.As(err, &ce):
 			for _, pr := range ce.Problems {
-				d.Problems = append(d.Problems, problem{Line: pr.Line, Column: pr.Column, Field: pr.Field, Rule: pr.Rule})
+				d.Problems = append(d.Problems, problem{Line: pr.Line, Column: pr.Column, Field: pr.Field, Rule: c.lang(ec).Rule(pr.Code, pr.Args, pr.Rule)})
 			}
 			d.Error = c.lang(ec).T("err.fileInvalid", name)
 			return c.adminRender(ec, http.StatusUnprocessableEntity, d)

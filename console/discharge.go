@@ -128,7 +128,7 @@ func (c *Console) addClaimError(l *locale, sess store.Session, errs fieldErrors,
 		errs.add("discharged_on", l.T("err.noPolicy"))
 	case errors.As(err, &ve):
 		for _, fe := range ve.Fields {
-			errs.add(fe.Field, fe.Rule)
+			errs.add(fe.Field, l.Rule(fe.Code, fe.Args, fe.Rule))
 		}
 	case errors.Is(err, store.ErrConflict):
 		// As the API: the fields that differ are named only to whoever may read the

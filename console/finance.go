@@ -273,7 +273,7 @@ func (c *Console) financePage(ec echo.Context) error {
 	var ce *ops.ChangeError
 	switch {
 	case errors.As(err, &ce):
-		d.Error = ce.Error()
+		d.Error = l.fileError(ce.Err)
 		return c.render(ec, http.StatusUnprocessableEntity, "finance", "desk.finance", d)
 	case errors.Is(err, calc.ErrNoPolicy):
 		d.Error = l.T("err.noPolicy")
@@ -367,7 +367,7 @@ func (c *Console) financeSweep(ec echo.Context, d *financeData, from, to calc.Da
 	steps, err := c.ops.Sweep(ec.Request().Context(), from, to, d.Sweep.Field, values)
 	var ce *ops.ChangeError
 	if errors.As(err, &ce) {
-		d.SweepError = ce.Error()
+		d.SweepError = l.fileError(ce.Err)
 		return nil
 	}
 	if err != nil {

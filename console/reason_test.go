@@ -1,11 +1,13 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -121,4 +123,97 @@ func TestReasonsEnglish(t *testing.T) {
 		}
 	}
 	t.Log(fmt.Sprint(seen))
+}
+
+// TestRuleCodes checks that every rule calc's checks name has its text, and each word
+// its label, in every language; and that every rule, broken by a claim or a policy,
+// writes in each language without a formatting error, in Chinese not as calc's English.
+func TestRuleCodes(t *testing.T) {
+	locales, err := loadLocales()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, l := range locales {
+		for _, c := range calc.RuleCodes() {
+			if _, ok := l.msgs["rule."+c]; !ok {
+				t.Errorf("locales/%s.json lacks the rule %q", code, "rule."+c)
+			}
+		}
+		for _, w := range calc.RuleWords() {
+			if _, ok := l.msgs["rule.word."+string(w)]; !ok {
+				t.Errorf("locales/%s.json lacks the word %q", code, "rule.word."+w)
+			}
+		}
+	}
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := calc.NewDate(2018, 3, 15)
+	good := calc.Claim{ID: "C1", PersonID: "P00001", ProviderID: "TWN01", Level: calc.Township, Kind: calc.Inpatient,
+		AdmittedOn: day - 3, DischargedOn: day, Total: 1000_00, InPolicy: 800_00}
+	claims := []func(c *calc.Claim){
+		func(c *calc.Claim) { c.ID, c.PersonID = "", "" },
+		func(c *calc.Claim) { c.Level, c.Kind = 9, 9 },
+		func(c *calc.Claim) { c.InPolicy = -5 },
+		func(c *calc.Claim) { c.Total = calc.MaxAmount + 1 },
+		func(c *calc.Claim) { c.Total, c.InPolicy = 0, 0 },
+		func(c *calc.Claim) { c.InPolicy = c.Total + 1 },
+		func(c *calc.Claim) { c.AdmittedOn = c.DischargedOn + 2 },
+		func(c *calc.Claim) { c.AdmittedOn = c.DischargedOn - 400 },
+		func(c *calc.Claim) { c.Kind, c.AdmittedOn = calc.OutpatientChronic, c.DischargedOn-100 },
+	}
+	var errs []error
+	for _, change := range claims {
+		c := good
+		change(&c)
+		errs = append(errs, c.Validate())
+	}
+	base := d.Policies.Policies()[0]
+	policies := []func(p *calc.Policy){
+		func(p *calc.Policy) { p.Version = "" },
+		func(p *calc.Policy) { p.Version = strings.Repeat("v", calc.MaxIDLen+1) },
+		func(p *calc.Policy) { p.Version = "bad\xff" },
+		func(p *calc.Policy) { p.Version = "版本 一" },
+		func(p *calc.Policy) { p.To = p.From - 1 },
+		func(p *calc.Policy) { p.Commercial.InPolicyRate = calc.RateOne * 2 },
+		func(p *calc.Policy) { p.Critical.Deductible = -1 },
+		func(p *calc.Policy) { p.Critical.AnnualCap = calc.MaxAmount + 1 },
+		func(p *calc.Policy) { p.Critical.Bands = nil },
+		func(p *calc.Policy) {
+			p.Critical.Bands = slices.Repeat([]calc.Band{p.Critical.Bands[0]}, calc.MaxBands+1)
+		},
+		func(p *calc.Policy) { p.Critical.Bands[0].From = p.Critical.Deductible - 1 },
+		func(p *calc.Policy) { p.Critical.Bands = append(p.Critical.Bands, p.Critical.Bands[0]) },
+		func(p *calc.Policy) { p.Aid.Rate[calc.AidNone] = 1 },
+	}
+	for _, change := range policies {
+		p := base.Clone()
+		change(p)
+		errs = append(errs, p.Validate())
+	}
+	seen := map[string]bool{}
+	for _, err := range errs {
+		var ve *calc.ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("a broken rule gave %v, want a *calc.ValidationError", err)
+		}
+		for _, fe := range ve.Fields {
+			seen[fe.Code] = true
+			for code, l := range locales {
+				got := l.Rule(fe.Code, fe.Args, fe.Rule)
+				if strings.Contains(got, "%!") || got == "" {
+					t.Errorf("%s, %s: %q writes in %s as %q", fe.Field, fe.Code, fe.Rule, code, got)
+				}
+				if code == "zh" && got == fe.Rule {
+					t.Errorf("%s: %q is not written in Chinese", fe.Field, fe.Rule)
+				}
+			}
+		}
+	}
+	for _, c := range calc.RuleCodes() {
+		if !seen[c] {
+			t.Errorf("no broken rule had the code %q: the test does not reach it", c)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/fileerr"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/labstack/echo/v4"
 )
@@ -49,25 +51,72 @@ func (l *locale) Reason(steps []calc.Step) string {
 	for _, st := range steps {
 		args = args[:0]
 		for _, a := range st.Args {
-			args = append(args, l.arg(a))
+			args = append(args, l.arg("reason.word.", a))
 		}
 		b = append(b, l.T("reason."+st.Code, args...)...)
 	}
 	return string(b)
 }
 
-// arg writes a value of a reason or a rule: money grouped, a rate in percent, a word by
-// its label.
-func (l *locale) arg(a any) any {
+// arg writes a value of a reason or a rule: money grouped, a rate in percent, a date as
+// ISO, a word by its label (words + the word).
+func (l *locale) arg(words string, a any) any {
 	switch v := a.(type) {
 	case calc.Money:
 		return v.Grouped()
 	case calc.Rate:
 		return string(v.AppendPercent(nil))
+	case calc.Date:
+		return v.String()
 	case calc.Word:
-		return l.T("reason.word." + string(v))
+		return l.T(words + string(v))
 	}
 	return a
+}
+
+// Rule writes a broken rule of calc (calc.FieldError's or fileerr.Problem's Code and
+// Args) in this language, from the label "rule.<code>"; a rule without a code (a reader's
+// own, in English) is english as it is.
+func (l *locale) Rule(code string, args []any, english string) string {
+	if code == "" {
+		return english
+	}
+	if _, ok := l.msgs["rule."+code]; !ok {
+		return english
+	}
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = l.arg("rule.word.", a)
+	}
+	return l.T("rule."+code, out...)
+}
+
+// fileError writes the problems of a file or document (a *fileerr.Error) with calc's
+// rules in this language; another error as it is.
+func (l *locale) fileError(err error) string {
+	var fe *fileerr.Error
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	var b strings.Builder
+	for i, p := range fe.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(fe.File)
+		if p.Line > 0 {
+			fmt.Fprintf(&b, ":%d", p.Line)
+			if p.Column > 0 {
+				fmt.Fprintf(&b, ":%d", p.Column)
+			}
+		}
+		b.WriteString(": ")
+		if p.Field != "" {
+			b.WriteString(p.Field + ": ")
+		}
+		b.WriteString(l.Rule(p.Code, p.Args, p.Rule))
+	}
+	return b.String()
 }
 
 // pageSet is every page parsed for one language.

@@ -20,6 +20,11 @@ type Problem struct {
 	Line, Column int
 	Field        string
 	Rule         string
+	// Code and Args are the rule as calc.FieldError has it (calc.RuleCodes), when calc's
+	// check found it, for whoever writes the rule in another language; empty for the
+	// reader's own rules (syntax, unknown fields), which are in English only.
+	Code string
+	Args []any
 }
 
 // Error lists the problems found in one file or argument, named by File as the user

@@ -174,7 +174,7 @@ func Parse(name string, data []byte) (*calc.Policy, error) {
 				continue
 			}
 			pos := c.positions[f.Field]
-			c.problems = append(c.problems, Problem{Line: pos.Line, Column: pos.Column, Field: f.Field, Rule: f.Rule})
+			c.problems = append(c.problems, Problem{Line: pos.Line, Column: pos.Column, Field: f.Field, Rule: f.Rule, Code: f.Code, Args: f.Args})
 		}
 	}
 	// A section the decoder could not read leaves its fields unset; they are not missing.
