@@ -351,7 +351,7 @@ func TestBrowser(t *testing.T) {
 		// Measured, not asserted: docs/performance.md reports them.
 		// Each desk's first load in five fresh browser contexts (an empty cache each), the
 		// median reported: the shared machine's load moves single figures a lot.
-		for _, d := range []struct{ who, path string }{{asClinic, "/discharge"}, {asAdmin, "/admin"}} {
+		for _, d := range []struct{ who, path string }{{asClinic, "/discharge"}, {asAuditor, "/audit"}, {asFinance, "/finance"}, {asAdmin, "/admin"}, {asClinic, "/sessions"}} {
 			ctx := tab(t, browser)
 			browserSignin(t, ctx, v, d.who)
 			var loads []float64
