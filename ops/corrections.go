@@ -26,8 +26,11 @@ var ErrInvalidPeriod = errors.New("the period ends before it starts")
 
 // Reconcile settles again, in order (POLICY.md "Order" and "Corrections"), every
 // person-year with a standing claim discharged from from to to inclusive, of personID
-// only if it is not "". Each person-year is re-settled whole, in a transaction of its own
-// under its ledger lock. With apply, every difference is booked as an adjustment (cause
+// only if it is not "". Each person-year is re-settled whole. Of one person, each
+// person-year is read and re-settled in a transaction of its own under its ledger lock; of
+// every person, the period's whole years are read in one ordered query, as an audit reads
+// them, and re-settled in memory from what was paid, and only the person-years that would
+// change get that transaction (reconcileAll). With apply, every difference is booked as an adjustment (cause
 // store.CauseOutOfOrder, the reconciliation's id) and the ledger written; without, nothing
 // is stored and the adjustments say what would be booked. A person-year already in order
 // books nothing, so applying twice books nothing the second time.
@@ -50,17 +53,15 @@ func (s *Service) Reconcile(ctx context.Context, from, to calc.Date, personID st
 			return Reconciliation{}, fmt.Errorf("reconcile: %w", err)
 		}
 	}
+	if personID == "" {
+		return s.reconcileAll(ctx, r)
+	}
 	years, err := s.store.PersonYearsDischarged(ctx, from, to, personID)
 	if err != nil {
 		return Reconciliation{}, fmt.Errorf("reconcile: %w", err)
 	}
 	for _, py := range years {
-		var adjs []store.Adjusted
-		err := s.store.InPersonYear(ctx, py.PersonID, py.Year, func(tx *store.PersonYearTx) error {
-			var err error
-			adjs, _, err = resettle(tx, nil, store.CauseOutOfOrder, r.ID, apply)
-			return err
-		})
+		adjs, err := s.reconcileYear(ctx, py, r.ID, apply)
 		if err != nil {
 			return r, &ReconcileStopped{ID: r.ID, At: py, Done: r.PersonYears, Total: len(years), Applied: apply, Err: err}
 		}
@@ -99,6 +100,18 @@ func (e *ReconcileStopped) Report() string {
 	}
 	return fmt.Sprintf("reconciliation %s stopped at person %s, year %d, after %d of %d person-years; %s; "+
 		"run it again to complete it: nothing is booked twice", e.ID, e.At.PersonID, e.At.Year, e.Done, e.Total, done)
+}
+
+// reconcileYear re-settles one person-year in order, in a transaction under its ledger
+// lock, and with apply books the differences (cause store.CauseOutOfOrder, causeID).
+func (s *Service) reconcileYear(ctx context.Context, py store.PersonYear, causeID string, apply bool) ([]store.Adjusted, error) {
+	var adjs []store.Adjusted
+	err := s.store.InPersonYear(ctx, py.PersonID, py.Year, func(tx *store.PersonYearTx) error {
+		var err error
+		adjs, _, err = resettle(tx, nil, store.CauseOutOfOrder, causeID, apply)
+		return err
+	})
+	return adjs, err
 }
 
 // Refund is what is owed back to one patient: the adjustments that lowered their share.

@@ -162,3 +162,6 @@ func (s *Store) UndoTallyBuckets(ctx context.Context) error {
 
 // DB is the store's database handle, for benchmarks that shape their data with SQL.
 func (s *Store) DB() *sqlx.DB { return s.db }
+
+// EvictAll empties the read cache, for benchmarks that put tables back behind it.
+func (s *Store) EvictAll() { s.cache.flush() }
