@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -111,7 +110,7 @@ func (s *Store) StoredClaims(ctx context.Context, from, to calc.Date, each func(
 		c.Total, errs[4] = calc.ParseMoney(f[7])
 		c.InPolicy, errs[5] = calc.ParseMoney(f[8])
 		sc.SettlementID, sc.PolicyVersion = f[9], f[10]
-		sc.SettledAt, errs[6] = time.Parse(time.RFC3339Nano, f[11])
+		sc.SettledAt, errs[6] = parseStamp(f[11])
 		for l := range calc.NumLines {
 			sc.Paid[l], errs[7+l] = calc.ParseMoney(f[12+l])
 		}

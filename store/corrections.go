@@ -163,7 +163,7 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 			q.WriteString("(?" + strings.Repeat(", ?", columns-1) + ")")
 			args = append(args, d.PersonID, a.ID, a.SettlementID, d.ClaimID, d.Year, a.DischargedOn.String(), d.Kind.String(), a.Cause, a.CauseID,
 				dec(d.Lines[calc.Basic]), dec(d.Lines[calc.Critical]), dec(d.Lines[calc.Commercial]), dec(d.Lines[calc.Aid]),
-				dec(d.Lines[calc.Backstop]), dec(d.OutOfPocket), dec(d.Burden), dec(d.Correction), a.CreatedAt.Format(stampLayout))
+				dec(d.Lines[calc.Backstop]), dec(d.OutOfPocket), dec(d.Burden), dec(d.Correction), stamp(a.CreatedAt))
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
 			return fmt.Errorf("store adjustments: %w", err)
@@ -189,19 +189,20 @@ func (s *Store) adjustments(ctx context.Context, q sqlx.QueryerContext, where st
 	var out []Adjusted
 	for rows.Next() {
 		var (
-			a                    Adjusted
-			d                    = &a.Adjustment
-			discharged, kind, at string
-			v                    [8]string
+			a                Adjusted
+			d                = &a.Adjustment
+			discharged, kind string
+			at               int64
+			v                [8]string
 		)
 		if err := rows.Scan(&a.ID, &a.SettlementID, &d.ClaimID, &d.PersonID, &d.Year, &discharged, &kind, &a.Cause, &a.CauseID,
 			&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &at); err != nil {
 			return nil, fmt.Errorf("read adjustments: %w", err)
 		}
-		var errs [3]error
+		var errs [2]error
 		a.DischargedOn, errs[0] = calc.ParseDate(discharged)
 		d.Kind, errs[1] = calc.ParseKind(kind)
-		a.CreatedAt, errs[2] = time.Parse(time.RFC3339Nano, at)
+		a.CreatedAt = stampTime(at)
 		var tm textMoney
 		for l := range calc.NumLines {
 			d.Lines[l] = tm.fen(v[l])

@@ -72,7 +72,7 @@ func (s *Store) ProviderDay(ctx context.Context, provider string, day calc.Date)
 			kind     string
 			total    decimal.Decimal
 			oop      decimal.Decimal
-			created  string
+			created  int64
 			reversed sql.NullString
 		)
 		if err := rows.Scan(&d.ID, &d.ClaimID, &d.PersonID, &kind, &total, &oop, &created, &reversed); err != nil {
@@ -84,9 +84,7 @@ func (s *Store) ProviderDay(ctx context.Context, provider string, day calc.Date)
 		if err == nil {
 			err = ms.err
 		}
-		if err == nil {
-			d.CreatedAt, err = time.Parse(time.RFC3339Nano, created)
-		}
+		d.CreatedAt = stampTime(created)
 		if err != nil {
 			return nil, fmt.Errorf("settlements of %s on %s: %w", provider, day, err)
 		}

@@ -636,7 +636,7 @@ func (imp *importer) writeClaims(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("import claims: %w", err)
 	}
-	received := imp.started.UTC().Format(stampLayout) // as Settle stamps it
+	received := stamp(imp.started) // as Settle stamps it
 	n := imp.in.NumClaims
 	imp.progress(ImportProgress{Stage: "claims", Total: n})
 	r := 0
@@ -696,7 +696,7 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 			st.Kind.String(), moneyText(st.Total), moneyText(st.Lines[calc.Basic].Amount), moneyText(st.Lines[calc.Critical].Amount),
 			moneyText(st.Lines[calc.Commercial].Amount), moneyText(st.Lines[calc.Aid].Amount), moneyText(st.Lines[calc.Backstop].Amount),
 			moneyText(st.OutOfPocket), moneyText(st.Lines[calc.Critical].Base), string(d), "",
-			imp.started.Add(time.Duration(r)).Format(stampLayout)}
+			stamp(imp.started.Add(time.Duration(r)))}
 		if imp.paid {
 			row = append(row, st.Imported)
 		}

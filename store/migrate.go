@@ -181,11 +181,12 @@ var goMigrationList = []goMigration{
 	{version: 7, name: "0007_tally_days_from_settlements", up: fillTallyDays},
 	{version: 8, name: "0008_settlement_workings", up: convertWorkings},
 	{version: 10, name: "0010_workings_v3", up: workingsV3},
+	{version: 11, name: "0011_integer_stamps", up: integerStamps},
 }
 
 // vacuumAfter are the migrations that rewrite or drop much of the settlements: SQLite
 // keeps the pages they free until VACUUM.
-var vacuumAfter = []string{"0008_settlement_workings", "0010_workings_v3"}
+var vacuumAfter = []string{"0008_settlement_workings", "0010_workings_v3", "0011_integer_stamps"}
 
 func (s *Store) goMigrations() []*goose.Migration {
 	var out []*goose.Migration

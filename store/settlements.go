@@ -313,7 +313,7 @@ func (s *Store) writeLedger(ctx context.Context, tx *sqlx.Tx, personID string, l
 func (s *Store) insertClaim(ctx context.Context, tx *sqlx.Tx, c calc.Claim) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO claims (person_id, claim_id, provider_id, level, kind, admitted_on, discharged_on, total, in_policy, received_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), c.PersonID, c.ID, c.ProviderID, c.Level.String(), c.Kind.String(),
-		c.AdmittedOn.String(), c.DischargedOn.String(), dec(c.Total), dec(c.InPolicy), s.now())
+		c.AdmittedOn.String(), c.DischargedOn.String(), dec(c.Total), dec(c.InPolicy), stamp(s.Now()))
 	if err != nil {
 		return fmt.Errorf("store claim: %w", err)
 	}
@@ -338,7 +338,7 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRe
 		x.PersonID, st.ID, x.ClaimID, reverses, x.Year, discharged.String(), x.PolicyVersion, st.PersonVersion, x.Kind.String(),
 		dec(sign*x.Total), dec(sign*x.Lines[calc.Basic].Amount), dec(sign*x.Lines[calc.Critical].Amount),
 		dec(sign*x.Lines[calc.Commercial].Amount), dec(sign*x.Lines[calc.Aid].Amount), dec(sign*x.Lines[calc.Backstop].Amount),
-		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, st.CreatedAt.UTC().Format(stampLayout),
+		dec(sign*x.OutOfPocket), dec(sign*x.Lines[calc.Critical].Base), string(d), st.Reason, stamp(st.CreatedAt),
 		x.Imported)
 	if err != nil {
 		return fmt.Errorf("store settlement: %w", err)
@@ -369,7 +369,7 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 	var row struct {
 		ID        string `db:"settlement_id"`
 		Reason    string `db:"reason"`
-		CreatedAt string `db:"created_at"`
+		CreatedAt int64  `db:"created_at"`
 		Imported  bool   `db:"imported"`
 		Person    int32  `db:"person_version"`
 		settlementKeys
@@ -386,11 +386,7 @@ func (s *Store) settled(ctx context.Context, q sqlx.ExtContext, where string, ar
 		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
 	}
 	st.Imported = row.Imported
-	created, err := time.Parse(time.RFC3339Nano, row.CreatedAt)
-	if err != nil {
-		return SettlementRecord{}, fmt.Errorf("read settlement %s: %w", row.ID, err)
-	}
-	out := SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: created, Settlement: st, Ledger: after,
+	out := SettlementRecord{ID: row.ID, Reverses: row.Reverses.String, Reason: row.Reason, CreatedAt: stampTime(row.CreatedAt), Settlement: st, Ledger: after,
 		PersonVersion: row.Person}
 	if out.Reverses == "" {
 		out.Adjustments, err = s.adjustments(ctx, q, `settlement_id = ?`, row.ID)

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// TestStampsSortAsText: stamps are compared as text in SQL (a person's settlements are
-// ordered by created_at), so text order must be time order, whatever the fraction.
+// TestStampsSortAsText: text stamps are compared as text in SQL (tokens are ordered by
+// created_at), so text order must be time order, whatever the fraction.
 func TestStampsSortAsText(t *testing.T) {
 	base := time.Date(2018, 3, 7, 8, 0, 5, 0, time.UTC)
 	var prev string

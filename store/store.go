@@ -314,9 +314,10 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 	return s.db.PingContext(ctx)
 }
 
-// stampLayout is RFC 3339 in UTC with always nine decimals of a second: stamps are
-// ordered as text (a person's settlements by created_at), and RFC3339Nano drops trailing
-// zeros, so that "…:05.1Z" would sort after "…:05.12Z".
+// stampLayout is RFC 3339 in UTC with always nine decimals of a second, for the text
+// stamps of tokens, sessions and policies (those of claims, settlements and adjustments
+// are integers since 0011, see stamp): they are ordered as text (tokens by created_at),
+// and RFC3339Nano drops trailing zeros, so that "…:05.1Z" would sort after "…:05.12Z".
 const stampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func (s *Store) now() string { return s.Now().UTC().Format(stampLayout) }
