@@ -66,7 +66,7 @@ func TestHotQueryPlans(t *testing.T) {
 				[]indexUse{{"settlements", "settlements_person_year", "settlements_person_year"}}, nil},
 			{"a person-year's standing claims (reversal)", store.PersonYearStandingQuery, []any{first.PersonID, first.Year},
 				[]indexUse{{"settlements st", "settlements_person_year", "settlements_person_year"}, {"claims c", "sqlite_autoindex_claims_1", "claims_pkey"},
-					{"settlements r", "sqlite_autoindex_settlements_1", "settlements_reverses_key"}}, nil},
+					{"settlements r", "settlements_reverses", "settlements_reverses"}}, nil},
 			{"a settlement's adjustments", store.SettlementAdjustmentQuery, []any{settled[0].ID},
 				[]indexUse{{"adjustments", "adjustments_settlement", "adjustments_settlement"}}, nil},
 			{"a reversal's adjustments", store.ReversalAdjustmentQuery, []any{settled[0].ID},
