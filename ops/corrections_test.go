@@ -158,6 +158,11 @@ func TestReversalResettlesChain(t *testing.T) {
 		if rev.Ledger != after {
 			t.Errorf("reversal's ledger %+v, kept %+v", rev.Ledger, after)
 		}
+		// The stored reversal reads back with the ledger that follows it, as its answer
+		// gave it (GET /v1/settlements/{id} of the reversal).
+		if stored, err := s.Settlement(ctx, rev.ID); err != nil || stored.Ledger != after {
+			t.Errorf("stored reversal's ledger %+v, %v; want %+v", stored.Ledger, err, after)
+		}
 		// K1 comes before K2 and keeps what it paid; K3 to K5 are re-settled, and each
 		// adjustment names its settlement and the reversal.
 		booked := map[string]bool{}

@@ -171,6 +171,23 @@ func (s *Service) reverse(ctx context.Context, id, reason string) (store.Settlem
 		}
 		rev := store.SettlementRecord{ID: store.NewID("R"), Reverses: id, Reason: reason, CreatedAt: tx.Now(), Settlement: orig.Settlement,
 			PersonVersion: orig.PersonVersion}
+		// The person-year is re-settled without the reversed claim before the reversal is
+		// stored, so that the reversal's row keeps the ledger that follows it (the one the
+		// re-settling leads to), as every other row keeps its own.
+		list, err := tx.Standing()
+		if err != nil {
+			return err
+		}
+		kept := list[:0]
+		for _, c := range list {
+			if c.SettlementID != id {
+				kept = append(kept, c)
+			}
+		}
+		var adjusted []store.Adjusted
+		if adjusted, rev.Ledger, err = planResettle(tx, kept, &claim, store.CauseReversal, rev.ID); err != nil {
+			return err
+		}
 		if err := tx.InsertSettlement(&rev, claim.DischargedOn); err != nil {
 			return err
 		}
@@ -186,9 +203,13 @@ func (s *Service) reverse(ctx context.Context, id, reason string) (store.Settlem
 				return err
 			}
 		}
-		if rev.Adjustments, rev.Ledger, err = resettle(tx, &claim, store.CauseReversal, rev.ID, true); err != nil {
+		if err := tx.InsertAdjustments(adjusted...); err != nil {
 			return err
 		}
+		if err := tx.WriteLedger(rev.Ledger); err != nil {
+			return err
+		}
+		rev.Adjustments = adjusted
 		out = rev
 		return nil
 	})
@@ -229,6 +250,24 @@ func resettle(tx *store.PersonYearTx, after *calc.Claim, cause, causeID string, 
 	if err != nil {
 		return nil, calc.Ledger{}, err
 	}
+	out, ledger, err := planResettle(tx, list, after, cause, causeID)
+	if err != nil || !book {
+		return out, ledger, err
+	}
+	if err := tx.InsertAdjustments(out...); err != nil {
+		return nil, calc.Ledger{}, err
+	}
+	if err := tx.WriteLedger(ledger); err != nil {
+		return nil, calc.Ledger{}, err
+	}
+	return out, ledger, nil
+}
+
+// planResettle re-settles list, the standing claims of the locked person-year, in order
+// (calc.Resettle): those ordered after after (nil: every claim). It returns an adjustment,
+// not yet stored, for every claim whose amounts change, with cause and causeID, and the
+// ledger the person-year then adds up to.
+func planResettle(tx *store.PersonYearTx, list []store.StandingClaim, after *calc.Claim, cause, causeID string) ([]store.Adjusted, calc.Ledger, error) {
 	claims := make([]calc.Standing, len(list))
 	bySettled := make(map[string]string, len(list)) // claim id → settlement id
 	for i := range list {
@@ -248,15 +287,6 @@ func resettle(tx *store.PersonYearTx, after *calc.Claim, cause, causeID string, 
 		}
 		out = append(out, store.Adjusted{ID: store.NewID("A"), SettlementID: bySettled[r.Claim.ID], Cause: cause, CauseID: causeID,
 			DischargedOn: r.Claim.DischargedOn, CreatedAt: now, Adjustment: r.Adjustment})
-	}
-	if !book {
-		return out, ledger, nil
-	}
-	if err := tx.InsertAdjustments(out...); err != nil {
-		return nil, calc.Ledger{}, err
-	}
-	if err := tx.WriteLedger(ledger); err != nil {
-		return nil, calc.Ledger{}, err
 	}
 	return out, ledger, nil
 }
