@@ -94,23 +94,9 @@ type refundJSON struct {
 // adjustments of claims discharged in the period, per person, with the claims and causes,
 // as JSON, CSV or an xlsx workbook (?format= or the Accept header).
 func (s *server) refunds(c echo.Context) error {
-	var f fields
-	from := dateParam(c, &f, "from")
-	to := dateParam(c, &f, "to")
-	if len(f.errs) == 0 && to < from {
-		f.addf("to", "%s is before from %s", to, from)
-	}
-	as := asJSON
-	switch format := c.QueryParam("format"); format {
-	case asCSV, asXLSX, asJSON:
-		as = format
-	case "":
-		as = preferred(c.Request().Header.Get(echo.HeaderAccept))
-	default:
-		f.addf("format", "%q is not json, csv or xlsx", format)
-	}
-	if len(f.errs) > 0 {
-		return fail(kindBadRequest, "bad query parameters", f.errs...)
+	from, to, as, err := reportQuery(c)
+	if err != nil {
+		return err
 	}
 	list, err := s.corrections.Refunds(c.Request().Context(), from, to)
 	if err != nil {

@@ -32,23 +32,9 @@ type tallyLineJSON struct {
 // discharged in the period, net of reversals, as JSON, CSV or an xlsx workbook (?format=
 // or the Accept header).
 func (s *server) tally(c echo.Context) error {
-	var f fields
-	from := dateParam(c, &f, "from")
-	to := dateParam(c, &f, "to")
-	if len(f.errs) == 0 && to < from {
-		f.addf("to", "%s is before from %s", to, from)
-	}
-	as := asJSON
-	switch format := c.QueryParam("format"); format {
-	case asCSV, asXLSX, asJSON:
-		as = format
-	case "":
-		as = preferred(c.Request().Header.Get(echo.HeaderAccept))
-	default:
-		f.addf("format", "%q is not json, csv or xlsx", format)
-	}
-	if len(f.errs) > 0 {
-		return fail(kindBadRequest, "bad query parameters", f.errs...)
+	from, to, as, err := reportQuery(c)
+	if err != nil {
+		return err
 	}
 	t, err := s.store.Tally(c.Request().Context(), from, to)
 	if err != nil {
@@ -96,4 +82,29 @@ func writeTallyCSV(c echo.Context, from, to calc.Date, t calc.Tally) error {
 	h := c.Response().Header()
 	h.Set("Content-Disposition", `attachment; filename="tally-`+from.String()+`-`+to.String()+`.csv"`)
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+}
+
+// reportQuery reads a report's ?from&to (to not before from) and the form it is asked in
+// (?format=json|csv|xlsx, else the Accept header), answering a 400 naming each bad
+// parameter.
+func reportQuery(c echo.Context) (from, to calc.Date, as string, err error) {
+	var f fields
+	from = dateParam(c, &f, "from")
+	to = dateParam(c, &f, "to")
+	if len(f.errs) == 0 && to < from {
+		f.addf("to", "%s is before from %s", to, from)
+	}
+	as = asJSON
+	switch format := c.QueryParam("format"); format {
+	case asCSV, asXLSX, asJSON:
+		as = format
+	case "":
+		as = preferred(c.Request().Header.Get(echo.HeaderAccept))
+	default:
+		f.addf("format", "%q is not json, csv or xlsx", format)
+	}
+	if len(f.errs) > 0 {
+		return from, to, as, fail(kindBadRequest, "bad query parameters", f.errs...)
+	}
+	return from, to, as, nil
 }
