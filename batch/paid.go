@@ -3,6 +3,7 @@ package batch
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -15,6 +16,62 @@ type Paid struct {
 	Lines       [calc.NumLines]calc.Money
 	OutOfPocket calc.Money
 	Found       bool // the paid file has the claim
+}
+
+// PaidTable is what another system paid on each claim of a ClaimTable, by row, as an
+// audit keeps it: the five lines only, each in 4 bytes when it fits (up to 42,949,672.95
+// yuan), about 20 bytes a claim rather than the 56 of a Paid. What the patient paid is
+// the claim's total less the lines: a paid file's reader checks that the amounts of each
+// claim sum to its total (csvdata.ScanPaid) before they are Set.
+type PaidTable struct {
+	found []uint64                            // bit r: row r was paid
+	lines [][calc.NumLines]uint32             // fen
+	large map[int32][calc.NumLines]calc.Money // rows with a line that does not fit in lines
+}
+
+// NewPaidTable returns a PaidTable of n rows, none paid yet.
+func NewPaidTable(n int) *PaidTable {
+	return &PaidTable{found: make([]uint64, (n+63)/64), lines: make([][calc.NumLines]uint32, n)}
+}
+
+// Len is the number of rows.
+func (t *PaidTable) Len() int { return len(t.lines) }
+
+// Set records that row r was paid lines. It is not safe for concurrent use.
+func (t *PaidTable) Set(r int, lines [calc.NumLines]calc.Money) {
+	t.found[r/64] |= 1 << (r % 64)
+	for l, m := range lines {
+		if m < 0 || m > math.MaxUint32 {
+			if t.large == nil {
+				t.large = map[int32][calc.NumLines]calc.Money{}
+			}
+			t.large[int32(r)] = lines
+			return
+		}
+		t.lines[r][l] = uint32(m)
+	}
+	delete(t.large, int32(r))
+}
+
+// Paid reports whether row r was paid, and what: the lines and, as the claim's total
+// less them, what the patient paid.
+func (t *PaidTable) Paid(r int, total calc.Money) (Paid, bool) {
+	if t.found[r/64]&(1<<(r%64)) == 0 {
+		return Paid{}, false
+	}
+	p := Paid{Found: true}
+	if x, ok := t.large[int32(r)]; ok {
+		p.Lines = x
+	} else {
+		for l, m := range t.lines[r] {
+			p.Lines[l] = calc.Money(m)
+		}
+	}
+	p.OutOfPocket = total
+	for _, m := range p.Lines {
+		p.OutOfPocket -= m
+	}
+	return p, true
 }
 
 // CauseKind names the rule that explains what was paid on a differing claim's root line.
@@ -114,9 +171,9 @@ func (a *PaidAudit) Summary() string {
 // claim gets its root line and the rules that reproduce it (see CauseKind), each tried by
 // settling the claim under that rule against the ledger the paid amounts of the
 // person-year's earlier claims built. It returns the errors of Run.
-func AuditPaid(set *ClaimTable, paid []Paid, policies *calc.PolicySet, opt Options) (*PaidAudit, error) {
-	if len(paid) != set.Len() {
-		return nil, fmt.Errorf("audit paid: %d paid rows for %d claims", len(paid), set.Len())
+func AuditPaid(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, opt Options) (*PaidAudit, error) {
+	if paid.Len() != set.Len() {
+		return nil, fmt.Errorf("audit paid: %d paid rows for %d claims", paid.Len(), set.Len())
 	}
 	workers := opt.Workers
 	if workers <= 0 {
@@ -180,7 +237,7 @@ func AuditPaid(set *ClaimTable, paid []Paid, policies *calc.PolicySet, opt Optio
 
 // auditPerson settles person p's claims under the rules and beside them books the amounts
 // paid into a second ledger, the one the other system settled against.
-func auditPerson(set *ClaimTable, paid []Paid, policies *calc.PolicySet, p int, s *calc.Settlement,
+func auditPerson(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, p int, s *calc.Settlement,
 	diff func(*PaidDifference), drift func(*Drift), notPaid func(r int), paidT, rulesT *calc.Tally) error {
 	id := set.Persons[p].ID
 	var (
@@ -216,8 +273,9 @@ func auditPerson(set *ClaimTable, paid []Paid, policies *calc.PolicySet, p int, 
 		if err := calc.SettleInto(s, policy, person, &rules, &c); err != nil {
 			return err
 		}
-		pd := &paid[r]
-		if !pd.Found {
+		pv, found := paid.Paid(r, c.Total)
+		pd := &pv
+		if !found {
 			// The other system booked nothing for it: its ledger goes on without it.
 			notPaid(r)
 			continue

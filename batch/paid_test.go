@@ -128,7 +128,7 @@ func TestAuditPaidCauses(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The other system: the claims in order, each against its own ledger.
-			paid := make([]batch.Paid, set.Len())
+			paid := batch.NewPaidTable(set.Len())
 			var ledger calc.Ledger
 			for r := range set.Len() {
 				lc := tt.claims[set.Input[r]]
@@ -141,10 +141,7 @@ func TestAuditPaidCauses(t *testing.T) {
 					t.Fatal(err)
 				}
 				ledger = next
-				paid[r] = batch.Paid{OutOfPocket: s.OutOfPocket, Found: true}
-				for l := range calc.NumLines {
-					paid[r].Lines[l] = s.Lines[l].Amount
-				}
+				paid.Set(r, lines(&s))
 			}
 			a, err := batch.AuditPaid(set, paid, policies, batch.Options{})
 			if err != nil {
@@ -182,17 +179,12 @@ func TestAuditPaidNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paid := make([]batch.Paid, set.Len())
-	_, err = batch.Run(set, d.Policies, batch.Options{Each: func(_, r int, s *calc.Settlement) {
-		paid[r] = batch.Paid{OutOfPocket: s.OutOfPocket, Found: true}
-		for l := range calc.NumLines {
-			paid[r].Lines[l] = s.Lines[l].Amount
-		}
-	}})
+	paid := make([][calc.NumLines]calc.Money, set.Len())
+	_, err = batch.Run(set, d.Policies, batch.Options{Each: func(_, r int, s *calc.Settlement) { paid[r] = lines(s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := batch.AuditPaid(set, paid, d.Policies, batch.Options{})
+	a, err := batch.AuditPaid(set, paidTable(paid, -1), d.Policies, batch.Options{})
 	if err != nil || len(a.Differences) != 0 || a.Paid != a.Rules || a.Claims != set.Len() {
 		t.Fatalf("paid as the rules give: %v, %d differences, paid %+v, rules %+v", err, len(a.Differences), a.Paid, a.Rules)
 	}
@@ -204,9 +196,9 @@ func TestAuditPaidNone(t *testing.T) {
 		}
 	}
 	r := int(set.Start[p+1]) - 1
-	paid[r].Lines[calc.Critical]++
-	paid[r].Lines[calc.Backstop]--
-	a, err = batch.AuditPaid(set, paid, d.Policies, batch.Options{})
+	paid[r][calc.Critical]++
+	paid[r][calc.Backstop]--
+	a, err = batch.AuditPaid(set, paidTable(paid, -1), d.Policies, batch.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +216,9 @@ func TestAuditPaidNone(t *testing.T) {
 		t.Errorf("critical paid %s, rules %s", a.Paid.Lines[calc.Critical], a.Rules.Lines[calc.Critical])
 	}
 	// A claim the paid file lacks is reported, and the later claims of its year follow.
-	paid[r].Lines[calc.Critical]--
-	paid[r].Lines[calc.Backstop]++
-	paid[set.Start[p]] = batch.Paid{}
-	a, err = batch.AuditPaid(set, paid, d.Policies, batch.Options{})
+	paid[r][calc.Critical]--
+	paid[r][calc.Backstop]++
+	a, err = batch.AuditPaid(set, paidTable(paid, int(set.Start[p])), d.Policies, batch.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +229,64 @@ func TestAuditPaidNone(t *testing.T) {
 		if diff.Kind() != batch.KindNone && diff.Kind() != batch.KindKnockOn {
 			t.Errorf("after a claim not paid: %+v", diff)
 		}
+	}
+}
+
+// lines are the five lines s paid.
+func lines(s *calc.Settlement) [calc.NumLines]calc.Money {
+	var out [calc.NumLines]calc.Money
+	for l := range calc.NumLines {
+		out[l] = s.Lines[l].Amount
+	}
+	return out
+}
+
+// paidTable is a PaidTable of every row of paid but row missing (-1: none).
+func paidTable(paid [][calc.NumLines]calc.Money, missing int) *batch.PaidTable {
+	t := batch.NewPaidTable(len(paid))
+	for r := range paid {
+		if r != missing {
+			t.Set(r, paid[r])
+		}
+	}
+	return t
+}
+
+// TestPaidTable: a PaidTable gives back every amount set, those too large for 4 bytes
+// among them, what the patient paid as the total less the lines, and no row not set.
+func TestPaidTable(t *testing.T) {
+	huge := calc.Money(1) << 40
+	tests := []struct {
+		name  string
+		lines [calc.NumLines]calc.Money
+		total calc.Money
+	}{
+		{"zero", [calc.NumLines]calc.Money{}, 0},
+		{"small", [calc.NumLines]calc.Money{58280, 0, 2477, 2719, 4415}, 75435},
+		{"the largest of 4 bytes", [calc.NumLines]calc.Money{1<<32 - 1, 1, 0, 0, 0}, 1 << 32},
+		{"one over", [calc.NumLines]calc.Money{1 << 32, 0, 0, 0, 0}, 1<<32 + 5},
+		{"huge", [calc.NumLines]calc.Money{huge, huge, 1, 2, 3}, 2*huge + 100},
+	}
+	pt := batch.NewPaidTable(2 * len(tests))
+	for i, tt := range tests {
+		pt.Set(2*i, tt.lines)
+	}
+	for i, tt := range tests {
+		got, ok := pt.Paid(2*i, tt.total)
+		want := batch.Paid{Lines: tt.lines, OutOfPocket: tt.total, Found: true}
+		for _, m := range tt.lines {
+			want.OutOfPocket -= m
+		}
+		if !ok || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.name, got, ok, want)
+		}
+		if got, ok := pt.Paid(2*i+1, tt.total); ok || got != (batch.Paid{}) {
+			t.Errorf("%s: row %d not set: %+v, %v", tt.name, 2*i+1, got, ok)
+		}
+	}
+	// Set again, a large row becomes small.
+	pt.Set(6, tests[1].lines)
+	if got, _ := pt.Paid(6, tests[1].total); got.Lines != tests[1].lines {
+		t.Errorf("set again: %+v", got)
 	}
 }

@@ -40,6 +40,16 @@ func AuditPaidFiles(in PaidFiles) (*batch.PaidAudit, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The persons are in set now: the index, the lookup table of a province's ids among
+	// it, need not outlive the claims' reading.
+	in.PersonIndex, in.Persons = nil, nil
+	return AuditPaidTable(set, in)
+}
+
+// AuditPaidTable is AuditPaidFiles for claims already read into set (as replay reads
+// them, the persons and claims files at once): it reads only in's paid file. Errors:
+// those of AuditPaidFiles for the paid file; the errors of batch.AuditPaid.
+func AuditPaidTable(set *batch.ClaimTable, in PaidFiles) (*batch.PaidAudit, error) {
 	paid, notClaimed, rows, err := readPaid(&in, set)
 	if err != nil {
 		return nil, err
@@ -79,9 +89,9 @@ func readClaimTable(in *PaidFiles) (*batch.ClaimTable, error) {
 	return set, nil
 }
 
-// readPaid reads the paid file into one Paid per row of set, and the paid claims set does
-// not have.
-func readPaid(in *PaidFiles, set *batch.ClaimTable) ([]batch.Paid, []batch.Unmatched, int, error) {
+// readPaid reads the paid file into a PaidTable of set's rows, and the paid claims set
+// does not have.
+func readPaid(in *PaidFiles, set *batch.ClaimTable) (*batch.PaidTable, []batch.Unmatched, int, error) {
 	n := set.Len()
 	rowOf := make([]int32, n) // the row of each claim in claims file order
 	for r, i := range set.Input {
@@ -112,16 +122,18 @@ func readPaid(in *PaidFiles, set *batch.ClaimTable) ([]batch.Paid, []batch.Unmat
 		}
 		return int(r), set.Total[r], true
 	}}
-	paid := make([]batch.Paid, n)
+	paid := batch.NewPaidTable(n)
 	var notClaimed []batch.Unmatched
 	rows := 0
 	err := csvdata.ScanPaid(in.PaidName, in.Paid, claims, func(row *csvdata.PaidRow) {
 		rows++
-		p := batch.Paid{Lines: row.Lines, OutOfPocket: row.OutOfPocket, Found: true}
 		if row.Row >= 0 {
-			paid[row.Row] = p
+			// ScanPaid checked that the amounts sum to the claim's total: the table keeps
+			// the lines only.
+			paid.Set(row.Row, row.Lines)
 			return
 		}
+		p := batch.Paid{Lines: row.Lines, OutOfPocket: row.OutOfPocket, Found: true}
 		notClaimed = append(notClaimed, batch.Unmatched{ClaimID: strings.Clone(row.ClaimID), Paid: p})
 	})
 	if err != nil {

@@ -29,11 +29,6 @@ func (a *auditFiles) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.out, "out", "", "with --paid: write the report to `FILE` instead of stdout")
 }
 
-// paidAuditor is what an audit from files needs of ops.
-type paidAuditor func(in ops.PaidFiles) (*batch.PaidAudit, error)
-
-var _ paidAuditor = ops.AuditPaidFiles
-
 func runAuditFiles(f *auditFiles, policyFiles []string, format string, stdout io.Writer) error {
 	if f.claims == "" || f.paid == "" {
 		return errors.New("an audit from files needs both --claims FILE and --paid FILE")
@@ -43,26 +38,22 @@ func runAuditFiles(f *auditFiles, policyFiles []string, format string, stdout io
 	default:
 		return fmt.Errorf("--format %q: want table, json, csv or xlsx", format)
 	}
-	ref, err := loadReference(policyFiles, f.persons, f.providers, f.claims, true)
-	if err != nil {
-		return err
-	}
-	claims, name, err := openData(f.claims, "")
-	if err != nil {
-		return err
-	}
-	defer claims.Close()
 	paid, paidName, err := openData(f.paid, "")
 	if err != nil {
 		return err
 	}
 	defer paid.Close()
-	var audit paidAuditor = ops.AuditPaidFiles
-	a, err := audit(ops.PaidFiles{Policies: ref.policies, PersonIndex: ref.persons, Providers: ref.providers,
-		ClaimsName: name, Claims: claims, PaidName: paidName, Paid: paid})
+	// The persons and claims files are read at once, as replay reads them; the persons'
+	// index goes once the claims are in the table.
+	in, err := loadReplayInput(policyFiles, f.persons, f.providers, f.claims)
 	if err != nil {
 		return err
 	}
+	a, err := ops.AuditPaidTable(in.set, ops.PaidFiles{Policies: in.policies, PaidName: paidName, Paid: paid})
+	if err != nil {
+		return err
+	}
+	in.set = nil // the report needs only a
 	write := func(w io.Writer) error {
 		switch format {
 		case "json":
@@ -74,7 +65,7 @@ func runAuditFiles(f *auditFiles, policyFiles []string, format string, stdout io
 		case "xlsx":
 			return ops.PaidAuditBook(a).WriteXLSX(w)
 		}
-		writePaidAuditTable(w, a, ref.policyDesc)
+		writePaidAuditTable(w, a, in.policyDesc)
 		return nil
 	}
 	if f.out != "" {
