@@ -115,6 +115,9 @@ Nothing is stored on any error.
 		if r.query == nil && r.body == "" && !r.bodyYAML && !r.bodyMultipart && !strings.Contains(r.path, "{") {
 			b.WriteString("- no parameters, no body\n")
 		}
+		if _, ok := schemas()[r.okSchema].(obj); ok {
+			fmt.Fprintf(&b, "- answer %d: %s, %s\n", r.ok, r.okSchema, bodyFields(r.okSchema))
+		}
 		b.WriteString("\n```sh\n" + curl(r) + "\n```\n")
 		if r.bodyMultipart {
 			for _, name := range []string{"claims", "paid"} {

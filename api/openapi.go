@@ -336,7 +336,9 @@ func schemas() obj {
 			"person_id": id, "household_id": id, "registered_poor": obj{"type": "boolean"},
 			"aid_category": obj{"type": "string", "enum": []string{"", "none", "dibao", "tekun"}},
 			"version":      obj{"type": "integer", "description": "the version in force on the last day of the person's timeline"},
-			"versions":     obj{"type": "array", "items": ref("PersonVersion"), "description": "GET /v1/persons/{id}: every version recorded, oldest first; a later one overrides an earlier one on the days it holds"},
+			"recorded_at": obj{"type": "string", "format": "date-time", "nullable": true,
+				"description": "GET /v1/persons/{id}: when the PUT /v1/persons (or import) that recorded version committed; null for a version from before versions were kept"},
+			"versions": obj{"type": "array", "items": ref("PersonVersion"), "description": "GET /v1/persons/{id}: every version recorded, oldest first; a later one overrides an earlier one on the days it holds"},
 		}),
 		"PersonIn": object([]string{"person_id", "household_id", "registered_poor"}, obj{
 			"person_id": id, "household_id": id, "registered_poor": obj{"type": "boolean"},
@@ -345,12 +347,14 @@ func schemas() obj {
 				"description": "the first day of the new version; absent: today (China), or the beginning for a person not yet on the register"},
 			"valid_to": obj{"type": "string", "format": "date", "nullable": true, "description": "the version's last day; absent: no end"},
 		}),
-		"PersonVersion": object([]string{"version", "valid_from", "valid_to", "household_id", "registered_poor", "aid_category"}, obj{
+		"PersonVersion": object([]string{"version", "valid_from", "valid_to", "household_id", "registered_poor", "aid_category", "recorded_at"}, obj{
 			"version":      obj{"type": "integer"},
 			"valid_from":   obj{"type": "string", "format": "date", "nullable": true, "description": "null: from the beginning"},
 			"valid_to":     obj{"type": "string", "format": "date", "nullable": true, "description": "null: no end"},
 			"household_id": id, "registered_poor": obj{"type": "boolean"},
 			"aid_category": obj{"type": "string", "enum": []string{"none", "dibao", "tekun"}},
+			"recorded_at": obj{"type": "string", "format": "date-time", "nullable": true,
+				"description": "when the PUT /v1/persons (or import) that recorded the version committed; a PUT that changes nothing records nothing; null for the version migration 0013 made of a person on file before versions were kept"},
 		}),
 		"Persons": obj{"type": "array", "items": ref("PersonIn"),
 			"description": "or, as text/csv, persons.csv: person_id,household_id,registered_poor,aid_category and, optionally, valid_from,valid_to (more columns ignored)"},

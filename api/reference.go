@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
@@ -246,38 +247,57 @@ func yearParam(s string) (int, error) {
 }
 
 // personOut is a person as GET /v1/persons answers it: the fields PUT /v1/persons takes,
-// as the register now stands, and the version they are; GET /v1/persons/{id} adds every
-// version recorded.
+// as the register now stands, and the version they are.
 type personOut struct {
-	PersonID       string              `json:"person_id"`
-	HouseholdID    string              `json:"household_id"`
-	RegisteredPoor bool                `json:"registered_poor"`
-	AidCategory    string              `json:"aid_category"`
-	Version        int32               `json:"version,omitempty"`
-	Versions       []personVersionJSON `json:"versions,omitempty"`
+	PersonID       string `json:"person_id"`
+	HouseholdID    string `json:"household_id"`
+	RegisteredPoor bool   `json:"registered_poor"`
+	AidCategory    string `json:"aid_category"`
+	Version        int32  `json:"version,omitempty"`
+}
+
+// personDetail is a person as GET /v1/persons/{id} answers it: personOut, when its
+// version was recorded, and every version recorded, as PUT /v1/persons recorded them.
+type personDetail struct {
+	personOut
+	// RecordedAt is when Version was recorded; null for a version from before versions
+	// were kept (migration 0013 made one of each person on file, without a time).
+	RecordedAt *time.Time          `json:"recorded_at"`
+	Versions   []personVersionJSON `json:"versions"`
 }
 
 // personVersionJSON is a register version of a person: a null valid_from holds from the
 // beginning, a null valid_to has no end. A later version overrides an earlier one on the
 // days it holds.
 type personVersionJSON struct {
-	Version        int32   `json:"version"`
-	ValidFrom      *string `json:"valid_from"`
-	ValidTo        *string `json:"valid_to"`
-	HouseholdID    string  `json:"household_id"`
-	RegisteredPoor bool    `json:"registered_poor"`
-	AidCategory    string  `json:"aid_category"`
+	Version        int32      `json:"version"`
+	ValidFrom      *string    `json:"valid_from"`
+	ValidTo        *string    `json:"valid_to"`
+	HouseholdID    string     `json:"household_id"`
+	RegisteredPoor bool       `json:"registered_poor"`
+	AidCategory    string     `json:"aid_category"`
+	RecordedAt     *time.Time `json:"recorded_at"`
 }
 
 func personOutOf(p calc.Person) personOut {
 	return personOut{PersonID: p.ID, HouseholdID: p.HouseholdID, RegisteredPoor: p.RegisteredPoor, AidCategory: p.Aid.String(), Version: p.Version}
 }
 
-func versionsOut(h calc.History) []personVersionJSON {
+// recordedAt is t for JSON: null for the zero time (not kept).
+func recordedAt(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func versionsOut(h []store.RecordedVersion) []personVersionJSON {
 	out := make([]personVersionJSON, len(h))
 	for i := range h {
 		v := &h[i]
-		out[i] = personVersionJSON{Version: v.Version, HouseholdID: v.HouseholdID, RegisteredPoor: v.RegisteredPoor, AidCategory: v.Aid.String()}
+		out[i] = personVersionJSON{Version: v.Version, HouseholdID: v.HouseholdID, RegisteredPoor: v.RegisteredPoor, AidCategory: v.Aid.String(),
+			RecordedAt: recordedAt(v.RecordedAt)}
 		if v.From != calc.Beginning {
 			d := v.From.String()
 			out[i].ValidFrom = &d
@@ -303,22 +323,31 @@ const (
 	maxPersonsLimit     = 1000
 )
 
-// getPerson answers GET /v1/persons/{id}.
+// getPerson answers GET /v1/persons/{id}: the person as the register now stands (in
+// force on the last day of their timeline, as the persons row and GET /v1/persons say),
+// read with the versions in one query so that both are of one moment.
 func (s *server) getPerson(c echo.Context) error {
 	id := c.Param("id")
 	if rule := calc.IDRule(id); rule != "" {
 		return fail(kindBadRequest, "bad person id in the path", fieldError{Field: "id", Rule: rule})
 	}
-	p, err := s.store.Person(c.Request().Context(), id)
+	versions, err := s.store.PersonVersions(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	h, err := s.store.PersonHistory(c.Request().Context(), id)
-	if err != nil {
-		return err
+	h := make(calc.History, len(versions))
+	for i := range versions {
+		h[i] = versions[i].PersonVersion
 	}
-	out := personOutOf(p)
-	out.Versions = versionsOut(h)
+	out := personDetail{Versions: versionsOut(versions)}
+	if p := h.Last(); p != nil {
+		out.personOut = personOutOf(*p)
+		for i := range versions {
+			if versions[i].Version == p.Version {
+				out.RecordedAt = recordedAt(versions[i].RecordedAt)
+			}
+		}
+	}
 	return writeJSON(c, http.StatusOK, out)
 }
 

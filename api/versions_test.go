@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
@@ -162,6 +163,80 @@ func TestPutPersonsVersionsRefused(t *testing.T) {
 					t.Errorf("P00001 after a refused PUT: %+v; want its one version", got)
 				}
 			})
+		}
+	})
+}
+
+// TestGetPersonRecordedAt: GET /v1/persons/{id} says when each version was recorded
+// (recorded_at), and at the top when the version in force on the last day was: a PUT
+// that changes the person records a version at the store's clock, the same PUT again
+// records nothing and leaves every recorded_at as it was, and a version reaching back
+// is recorded when it is put, whatever days it holds.
+func TestGetPersonRecordedAt(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		clock := time.Date(2026, 3, 1, 9, 30, 0, 123456789, time.UTC)
+		s.Now = func() time.Time { return clock }
+		v := newEnv(t, s)
+		loaded := clock
+		type version struct {
+			Version    int        `json:"version"`
+			ValidFrom  *string    `json:"valid_from"`
+			RecordedAt *time.Time `json:"recorded_at"`
+		}
+		var got struct {
+			Version    int        `json:"version"`
+			RecordedAt *time.Time `json:"recorded_at"`
+			Versions   []version  `json:"versions"`
+		}
+		get := func() {
+			t.Helper()
+			got.Versions = nil
+			want(t, v.do(http.MethodGet, "/v1/persons/P00001", asAuditor, "", nil), http.StatusOK, &got)
+		}
+		at := func(tm *time.Time) string {
+			if tm == nil {
+				return "null"
+			}
+			return tm.UTC().Format(time.RFC3339Nano)
+		}
+		check := func(what string, top int, topAt time.Time, versions ...time.Time) {
+			t.Helper()
+			get()
+			ok := got.Version == top && got.RecordedAt != nil && got.RecordedAt.Equal(topAt) && len(got.Versions) == len(versions)
+			for i := range versions {
+				ok = ok && got.Versions[i].Version == i+1 && got.Versions[i].RecordedAt != nil && got.Versions[i].RecordedAt.Equal(versions[i])
+			}
+			if !ok {
+				var vs []string
+				for _, x := range got.Versions {
+					vs = append(vs, fmt.Sprintf("%d at %s", x.Version, at(x.RecordedAt)))
+				}
+				t.Errorf("%s: version %d recorded at %s, versions %v; want version %d at %s, versions at %v",
+					what, got.Version, at(got.RecordedAt), vs, top, topAt.Format(time.RFC3339Nano), versions)
+			}
+		}
+		check("as loaded", 1, loaded, loaded)
+
+		put := func(body string) {
+			t.Helper()
+			want(t, v.do(http.MethodPut, "/v1/persons", asAdmin, "application/json", []byte(body)), http.StatusOK, nil)
+		}
+		changed := clock.Add(time.Hour)
+		clock = changed
+		put(`[{"person_id":"P00001","household_id":"H9999","registered_poor":true,"aid_category":"tekun"}]`)
+		check("after a change from today", 2, changed, loaded, changed)
+
+		clock = clock.Add(time.Hour)
+		put(`[{"person_id":"P00001","household_id":"H9999","registered_poor":true,"aid_category":"tekun"}]`)
+		check("after the same person again", 2, changed, loaded, changed)
+
+		back := clock.Add(time.Hour)
+		clock = back
+		put(`[{"person_id":"P00001","household_id":"H9999","registered_poor":false,"aid_category":"none","valid_from":"2018-01-01","valid_to":"2018-06-30"}]`)
+		// Version 3 holds only in 2018: version 2 is still the one in force on the last day.
+		check("after a version reaching back", 2, changed, loaded, changed, back)
+		if got.Versions[2].ValidFrom == nil || *got.Versions[2].ValidFrom != "2018-01-01" {
+			t.Errorf("version 3: %+v", got.Versions[2])
 		}
 	})
 }

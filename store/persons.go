@@ -203,6 +203,46 @@ func (s *Store) PersonHistory(ctx context.Context, id string) (_ calc.History, e
 	return h, err
 }
 
+// RecordedVersion is a register version of a person and when it was recorded.
+type RecordedVersion struct {
+	calc.PersonVersion
+	// RecordedAt is when the upsert or import that recorded the version committed, in
+	// UTC; zero for the versions migration 0013 made of the persons on file, whose time
+	// was not kept.
+	RecordedAt time.Time
+}
+
+// PersonVersions returns a person's register versions in the order recorded, each with
+// when it was recorded, or ErrNotFound.
+func (s *Store) PersonVersions(ctx context.Context, id string) (_ []RecordedVersion, err error) {
+	defer s.classify(&err)
+	var rows []struct {
+		versionRow
+		RecordedAt string `db:"recorded_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+versionColumns+`, recorded_at FROM person_versions WHERE person_id = ? ORDER BY version`), id); err != nil {
+		return nil, fmt.Errorf("read person %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, refuse(ErrNotFound, "person %s was not found", id)
+	}
+	out := make([]RecordedVersion, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		v, err := r.version()
+		if err != nil {
+			return nil, err
+		}
+		out[i].PersonVersion = v
+		if r.RecordedAt != "" {
+			if out[i].RecordedAt, err = time.Parse(time.RFC3339Nano, r.RecordedAt); err != nil {
+				return nil, fmt.Errorf("read person %s version %d: recorded_at: %w", id, r.Version, err)
+			}
+		}
+	}
+	return out, nil
+}
+
 // personAt is the person of history h on day d. Errors: ErrNotFound for an unknown
 // person (no versions); calc.ErrNotRegistered when no version holds on d.
 func personAt(h calc.History, id string, d calc.Date) (calc.Person, error) {
