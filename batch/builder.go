@@ -50,23 +50,20 @@ type Builder struct {
 	byName    map[string]int32 // provider id → its index in providers
 }
 
-// claimChunk holds claimsPerChunk claims (the last one fewer).
+// claimChunk holds claimsPerChunk claims (the last one fewer), a column each, so that
+// Table can let each column go once it has filled the table's: the Builder and the table
+// are then never both whole in memory (they were, at the peak of a what-if from files).
 type claimChunk struct {
-	rows []claimRow
-	text []byte // the claim ids back to back
-}
-
-// claimRow is a claim in a Builder.
-type claimRow struct {
-	person     int32
-	provider   int32 // index in Builder.providers
-	idEnd      int   // the claim's id ends at its chunk's text[idEnd]
-	level      calc.Level
-	kind       calc.Kind
-	admitted   calc.Date
-	discharged calc.Date
-	total      calc.Money
-	inPolicy   calc.Money
+	person     []int32
+	provider   []int32 // index in Builder.providers
+	idEnd      []int32 // claim i's id ends at text[idEnd[i]]
+	level      []calc.Level
+	kind       []calc.Kind
+	admitted   []calc.Date
+	discharged []calc.Date
+	total      []calc.Money
+	inPolicy   []calc.Money
+	text       []byte // the claim ids back to back
 }
 
 const (
@@ -93,20 +90,32 @@ func (b *Builder) Add(p int, c *calc.Claim) {
 		b.byName[b.providers[prov]] = prov
 	}
 	if b.n&(claimsPerChunk-1) == 0 {
-		b.chunks = append(b.chunks, claimChunk{rows: make([]claimRow, 0, claimsPerChunk), text: make([]byte, 0, claimsPerChunk*12)})
+		const n = claimsPerChunk
+		b.chunks = append(b.chunks, claimChunk{
+			person: make([]int32, 0, n), provider: make([]int32, 0, n), idEnd: make([]int32, 0, n),
+			level: make([]calc.Level, 0, n), kind: make([]calc.Kind, 0, n),
+			admitted: make([]calc.Date, 0, n), discharged: make([]calc.Date, 0, n),
+			total: make([]calc.Money, 0, n), inPolicy: make([]calc.Money, 0, n),
+			text: make([]byte, 0, n*12),
+		})
 	}
 	k := &b.chunks[len(b.chunks)-1]
 	k.text = append(k.text, c.ID...)
-	k.rows = append(k.rows, claimRow{
-		person: int32(p), provider: prov, idEnd: len(k.text), level: c.Level, kind: c.Kind,
-		admitted: c.AdmittedOn, discharged: c.DischargedOn, total: c.Total, inPolicy: c.InPolicy,
-	})
+	k.person = append(k.person, int32(p))
+	k.provider = append(k.provider, prov)
+	k.idEnd = append(k.idEnd, int32(len(k.text)))
+	k.level = append(k.level, c.Level)
+	k.kind = append(k.kind, c.Kind)
+	k.admitted = append(k.admitted, c.AdmittedOn)
+	k.discharged = append(k.discharged, c.DischargedOn)
+	k.total = append(k.total, c.Total)
+	k.inPolicy = append(k.inPolicy, c.InPolicy)
 	b.n++
 }
 
-// row returns claim i.
-func (b *Builder) row(i int32) *claimRow {
-	return &b.chunks[i>>chunkBits].rows[i&(claimsPerChunk-1)]
+// discharged returns claim i's discharge day.
+func (b *Builder) discharged(i int32) calc.Date {
+	return b.chunks[i>>chunkBits].discharged[i&(claimsPerChunk-1)]
 }
 
 // idSpan returns where claim i's id is in its chunk's text.
@@ -114,9 +123,9 @@ func (b *Builder) idSpan(i int32) (chunk *claimChunk, start, end int) {
 	chunk = &b.chunks[i>>chunkBits]
 	j := i & (claimsPerChunk - 1)
 	if j > 0 {
-		start = chunk.rows[j-1].idEnd
+		start = int(chunk.idEnd[j-1])
 	}
-	return chunk, start, chunk.rows[j].idEnd
+	return chunk, start, int(chunk.idEnd[j])
 }
 
 // id returns claim i's id; the bytes must not be kept or changed.
@@ -138,8 +147,8 @@ func (b *Builder) Table() *ClaimTable {
 	// person p's number of claims, then the row of p's next claim.
 	count := make([]int32, b.nPersons)
 	for _, k := range b.chunks {
-		for i := range k.rows {
-			count[k.rows[i].person]++
+		for _, p := range k.person {
+			count[p]++
 		}
 	}
 	var claimants []int32
@@ -163,12 +172,8 @@ func (b *Builder) Table() *ClaimTable {
 		slices.SortFunc(byID, idOrder)
 	}
 
-	s := &ClaimTable{
-		Start: make([]int32, 0, len(claimants)+1),
-		ID:    make([]string, n), Provider: make([]string, n), Level: make([]calc.Level, n), Kind: make([]calc.Kind, n),
-		Admitted: make([]calc.Date, n), Discharged: make([]calc.Date, n), Total: make([]calc.Money, n),
-		InPolicy: make([]calc.Money, n), Input: make([]int32, n),
-	}
+	// The other columns are made as they are filled (fill).
+	s := &ClaimTable{Start: make([]int32, 0, len(claimants)+1), Input: make([]int32, n)}
 	switch {
 	case inOrder && len(people) > 0:
 		s.Persons = people
@@ -211,8 +216,7 @@ func (b *Builder) Table() *ClaimTable {
 	// A counting sort: each person's claims in the order added, persons in id order.
 	i := int32(0)
 	for _, k := range b.chunks {
-		for j := range k.rows {
-			p := k.rows[j].person
+		for _, p := range k.person {
 			s.Input[count[p]] = i
 			count[p]++
 			i++
@@ -220,7 +224,7 @@ func (b *Builder) Table() *ClaimTable {
 	}
 	// Then each person's few claims in settlement order: discharge date, then claim id.
 	settlementOrder := func(x, y int32) int {
-		return calc.CompareOrder(b.row(x).discharged, b.id(x), b.row(y).discharged, b.id(y))
+		return calc.CompareOrder(b.discharged(x), b.id(x), b.discharged(y), b.id(y))
 	}
 	for k := range s.Persons {
 		rows := s.Input[s.Start[k]:s.Start[k+1]]
@@ -229,6 +233,51 @@ func (b *Builder) Table() *ClaimTable {
 		}
 	}
 
+	for k := range b.chunks {
+		b.chunks[k].person = nil
+	}
+	b.fill(s)
+	return s
+}
+
+// fill fills s's columns from the chunks, one column at a time, each on every core (each
+// row is a likely cache miss in the chunks), letting go of each of the chunks' columns
+// once it is copied.
+func (b *Builder) fill(s *ClaimTable) {
+	n := len(s.Input)
+	parts := runtime.GOMAXPROCS(0)
+	if n < 1<<16 {
+		parts = 1
+	}
+	each := func(f func(r int, k *claimChunk, j int32)) {
+		var wg sync.WaitGroup
+		for part := range parts {
+			wg.Go(func() {
+				for r := n * part / parts; r < n*(part+1)/parts; r++ {
+					i := s.Input[r]
+					f(r, &b.chunks[i>>chunkBits], i&(claimsPerChunk-1))
+				}
+			})
+		}
+		wg.Wait()
+	}
+	s.Total, s.InPolicy = make([]calc.Money, n), make([]calc.Money, n)
+	each(func(r int, k *claimChunk, j int32) { s.Total[r], s.InPolicy[r] = k.total[j], k.inPolicy[j] })
+	for k := range b.chunks {
+		b.chunks[k].total, b.chunks[k].inPolicy = nil, nil
+	}
+	s.Admitted, s.Discharged = make([]calc.Date, n), make([]calc.Date, n)
+	each(func(r int, k *claimChunk, j int32) { s.Admitted[r], s.Discharged[r] = k.admitted[j], k.discharged[j] })
+	for k := range b.chunks {
+		b.chunks[k].admitted, b.chunks[k].discharged = nil, nil
+	}
+	s.Level, s.Kind, s.Provider = make([]calc.Level, n), make([]calc.Kind, n), make([]string, n)
+	each(func(r int, k *claimChunk, j int32) {
+		s.Level[r], s.Kind[r], s.Provider[r] = k.level[j], k.kind[j], b.providers[k.provider[j]]
+	})
+	for k := range b.chunks {
+		b.chunks[k].level, b.chunks[k].kind, b.chunks[k].provider = nil, nil, nil
+	}
 	// One string holds every claim's id; the ClaimTable's IDs are slices of it.
 	var all strings.Builder
 	size := 0
@@ -240,29 +289,16 @@ func (b *Builder) Table() *ClaimTable {
 	for k := range b.chunks {
 		base[k] = all.Len()
 		all.Write(b.chunks[k].text)
+		b.chunks[k].text = nil
 	}
 	ids := all.String()
-	// Fill the columns on every core: each row is a likely cache miss in the chunks.
-	parts := runtime.GOMAXPROCS(0)
-	if n < 1<<16 {
-		parts = 1
-	}
-	var wg sync.WaitGroup
-	for part := range parts {
-		wg.Go(func() {
-			for r := n * part / parts; r < n*(part+1)/parts; r++ {
-				i := s.Input[r]
-				c := b.row(i)
-				_, start, end := b.idSpan(i)
-				off := base[i>>chunkBits]
-				s.ID[r] = ids[off+start : off+end]
-				s.Provider[r] = b.providers[c.provider]
-				s.Level[r], s.Kind[r] = c.level, c.kind
-				s.Admitted[r], s.Discharged[r] = c.admitted, c.discharged
-				s.Total[r], s.InPolicy[r] = c.total, c.inPolicy
-			}
-		})
-	}
-	wg.Wait()
-	return s
+	s.ID = make([]string, n)
+	each(func(r int, k *claimChunk, j int32) {
+		start := int32(0)
+		if j > 0 {
+			start = k.idEnd[j-1]
+		}
+		off := base[s.Input[r]>>chunkBits]
+		s.ID[r] = ids[off+int(start) : off+int(k.idEnd[j])]
+	})
 }

@@ -244,12 +244,31 @@ func (t *idTable) index() {
 func (t *idTable) rehash(size int) {
 	t.slots = make([]idSlot, size)
 	t.mask = size - 1
-	for n := range t.n {
-		key, hi, h := slotFor(t, t.at(n))
-		i := int(h) & t.mask
-		for t.slots[i].val != 0 {
-			i = (i + 1) & t.mask
+	// The ids are entered a batch at a time: their slots' places are worked out and read
+	// first, each read independent of the others, so that the processor waits for the
+	// batch's cache misses together rather than one after the other. Building the table
+	// of a province's 1,500,000 persons was a tenth of a what-if's time.
+	const batch = 32
+	var key, hi, at [batch]uint64
+	var sink uint64
+	for lo := 0; lo < t.n; lo += batch {
+		m := min(batch, t.n-lo)
+		for k := range m {
+			var h uint64
+			key[k], hi[k], h = slotFor(t, t.at(lo+k))
+			at[k] = h & uint64(t.mask)
+			sink += t.slots[at[k]].val
 		}
-		t.slots[i] = idSlot{key: key, val: hi<<32 | uint64(n+1)}
+		for k := range m {
+			i := int(at[k])
+			for t.slots[i].val != 0 {
+				i = (i + 1) & t.mask
+			}
+			t.slots[i] = idSlot{key: key[k], val: hi[k]<<32 | uint64(lo+k+1)}
+		}
 	}
+	touched = sink // kept, so that the compiler keeps the reads
 }
+
+// touched is what rehash's early reads added up to.
+var touched uint64

@@ -395,12 +395,14 @@ func parseBlock[V any](t0 *table, rr *rowReader[V], b *block[V]) {
 		t.recLine = line
 		t.errs.Problems = t.errs.Problems[:0]
 		t.validID = ""
-		r := parsedRow[V]{line: line}
+		// The row is checked in its place in b.rows: a row of its own, whose address the
+		// check takes, would be moved to the heap, one allocation a row.
+		b.rows = append(b.rows, parsedRow[V]{line: line})
+		r := &b.rows[len(b.rows)-1]
 		_ = rr.check(t, &r.v) // a row's problems are never too many on their own
 		r.id = t.validID
 		b.prob = append(b.prob, t.errs.Problems...)
 		r.end = len(b.prob)
-		b.rows = append(b.rows, r)
 	}
 	if rr.finish != nil {
 		rr.finish(b)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -61,6 +62,7 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer limitMemory(*claimsFile, *personsFile)()
 	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile)
 	if err != nil {
 		return err
@@ -88,6 +90,33 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	writeWhatIf(&out, *changeFile, in, w, *groupBy, *top)
 	_, err = stdout.Write(out.Bytes())
 	return err
+}
+
+// limitMemory sets a soft limit on the Go runtime's memory for a run over the claims and
+// persons files named, unless GOMEMLIMIT sets one, and returns what restores the limit
+// before. Without it the garbage collector lets the heap grow to twice what was live at
+// its last cycle: the what-if's live data peaks at about 1.15 bytes per byte of the two
+// files (157 MiB for the 999,558 claims of 1,500,000 persons, while their ClaimTable is
+// built), but the heap reached 250 MiB, its resident set 330 MiB, because the columns the
+// Builder lets go are collected only when the heap reaches twice the 128 MiB live at the
+// cycle before. A limit of 64 MiB plus the files' size keeps the peak near the live data,
+// at a few more collections near it, and grows with the files (a soft limit: above it
+// the collector works harder, it never fails an allocation). Shipped files (empty names)
+// are small: no limit.
+func limitMemory(claimsFile, personsFile string) (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" || claimsFile == "" || personsFile == "" {
+		return func() {}
+	}
+	size := int64(64 << 20)
+	for _, name := range []string{claimsFile, personsFile} {
+		fi, err := os.Stat(name)
+		if err != nil || !fi.Mode().IsRegular() {
+			return func() {}
+		}
+		size += fi.Size()
+	}
+	before := debug.SetMemoryLimit(size)
+	return func() { debug.SetMemoryLimit(before) }
 }
 
 func public(t *calc.Tally) calc.Money { return t.Total - t.OutOfPocket }
