@@ -3,6 +3,7 @@ package csvdata
 import (
 	"hash/maphash"
 	"math"
+	"runtime"
 )
 
 // idTable is a set of ids numbered 0, 1, 2, ... in the order they were first added, with
@@ -267,8 +268,5 @@ func (t *idTable) rehash(size int) {
 			t.slots[i] = idSlot{key: key[k], val: hi[k]<<32 | uint64(lo+k+1)}
 		}
 	}
-	touched = sink // kept, so that the compiler keeps the reads
+	runtime.KeepAlive(sink) // so that the compiler keeps the early reads
 }
-
-// touched is what rehash's early reads added up to.
-var touched uint64
