@@ -149,6 +149,43 @@ type Result struct {
 	Totals
 	OutOfPocket []calc.Money                // by person
 	Lines       [][calc.NumLines]calc.Money // by person: what each line paid
+	// Moved holds, claim by claim, what was paid for the claims of the persons whose
+	// household changed (see ClaimTable.Movers), so that a what-if counts each claim in
+	// the household the person belonged to on its discharge day; nil when there are none.
+	Moved []MovedClaim
+}
+
+// MovedClaim is what was paid for one claim of a person whose household changed.
+type MovedClaim struct {
+	Person, Row int32
+	Lines       [calc.NumLines]calc.Money
+	OutOfPocket calc.Money
+}
+
+// Movers returns the persons whose register versions put them in more than one household
+// (or in another than Persons[p] says), each with where their claims start in a list of
+// the claims of all of them in person and row order; nil when there are none.
+func (s *ClaimTable) Movers() map[int32]int32 {
+	var movers []int32
+	for p, h := range s.Histories {
+		for i := range h {
+			if h[i].HouseholdID != s.Persons[p].HouseholdID {
+				movers = append(movers, p)
+				break
+			}
+		}
+	}
+	if len(movers) == 0 {
+		return nil
+	}
+	slices.Sort(movers)
+	at := make(map[int32]int32, len(movers))
+	n := int32(0)
+	for _, p := range movers {
+		at[p] = n
+		n += s.Start[p+1] - s.Start[p]
+	}
+	return at
 }
 
 // Public is what the five lines together paid for person p's claims.
@@ -192,6 +229,19 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 	}
 	persons := len(set.Persons)
 	res := &Result{OutOfPocket: make([]calc.Money, persons), Lines: make([][calc.NumLines]calc.Money, persons)}
+	movers := set.Movers()
+	if movers != nil {
+		n := 0
+		for p := range movers {
+			n += int(set.Start[p+1] - set.Start[p])
+		}
+		res.Moved = make([]MovedClaim, n)
+		for p, at := range movers {
+			for r := set.Start[p]; r < set.Start[p+1]; r++ {
+				res.Moved[at+r-set.Start[p]] = MovedClaim{Person: p, Row: r}
+			}
+		}
+	}
 	// Persons are handed out in chunks, so that a worker with heavy persons does not hold
 	// up the others.
 	const chunk = 1024
@@ -224,6 +274,12 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 				}
 				for p := lo; p < min(lo+chunk, persons); p++ {
 					var ledger calc.Ledger
+					moved := []MovedClaim(nil) // p's claims in res.Moved, if p moved
+					if movers != nil {
+						if at, ok := movers[int32(p)]; ok {
+							moved = res.Moved[at:]
+						}
+					}
 					for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
 						person, err := set.PersonAt(p, r)
 						if err != nil {
@@ -252,6 +308,13 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 						res.OutOfPocket[p] += s.OutOfPocket
 						for l := range calc.NumLines {
 							res.Lines[p][l] += s.Lines[l].Amount
+						}
+						if moved != nil {
+							m := &moved[r-int(set.Start[p])]
+							m.OutOfPocket = s.OutOfPocket
+							for l := range calc.NumLines {
+								m.Lines[l] = s.Lines[l].Amount
+							}
 						}
 						if opt.Each != nil {
 							opt.Each(p, r, &s)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -271,5 +272,117 @@ func BenchmarkWhatIf(b *testing.B) {
 			runtime.ReadMemStats(&ms)
 			b.ReportMetric(float64(ms.Sys)/(1<<20), "MiB-sys")
 		})
+	}
+}
+
+// TestWhatIfHouseholdOnDischargeDay: a what-if counts each claim in the household its
+// person belonged to on the claim's discharge day (issue 13), not the person's latest: a
+// person who moves household mid-year has their earlier claims counted in the household
+// they left, and a latest household with no claims on any day is not listed. Checked
+// against each claim's settlement under both runs, grouped by hand, for the full list and
+// for the top households each way.
+func TestWhatIfHouseholdOnDischargeDay(t *testing.T) {
+	d := shipped(t)
+	doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, _, err := policyfile.Merge(doc, "raise.yaml", []byte("commercial:\n  in_policy_rate: 0.50\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario, err := calc.NewPolicySet(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := batch.NewClaimTable(d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every person with claims on several days moves: until the day before their last
+	// claim's discharge they belong to a household of their own (new: no one else is in
+	// it), from then on to their household of the register (the latest). One of them moves
+	// out of a household of their own into "H-EMPTY", which then has no claims at all:
+	// their last version holds from after their last claim.
+	histories := map[string]calc.History{}
+	movers := 0
+	for p := range set.Persons {
+		first, last := set.Discharged[set.Start[p]], set.Discharged[set.Start[p+1]-1]
+		if first == last {
+			continue
+		}
+		person := set.Persons[p]
+		before := person
+		before.HouseholdID = "H-BEFORE-" + person.ID
+		from := last
+		if movers == 0 {
+			person.HouseholdID = "H-EMPTY"
+			from = last + 1
+		}
+		histories[person.ID] = calc.History{
+			{Person: before, From: calc.Beginning, To: from - 1},
+			{Person: person, From: from, To: calc.End},
+		}
+		set.Persons[p] = person
+		movers++
+	}
+	if movers < 3 {
+		t.Fatalf("only %d persons with claims on several days", movers)
+	}
+	set.UseHistories(histories)
+
+	// What each household's claims cost under each run, from each settlement.
+	type sums struct{ pub, oop [2]calc.Money }
+	want := map[string]*sums{}
+	for run, policies := range []*calc.PolicySet{d.Policies, scenario} {
+		var mu sync.Mutex
+		_, err := batch.Run(set, policies, batch.Options{Each: func(p, r int, s *calc.Settlement) {
+			person, err := set.PersonAt(p, r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			h := want[person.HouseholdID]
+			if h == nil {
+				h = &sums{}
+				want[person.HouseholdID] = h
+			}
+			h.pub[run] += s.Total - s.OutOfPocket
+			h.oop[run] += s.OutOfPocket
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want["H-EMPTY"] != nil {
+		t.Fatal("H-EMPTY has claims: the test's histories are wrong")
+	}
+	for _, top := range []int{0, 3} {
+		w, err := batch.RunWhatIf(set, d.Policies, scenario, batch.Options{TopHouseholds: top})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if top == 0 && len(w.Households) != len(want) {
+			t.Errorf("%d households listed, want %d", len(w.Households), len(want))
+		}
+		before := 0
+		for _, h := range w.Households {
+			s := want[h.ID]
+			if s == nil {
+				t.Fatalf("top %d: household %s listed, which has no claims", top, h.ID)
+			}
+			if h.PublicBase != s.pub[0] || h.PublicScenario != s.pub[1] || h.OOPBase != s.oop[0] || h.OOPScenario != s.oop[1] {
+				t.Errorf("top %d: household %s: public %s → %s, out-of-pocket %s → %s; want %s → %s, %s → %s", top, h.ID,
+					h.PublicBase, h.PublicScenario, h.OOPBase, h.OOPScenario, s.pub[0], s.pub[1], s.oop[0], s.oop[1])
+			}
+			if strings.HasPrefix(h.ID, "H-BEFORE-") {
+				before++
+			}
+		}
+		if top == 0 && before != movers {
+			t.Errorf("%d households of before a move listed, want %d", before, movers)
+		}
 	}
 }
