@@ -198,3 +198,52 @@ func TestWhatifErrorsPointAtWhatWasWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatifHouseholdOnDischargeDay: from a persons file with dates, each claim counts in
+// the household its person was in on the claim's discharge day (issue 13): P1 moved from
+// H1 to H2 on 2018-07-01, so the March claim is H1's and the September one H2's, though
+// no one of H1 has a claim after the move.
+func TestWhatifHouseholdOnDischargeDay(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"persons.csv": "person_id,household_id,registered_poor,aid_category,sex,birth_year,valid_from,valid_to\n" +
+			"P1,H1,true,dibao,F,1950,2018-01-01,2018-06-30\n" +
+			"P1,H2,true,dibao,F,1950,2018-07-01,\n",
+		"claims.csv": "claim_id,person_id,provider_id,level,kind,admitted_on,discharged_on,total,in_policy\n" +
+			"C1,P1,TWN05,township,inpatient,2018-03-01,2018-03-05,8000.00,7000.00\n" +
+			"C2,P1,TWN05,township,inpatient,2018-09-01,2018-09-05,9000.00,8000.00\n",
+		"raise.yaml": "commercial:\n  in_policy_rate: 0.50\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI(t, "whatif", "--persons", filepath.Join(dir, "persons.csv"), "--claims", filepath.Join(dir, "claims.csv"),
+		"--change", filepath.Join(dir, "raise.yaml"), "--group-by", "household")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The change lands on the commercial line (and aid and backstop absorb it): each
+	// household's commercial change is its own claim's, and they add to the line's.
+	total := regexp.MustCompile(`(?m)^3 commercial\s+\S+\s+\S+\s+(\S+)$`).FindStringSubmatch(out)
+	rows := regexp.MustCompile(`(?m)^  (H\d)\s+public.* commercial (\S+) `).FindAllStringSubmatch(out, -1)
+	if total == nil || len(rows) != 2 || rows[0][1] == rows[1][1] {
+		t.Fatalf("want the commercial change and a row for each of H1 and H2:\n%s", out)
+	}
+	var sum calc.Money
+	for _, r := range append(rows, total) {
+		m, err := calc.ParseMoney(strings.NewReplacer(",", "", "+", "").Replace(r[len(r)-1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r[0] != total[0] {
+			if m <= 0 {
+				t.Errorf("household %s: commercial change %s; each has a claim that commercial pays more", r[1], m)
+			}
+			sum += m
+		} else if m != sum {
+			t.Errorf("the households' commercial changes add to %s, the line's is %s:\n%s", sum, m, out)
+		}
+	}
+}
