@@ -45,11 +45,15 @@ reads (a claim's settlement, a person's ledger, the year's tally). New settlemen
 --spread copies of each shipped person (100 unless given; registered before the clock
 starts), so that person-years keep the size the shipped data gives them. Every --interval
 (a minute unless given) it reports requests per second, p50/p99 latency, errors, the
-process's resident memory, goroutines and open descriptors, and each kind's median; at
-the end, each kind of
-request, the last full interval's rate as a share of the first's (the goal is at least
+process's resident memory, goroutines, open descriptors and CPU time per request, the
+database's connections and the time requests waited for one (and on SQLite the sizes of
+the file and its write-ahead log), each kind's p50 and p99, and every statement the server
+ran, timed (--statements lists those that took the most time, with their runs, mean and
+p99 in each interval); at the end, each kind of request, the last full interval's rate as a share of the first's (the goal is at least
 80%), and whether the year's tally equals the settlements made less the reversals. It
-fails if any request failed or the tally disagrees.`
+fails if any request failed or the tally disagrees. --pprof-addr serves net/http/pprof
+while it runs, for a CPU profile of a minute of it:
+go tool pprof 'http://ADDR/debug/pprof/profile?seconds=60'.`
 
 type loadConfig struct {
 	databaseURL string
@@ -77,6 +81,8 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.warmup, "warmup", 1000, "unmeasured empty requests and quotes sent first")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
 	soakCfg := soakConfig{clients: 32}
+	fs.StringVar(&soakCfg.pprofAddr, "pprof-addr", "", "with --soak, serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060) while it runs; off if empty")
+	fs.IntVar(&soakCfg.statements, "statements", 12, "with --soak, how many statements to report, those that took the most time first")
 	fs.DurationVar(&soakCfg.duration, "soak", 0, "instead of the phases, a mixed soak of this `DURATION` (e.g. 5m); see above")
 	fs.DurationVar(&soakCfg.interval, "interval", time.Minute, "with --soak, a report row per interval")
 	fs.IntVar(&soakCfg.maxRequests, "soak-requests", 5_000_000, "with --soak, stop after this many requests if the time has not run out")
@@ -215,7 +221,9 @@ func loadtest(ctx context.Context, cfg loadConfig, stderr io.Writer) ([]loadResu
 // (SQLite in a temporary directory, or a scratch schema of the PostgreSQL database at
 // databaseURL) with the shipped fixtures loaded, and returns its address, an admin token
 // and what stops it and drops the database.
-func startScratchServer(ctx context.Context, databaseURL string) (addr, token string, stop func(), err error) {
+// Each of opts may change the server's configuration before it starts (the soak's
+// statement timing and profiling listener).
+func startScratchServer(ctx context.Context, databaseURL string, opts ...func(*serveConfig)) (addr, token string, stop func(), err error) {
 	sc := serveConfig{addr: "127.0.0.1:0", logFormat: "text", loadFixtures: true}
 	var cleanup func()
 	if databaseURL != "" {
@@ -232,6 +240,9 @@ func startScratchServer(ctx context.Context, databaseURL string) (addr, token st
 		}
 		cleanup = func() { os.RemoveAll(dir) }
 		sc.store.databaseURL = filepath.Join(dir, "hpcalc.db")
+	}
+	for _, o := range opts {
+		o(&sc)
 	}
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	var out bytes.Buffer

@@ -53,7 +53,7 @@ func TestLoadtestSoak(t *testing.T) {
 			if name == "postgres" {
 				url = storetest.PostgresURL(t)
 			}
-			cfg := soakConfig{databaseURL: url, duration: 3 * time.Second, interval: time.Second, maxRequests: 1_000_000, clients: 8, spread: 3}
+			cfg := soakConfig{databaseURL: url, duration: 3 * time.Second, interval: time.Second, maxRequests: 1_000_000, clients: 8, spread: 3, statements: 5}
 			r, err := soak(context.Background(), cfg, io.Discard)
 			if err != nil {
 				t.Fatal(err)
@@ -62,8 +62,28 @@ func TestLoadtestSoak(t *testing.T) {
 				t.Fatalf("%d intervals (%d full), want 3: %+v", len(r.intervals), len(r.fullIntervals(cfg.interval)), r.intervals)
 			}
 			for i, in := range r.intervals {
-				if in.requests == 0 || in.errors != 0 || in.perSecond <= 0 || in.p99 < in.p50 || in.rssBytes <= 0 || in.goroutines <= 0 {
+				if in.requests == 0 || in.errors != 0 || in.perSecond <= 0 || in.p99 < in.p50 || in.rssBytes <= 0 || in.goroutines <= 0 ||
+					in.dbOpen < 1 || in.cpu <= 0 {
 					t.Errorf("interval %d: %+v", i+1, in)
+				}
+				// Every interval's statements are its own: each settlement commits once.
+				var commits, settles int64
+				for _, st := range in.stmts {
+					switch {
+					case st.Statement == "COMMIT":
+						commits = st.Count
+					case strings.HasPrefix(st.Statement, "INSERT INTO claims "):
+						settles = st.Count
+					}
+					if st.Count <= 0 || st.P50 <= 0 || st.P99 < st.P50 || st.Max < st.P99/2 {
+						t.Errorf("interval %d: %+v", i+1, st)
+					}
+				}
+				if commits == 0 || settles == 0 || settles > commits {
+					t.Errorf("interval %d: %d commits, %d claims inserted", i+1, commits, settles)
+				}
+				if wal := in.walMaxBytes; (name == "sqlite") != (wal > 0 && in.dbBytes > 0) || wal < in.walBytes {
+					t.Errorf("interval %d: database %d bytes, WAL %d (largest %d) on %s", i+1, in.dbBytes, in.walBytes, wal, name)
 				}
 			}
 			for k, kr := range r.kinds {
@@ -80,7 +100,8 @@ func TestLoadtestSoak(t *testing.T) {
 			var out bytes.Buffer
 			printSoak(&out, cfg, r)
 			for _, want := range []string{"interval  requests  errors  per second", "0s–1s", "2s–3s", "new settlement", "resubmission",
-				"of the first's", "the clients settled", ": consistent"} {
+				"of the first's", "the clients settled", ": consistent", "CPU per request", "statement time per second",
+				"S1 ", "COMMIT", "Each statement's mean per interval", "reversal p50 / p99 (n)"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("the report has no %q:\n%s", want, out.String())
 				}

@@ -42,7 +42,13 @@ always. SIGTERM or SIGINT stops the server after the requests
 in flight finish.`
 
 // storeFlags are the flags of every command that opens the database.
-type storeFlags struct{ databaseURL string }
+type storeFlags struct {
+	databaseURL string
+	// observer, if set, times every statement the store runs (loadtest --soak);
+	// opened, if set, is given the store once it is open and migrated.
+	observer *store.Observer
+	opened   func(*store.Store)
+}
 
 func (f *storeFlags) register(fs interface {
 	StringVar(p *string, name, value, usage string)
@@ -71,7 +77,15 @@ func (f *storeFlags) openExisting(ctx context.Context) (*store.Store, error) {
 
 // open opens and migrates the database, creating it if need be.
 func (f *storeFlags) open(ctx context.Context, stderr io.Writer) (*store.Store, error) {
-	s, err := store.Open(ctx, f.databaseURL)
+	var (
+		s   *store.Store
+		err error
+	)
+	if f.observer != nil {
+		s, err = store.OpenObserved(ctx, f.databaseURL, f.observer)
+	} else {
+		s, err = store.Open(ctx, f.databaseURL)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +97,9 @@ func (f *storeFlags) open(ctx context.Context, stderr io.Writer) (*store.Store, 
 	}
 	for _, m := range applied {
 		fmt.Fprintf(stderr, "hpcalc: applied migration %s\n", m)
+	}
+	if f.opened != nil {
+		f.opened(s)
 	}
 	return s, nil
 }

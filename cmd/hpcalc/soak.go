@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/store"
 )
 
 // soakConfig is what loadtest --soak runs.
@@ -28,6 +30,11 @@ type soakConfig struct {
 	interval    time.Duration // a report row per interval
 	maxRequests int           // or after this many requests
 	clients     int
+	// pprofAddr, if set, serves net/http/pprof for the soak's process on this address.
+	pprofAddr string
+	// statements is how many statements the report lists, those that took the most
+	// database time first.
+	statements int
 	// spread is how many persons each shipped person stands for in new settlements: the
 	// shipped person and spread-1 copies (same household size, register and aid), so
 	// that a person-year holds about as many claims as the shipped data gives it, not a
@@ -71,13 +78,32 @@ type soakInterval struct {
 	errors         int
 	p50, p99       time.Duration
 	perSecond      float64
-	rssBytes       int64 // resident memory of this process (server and clients), at the end
-	goroutines     int
-	fds            int // open file descriptors, -1 where /proc is missing
-	// kindP50 and kindN are each kind's median latency and count in the interval: which
-	// kind slows down as the tables grow.
-	kindP50 [numKinds]time.Duration
-	kindN   [numKinds]int
+	// kindP50, kindP99 and kindN are each kind's latency and count in the interval:
+	// which kind slows down as the tables grow.
+	kindP50, kindP99 [numKinds]time.Duration
+	kindN            [numKinds]int
+	soakSample
+}
+
+// soakSample is what the soak reads of the process and the database at the end of an
+// interval, and the statements run during it.
+type soakSample struct {
+	rssBytes   int64 // resident memory of this process (server and clients), at the end
+	goroutines int
+	fds        int           // open file descriptors, -1 where /proc is missing
+	cpu        time.Duration // CPU time of this process (server, clients and SQLite) in the interval; -1 unknown
+	// The SQLite file and its write-ahead log at the end, and the log's largest size seen
+	// in the interval (read each second); -1 on PostgreSQL. A log that readers keep from
+	// being checkpointed grows without bound.
+	dbBytes, walBytes, walMaxBytes int64
+	// The store's connection pool: open and in use at the end; how many waits for a
+	// connection began in the interval and how long they took (on SQLite, which has one
+	// connection, the time requests queued for the database).
+	dbOpen, dbInUse int
+	dbWaits         int64
+	dbWait          time.Duration
+	// Every statement the server ran in the interval, the most time first.
+	stmts []store.StatementTime
 }
 
 // soakKind is one kind of request over the whole soak.
@@ -109,11 +135,24 @@ type settledClaim struct {
 // soak runs a mixed load from cfg.clients clients against a server on a scratch database
 // until cfg.duration has passed or cfg.maxRequests were sent, and reports each interval.
 func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, error) {
-	addr, token, stop, err := startScratchServer(ctx, cfg.databaseURL)
+	var (
+		observer = store.NewObserver()
+		dbPath   string                       // the SQLite file; "" for PostgreSQL
+		opened   = make(chan *store.Store, 1) // the server's store
+	)
+	addr, token, stop, err := startScratchServer(ctx, cfg.databaseURL, func(sc *serveConfig) {
+		sc.store.observer = observer
+		sc.store.opened = func(s *store.Store) { opened <- s }
+		sc.pprofAddr = cfg.pprofAddr
+		if cfg.databaseURL == "" {
+			dbPath = sc.store.databaseURL
+		}
+	})
 	if err != nil {
 		return soakResult{}, err
 	}
 	defer stop()
+	st := <-opened
 	data, err := fixtures.Load()
 	if err != nil {
 		return soakResult{}, err
@@ -140,7 +179,7 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		kindLat   [numKinds][]time.Duration
 		kindFails [numKinds]int
 		firstErr  string
-		samples   []soakInterval // memory and goroutines at each interval's end
+		samples   []soakSample // at each interval's end
 	)
 	start := time.Now()
 	last := int((cfg.duration - 1) / cfg.interval) // requests finishing after the end count in the last interval
@@ -291,30 +330,70 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 			}
 		}()
 	}
-	// Memory, goroutines and descriptors at the end of each interval.
+	// The process and the database at the end of each interval, and the statements run
+	// in it. The sampler closes intervals 1 to last-1 as their time comes; the last
+	// interval, which holds the requests still in flight at the end, is closed after them.
+	var (
+		prevCPU   = processCPU()
+		prevStats = st.DBStats()
+		walMax    atomic.Int64
+	)
+	observer.Take() // the server's start and the copies of the persons are not the soak's
+	pollWAL := func() { walMax.Store(max(walMax.Load(), fileSize(dbPath+"-wal"))) }
+	takeSample := func() soakSample {
+		sm := sample()
+		cpu := processCPU()
+		sm.cpu = -1
+		if cpu >= 0 && prevCPU >= 0 {
+			sm.cpu = cpu - prevCPU
+		}
+		prevCPU = cpu
+		stats := st.DBStats()
+		sm.dbOpen, sm.dbInUse = stats.OpenConnections, stats.InUse
+		sm.dbWaits, sm.dbWait = stats.WaitCount-prevStats.WaitCount, stats.WaitDuration-prevStats.WaitDuration
+		prevStats = stats
+		sm.dbBytes, sm.walBytes, sm.walMaxBytes = -1, -1, -1
+		if dbPath != "" {
+			pollWAL()
+			sm.dbBytes, sm.walBytes, sm.walMaxBytes = fileSize(dbPath), fileSize(dbPath+"-wal"), walMax.Swap(0)
+		}
+		sm.stmts = observer.Take()
+		return sm
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(cfg.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case now := <-t.C:
-				sm := sample()
-				mu.Lock()
-				samples = append(samples, sm)
-				i := intervalOf(now) - 1
-				fmt.Fprintf(progress, "soak: interval %d: %d requests, %d errors, RSS %d MiB, %d goroutines\n",
-					i+1, len(at(lat, i)), at(fails, i), sm.rssBytes>>20, sm.goroutines)
-				mu.Unlock()
+		poll := time.NewTicker(time.Second)
+		defer poll.Stop()
+		for i := 1; ; i++ {
+			var end <-chan time.Time // nil after the last interval but one: wait for the end
+			if i <= last {
+				end = time.After(time.Until(start.Add(time.Duration(i) * cfg.interval)))
 			}
+		wait:
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-poll.C:
+					if dbPath != "" {
+						pollWAL()
+					}
+				case <-end:
+					break wait
+				}
+			}
+			sm := takeSample()
+			mu.Lock()
+			samples = append(samples, sm)
+			fmt.Fprintf(progress, "soak: interval %d: %d requests, %d errors, RSS %d MiB, %d goroutines\n",
+				i, len(at(lat, i-1)), at(fails, i-1), sm.rssBytes>>20, sm.goroutines)
+			mu.Unlock()
 		}
 	}()
 	wg.Wait()
 	elapsed := time.Since(start)
-	samples = append(samples, sample())
+	samples = append(samples, takeSample())
 
 	// What the clients did must be what the server tallies.
 	var res soakResult
@@ -344,10 +423,9 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		in.p50, in.p99 = percentiles(lat[i])
 		for k := range numKinds {
 			in.kindN[k] = len(ilat[i][k])
-			in.kindP50[k], _ = percentiles(ilat[i][k])
+			in.kindP50[k], in.kindP99[k] = percentiles(ilat[i][k])
 		}
-		sm := samples[min(i, len(samples)-1)]
-		in.rssBytes, in.goroutines, in.fds = sm.rssBytes, sm.goroutines, sm.fds
+		in.soakSample = samples[min(i, len(samples)-1)]
 		res.intervals = append(res.intervals, in)
 	}
 	for k := range numKinds {
@@ -414,9 +492,21 @@ func percentiles(d []time.Duration) (p50, p99 time.Duration) {
 	return d[len(d)/2], d[len(d)*99/100]
 }
 
+// fileSize is the size of the file at path; 0 if there is none, -1 for no path.
+func fileSize(path string) int64 {
+	if path == "" || path == "-wal" {
+		return -1
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
 // sample reads this process's resident memory, goroutines and open descriptors.
-func sample() soakInterval {
-	s := soakInterval{goroutines: runtime.NumGoroutine(), fds: -1}
+func sample() soakSample {
+	s := soakSample{goroutines: runtime.NumGoroutine(), fds: -1}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
@@ -450,37 +540,66 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 	}
 	fmt.Fprintf(w, "Soak on loopback, %d clients, %s (at most %d requests), database %s; mix: 50%% quotes, 30%% new settlements, 10%% resubmissions, 5%% reversals, 5%% reads; new settlements spread over %d copies of each shipped person\n\n",
 		cfg.clients, cfg.duration, cfg.maxRequests, db, max(cfg.spread, 1))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "interval\trequests\terrors\tper second\tp50\tp99\tRSS MiB\tgoroutines\tfds\t")
-	for _, in := range r.intervals {
-		fmt.Fprintf(tw, "%s–%s\t%d\t%d\t%.0f\t%s\t%s\t%d\t%d\t%d\t\n", in.start, in.start+in.elapsed.Round(time.Second),
-			in.requests, in.errors, in.perSecond, in.p50.Round(time.Microsecond), in.p99.Round(time.Microsecond),
-			in.rssBytes>>20, in.goroutines, in.fds)
+	span := func(in soakInterval) string {
+		return fmt.Sprintf("%s–%s", in.start, in.start+in.elapsed.Round(time.Second))
 	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "interval")
-	for k := range numKinds {
-		fmt.Fprintf(tw, "\t%s p50 (n)", kindNames[k])
-	}
-	fmt.Fprintln(tw, "\t")
-	for _, in := range r.intervals {
-		fmt.Fprintf(tw, "%s–%s", in.start, in.start+in.elapsed.Round(time.Second))
-		for k := range numKinds {
-			fmt.Fprintf(tw, "\t%s (%d)", in.kindP50[k].Round(10*time.Microsecond), in.kindN[k])
+	table := func(header string, row func(in soakInterval) string) {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "interval\t"+header+"\t")
+		for _, in := range r.intervals {
+			fmt.Fprintln(tw, span(in)+"\t"+row(in)+"\t")
 		}
-		fmt.Fprintln(tw, "\t")
+		tw.Flush()
+		fmt.Fprintln(w)
 	}
-	tw.Flush()
+	table("requests\terrors\tper second\tp50\tp99\tCPU per request", func(in soakInterval) string {
+		cpu := "?"
+		if in.cpu >= 0 && in.requests > 0 {
+			cpu = dur(in.cpu / time.Duration(in.requests))
+		}
+		return fmt.Sprintf("%d\t%d\t%.0f\t%s\t%s\t%s", in.requests, in.errors, in.perSecond, dur(in.p50), dur(in.p99), cpu)
+	})
+	fmt.Fprintln(w, "CPU per request is this process's (server, clients, and SQLite's work), user and system, over the requests of the interval.")
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := "RSS MiB\tgoroutines\tfds\tDB connections open/in use\tDB waits\twaited\tstatement time per second"
+	if db == "SQLite" {
+		header += "\tDB MiB\tWAL MiB (largest)"
+	}
+	table(header, func(in soakInterval) string {
+		var busy time.Duration
+		for _, st := range in.stmts {
+			busy += st.Total
+		}
+		row := fmt.Sprintf("%d\t%d\t%d\t%d/%d\t%d\t%s\t%.2f s", in.rssBytes>>20, in.goroutines, in.fds, in.dbOpen, in.dbInUse,
+			in.dbWaits, dur(in.dbWait), busy.Seconds()/in.elapsed.Seconds())
+		if db == "SQLite" {
+			row += fmt.Sprintf("\t%.1f\t%.1f (%.1f)", mib(in.dbBytes), mib(in.walBytes), mib(in.walMaxBytes))
+		}
+		return row
+	})
+	fmt.Fprintln(w, "Statement time per second: the time the server's statements took in the interval, summed, per second of it (with one connection, as SQLite has, the share of the time the database was busy).")
+	fmt.Fprintln(w)
+
+	var kinds []string
+	for k := range numKinds {
+		kinds = append(kinds, kindNames[k]+" p50 / p99 (n)")
+	}
+	table(strings.Join(kinds, "\t"), func(in soakInterval) string {
+		var cells []string
+		for k := range numKinds {
+			cells = append(cells, fmt.Sprintf("%s / %s (%d)", dur(in.kindP50[k]), dur(in.kindP99[k]), in.kindN[k]))
+		}
+		return strings.Join(cells, "\t")
+	})
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "request\trequests\terrors\tp50\tp99\t")
 	for k, kr := range r.kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t\n", kindNames[k], kr.requests, kr.errors, kr.p50.Round(time.Microsecond), kr.p99.Round(time.Microsecond))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t\n", kindNames[k], kr.requests, kr.errors, dur(kr.p50), dur(kr.p99))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	printStatements(w, cfg.statements, r.intervals, span)
+
 	if full := r.fullIntervals(cfg.interval); len(full) >= 2 && full[0].perSecond > 0 {
 		first, last := full[0], full[len(full)-1]
 		fmt.Fprintf(w, "last full interval %.0f/s is %.0f%% of the first's %.0f/s (goal: at least 80%%)\n",
@@ -495,6 +614,96 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 		fmt.Fprintf(w, "first error: %s\n", r.firstErr)
 	}
 }
+
+// printStatements lists the n statements that took the most time over the soak, with
+// their runs, mean and p99 in each interval: a statement whose time grows with the tables
+// shows there whatever the host's load does to the rest.
+func printStatements(w io.Writer, n int, intervals []soakInterval, span func(soakInterval) string) {
+	type total struct {
+		text string
+		runs int64
+		time time.Duration
+	}
+	totals := map[string]*total{}
+	for _, in := range intervals {
+		for _, st := range in.stmts {
+			t := totals[st.Statement]
+			if t == nil {
+				t = &total{text: st.Statement}
+				totals[st.Statement] = t
+			}
+			t.runs += st.Count
+			t.time += st.Total
+		}
+	}
+	top := make([]*total, 0, len(totals))
+	for _, t := range totals {
+		top = append(top, t)
+	}
+	slices.SortFunc(top, func(a, b *total) int { return cmp.Or(cmp.Compare(b.time, a.time), cmp.Compare(a.text, b.text)) })
+	top = top[:min(n, len(top))]
+	if len(top) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "The %d statements that took the most time, in all:\n", len(top))
+	var all time.Duration
+	for _, t := range totals {
+		all += t.time
+	}
+	for i, t := range top {
+		text := t.text
+		if len(text) > 160 {
+			text = text[:160] + "…"
+		}
+		fmt.Fprintf(w, "  S%d  %d runs, %s, %.0f%% of all statement time: %s\n", i+1, t.runs, dur(t.time), 100*t.time.Seconds()/all.Seconds(), text)
+	}
+	fmt.Fprintln(w)
+	for _, what := range []string{"runs", "mean", "p99"} {
+		fmt.Fprintf(w, "Each statement's %s per interval:\n", what)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "interval")
+		for i := range top {
+			fmt.Fprintf(tw, "\tS%d", i+1)
+		}
+		fmt.Fprintln(tw, "\t")
+		for _, in := range intervals {
+			by := map[string]store.StatementTime{}
+			for _, st := range in.stmts {
+				by[st.Statement] = st
+			}
+			fmt.Fprint(tw, span(in))
+			for _, t := range top {
+				st := by[t.text]
+				switch what {
+				case "runs":
+					fmt.Fprintf(tw, "\t%d", st.Count)
+				case "mean":
+					fmt.Fprintf(tw, "\t%s", dur(st.Mean()))
+				default:
+					fmt.Fprintf(tw, "\t%s", dur(st.P99))
+				}
+			}
+			fmt.Fprintln(tw, "\t")
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+}
+
+// dur rounds d for a report: three significant digits or so.
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // runSoak is loadtest --soak.
 func runSoak(cfg soakConfig, stdout, stderr io.Writer) error {
