@@ -133,7 +133,7 @@ func BenchmarkAuditPostgres(b *testing.B) {
 }
 
 // savedTables are what applying a reconciliation writes besides its adjustments.
-var savedTables = []string{"ledgers", "tally_buckets"}
+var savedTables = []string{"ledgers", "tally_sums"}
 
 // save copies the tables a reconciliation writes, so that restore can put them back and
 // the next iteration (or run, in a kept schema) reconciles the same claims.

@@ -170,7 +170,7 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 		}
 		list = list[n:]
 	}
-	return days.write(ctx, tx, tx.Rebind)
+	return days.write(ctx, tx)
 }
 
 func adjustmentsQuery(where string) string {

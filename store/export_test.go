@@ -22,6 +22,7 @@ var (
 	ReadLedgerQuery           = readLedgerQuery
 	WriteLedgerQuery          = writeLedgerQuery
 	TallyQuery                = tallyQuery
+	AddToDayZeroQuery         = addToDayZeroQuery
 	StoredClaimsQuery         = storedClaimsQuery
 	PersonYearSettlementQuery = personYearSettlementsQuery
 	ProviderDayQuery          = providerDayQuery
@@ -118,16 +119,52 @@ func (s *Store) TallyFromSettlements(ctx context.Context, from, to calc.Date) (c
 	return t, nil
 }
 
-// TallyRows returns how many rows tally_buckets has, and for how many days.
+// TallyRows returns how many rows tally_sums has, and for how many days.
 func (s *Store) TallyRows(ctx context.Context) (rows, days int, err error) {
-	err = s.db.QueryRowxContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT discharged_on) FROM tally_buckets`).Scan(&rows, &days)
+	err = s.db.QueryRowxContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT day) FROM tally_sums`).Scan(&rows, &days)
 	return rows, days, err
 }
 
+// SplitTally moves half of every day's sums in bucket 0 to the other buckets, as writers
+// that met on PostgreSQL leave them, so that tests see a tally read and a migration add
+// up a day of many rows.
+func (s *Store) SplitTally(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var days []int64
+		if err := tx.SelectContext(ctx, &days, `SELECT day FROM tally_sums WHERE bucket = 0 ORDER BY day`); err != nil {
+			return err
+		}
+		for _, day := range days {
+			var t calc.Tally
+			var v [7]int64
+			if err := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT `+tallyColumns+` FROM tally_sums WHERE day = ? AND bucket = 0`), day).
+				Scan(&t.Claims, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
+				return err
+			}
+			// Half, rounded down, to bucket 1 + day mod 15; the rest stays.
+			half := calc.Tally{Claims: t.Claims / 2, Total: calc.Money(v[0] / 2), OutOfPocket: calc.Money(v[6] / 2)}
+			for l := range calc.NumLines {
+				half.Lines[l] = calc.Money(v[1+int(l)] / 2)
+			}
+			neg := calc.Tally{Claims: -half.Claims, Total: -half.Total, OutOfPocket: -half.OutOfPocket}
+			for l := range calc.NumLines {
+				neg.Lines[l] = -half.Lines[l]
+			}
+			if err := addToTally(ctx, tx, tx.Rebind(addToDayQuery), tallyKey{calc.Date(day), 0}, &neg); err != nil {
+				return err
+			}
+			if err := addToTally(ctx, tx, tx.Rebind(addToDayQuery), tallyKey{calc.Date(day), 1 + int(day%(tallyBuckets-1))}, &half); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // UndoTallyBuckets puts the database back as it was before migration 0014, so that
-// Migrate converts it again: tally_days as 0006 made it, summed from the stored
-// settlements as migration 0007 did and then from the adjustments (which came after
-// 0007), tally_buckets dropped and version 14 not recorded.
+// Migrate converts it again (0014, then 0017): tally_days as 0006 made it, summed from
+// the stored settlements as migration 0007 did and then from the adjustments (which came
+// after 0007), tally_sums dropped and versions 14 and 17 not recorded.
 func (s *Store) UndoTallyBuckets(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE tally_days (discharged_on TEXT PRIMARY KEY, claims BIGINT NOT NULL,
@@ -149,13 +186,13 @@ func (s *Store) UndoTallyBuckets(ctx context.Context) error {
 		if err := days.writeQuery(ctx, tx, tx.Rebind(tallyDaysAddQuery)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DROP TABLE tally_buckets`); err != nil {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE tally_sums`); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DROP INDEX adjustments_cause`); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM `+versionTable+` WHERE version_id = 14`)
+		_, err = tx.ExecContext(ctx, `DELETE FROM `+versionTable+` WHERE version_id IN (14, 17)`)
 		return err
 	})
 }

@@ -117,7 +117,7 @@ func (s *Store) ImportSettled(ctx context.Context, in Import, progress func(Impo
 		// A bulk load leaves the planner without statistics until autovacuum comes round;
 		// the audit's join over a million claims needs them. The import has committed, so
 		// a failure here is not the import's.
-		s.analyze(ctx, "persons", "person_versions", "providers", "claims", "settlements", "ledgers", "tally_buckets")
+		s.analyze(ctx, "persons", "person_versions", "providers", "claims", "settlements", "ledgers", "tally_sums")
 	}
 	return stats, nil
 }
@@ -169,7 +169,7 @@ func (s *Store) ImportPaid(ctx context.Context, in Import, progress func(ImportP
 	}
 	s.cache.apply(string(changedPersons))
 	if s.dialect.name == "postgres" {
-		s.analyze(ctx, "claims", "settlements", "ledgers", "tally_buckets")
+		s.analyze(ctx, "claims", "settlements", "ledgers", "tally_sums")
 	}
 	return stats, nil
 }
@@ -731,7 +731,7 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 	if err := w.close(ctx); err != nil {
 		return nil, fmt.Errorf("import settlements: %w", err)
 	}
-	if err := days.write(ctx, imp.tx, imp.tx.Rebind); err != nil {
+	if err := days.write(ctx, imp.tx); err != nil {
 		return nil, fmt.Errorf("import settlements: %w", err)
 	}
 	imp.progress(ImportProgress{Stage: "settlements", Done: n, Total: n})

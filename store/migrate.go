@@ -182,6 +182,7 @@ var goMigrationList = []goMigration{
 	{version: 8, name: "0008_settlement_workings", up: convertWorkings},
 	{version: 10, name: "0010_workings_v3", up: workingsV3},
 	{version: 11, name: "0011_integer_stamps", up: integerStamps},
+	{version: 17, name: "0017_tally_sums", up: tallySumsFromBuckets},
 }
 
 // vacuumAfter are the migrations that rewrite or drop much of the settlements: SQLite

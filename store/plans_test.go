@@ -73,14 +73,18 @@ func TestHotQueryPlans(t *testing.T) {
 				[]indexUse{{"adjustments", "adjustments_cause", "adjustments_cause"}}, nil},
 			{"a person-year's adjustments", store.PersonYearAdjustmentQuery, []any{first.PersonID, first.Year},
 				[]indexUse{{"adjustments", "adjustments_person_year", "adjustments_person_year"}}, nil},
-			{"tally", store.TallyQuery, []any{from.String(), to.String()},
-				[]indexUse{{"tally_buckets", "sqlite_autoindex_tally_buckets_1", "tally_buckets_pkey"}}, nil},
+			{"tally", store.TallyQuery, []any{int64(from), int64(to)},
+				[]indexUse{{"tally_sums", "sqlite_autoindex_tally_sums_1", "tally_sums_pkey"}}, nil},
 			{"a provider's day (console)", store.ProviderDayQuery, []any{firstClaim.ProviderID, firstClaim.DischargedOn.String()},
 				[]indexUse{{"claims c", "claims_provider_day", "claims_provider_day"}, {"settlements s", "settlements_claim_settled", "settlements_claim_settled"},
 					{"settlements r", "settlements_reverses", "settlements_reverses"}}, nil},
 			{"audit's stored claims", store.StoredClaimsQuery, []any{from.String(), to.String()},
 				[]indexUse{{"settlements st", "settlements_claim_settled", "settlements_claim_settled"},
 					{"settlements r", "settlements_reverses", "settlements_reverses"}}, []string{"claims c"}},
+		}
+		if s.Dialect() == "postgres" {
+			tests = append(tests, planCase{"a day's tally bucket 0 (settle)", store.AddToDayZeroQuery, []any{int64(from), 1, 0, 0, 0, 0, 0, 0, 0},
+				[]indexUse{{"tally_sums", "", "tally_sums_pkey"}, {"tally_sums t", "", "tally_sums_pkey"}}, nil})
 		}
 		stats := []string{"without statistics"}
 		if s.Dialect() == "sqlite" {

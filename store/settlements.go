@@ -344,7 +344,7 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRe
 		return fmt.Errorf("store settlement: %w", err)
 	}
 	t := rowTally(x, sign)
-	return addToDay(ctx, tx, tx.Rebind, discharged, s.tallyBucket(x.PersonID), &t)
+	return addToDay(ctx, tx, discharged, s.tallyBucket(x.PersonID), &t)
 }
 
 func (s *Store) settledForClaim(ctx context.Context, q sqlx.ExtContext, claimID string) (SettlementRecord, error) {
