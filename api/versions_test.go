@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
+	"github.com/hpcalc/hpcalc/csvdata"
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/replay"
 	"github.com/hpcalc/hpcalc/store"
@@ -237,6 +239,86 @@ func TestGetPersonRecordedAt(t *testing.T) {
 		check("after a version reaching back", 2, changed, loaded, changed, back)
 		if got.Versions[2].ValidFrom == nil || *got.Versions[2].ValidFrom != "2018-01-01" {
 			t.Errorf("version 3: %+v", got.Versions[2])
+		}
+	})
+}
+
+// TestImportsPersonsAsTheyWere: POST /v1/imports books each claim with its person's
+// attributes in force on its discharge day. A dibao person is taken off dibao (PUT with
+// valid_from) the day after their first 2018 claim; their claims imported with what the
+// engine pays under each day's attributes read back through the API with the aid
+// category and person_version of their day, and the audit of 2018 finds nothing.
+func TestImportsPersonsAsTheyWere(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		v := newEnv(t, s)
+		d, err := fixtures.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _ := dibaoPair(t, d)
+		id := first.PersonID
+		var claims []calc.Claim
+		for _, c := range d.Claims.Claims {
+			if c.PersonID == id {
+				claims = append(claims, c)
+			}
+		}
+		order := replay.Order(claims)
+		cut := claims[order[0]].DischargedOn + 1
+		p := d.Persons[id]
+		put := fmt.Appendf(nil, `[{"person_id":%q,"household_id":%q,"registered_poor":%v,"aid_category":"none","valid_from":%q}]`,
+			id, p.HouseholdID, p.RegisteredPoor, cut.String())
+		want(t, v.do(http.MethodPut, "/v1/persons", asAdmin, "application/json", put), http.StatusOK, nil)
+		off := p
+		off.Aid = calc.AidNone
+		var (
+			ledger calc.Ledger
+			rows   []csvdata.SettlementRow
+		)
+		for _, i := range order {
+			c, person := &claims[i], p
+			if c.DischargedOn >= cut {
+				person = off
+			}
+			var st calc.Settlement
+			if err := calc.SettleInto(&st, d.Policies.At(c.DischargedOn), &person, &ledger, c); err != nil {
+				t.Fatal(err)
+			}
+			row := csvdata.SettlementRow{ClaimID: c.ID, OutOfPocket: st.OutOfPocket}
+			for l := range calc.NumLines {
+				row.Lines[l] = st.Lines[l].Amount
+			}
+			rows = append(rows, row)
+		}
+		var cb, pb bytes.Buffer
+		if err := csvdata.WriteClaims(&cb, claims); err != nil {
+			t.Fatal(err)
+		}
+		if err := csvdata.WriteSettlementRows(&pb, rows); err != nil {
+			t.Fatal(err)
+		}
+		body, ct := multipartBody(t, map[string][]byte{"claims": cb.Bytes(), "paid": pb.Bytes()})
+		want(t, v.serve(v.request(http.MethodPost, "/v1/imports", asAdmin, ct, body)), http.StatusCreated, nil)
+		for _, c := range claims {
+			var st struct {
+				AidCategory   string `json:"aid_category"`
+				PersonVersion int    `json:"person_version"`
+				Imported      bool   `json:"imported"`
+			}
+			want(t, v.do(http.MethodGet, "/v1/claims/"+c.ID+"/settlement", asAuditor, "", nil), http.StatusOK, &st)
+			wantAid, wantVersion := "dibao", 1
+			if c.DischargedOn >= cut {
+				wantAid, wantVersion = "none", 2
+			}
+			if !st.Imported || st.AidCategory != wantAid || st.PersonVersion != wantVersion {
+				t.Errorf("claim %s discharged %s (off dibao from %s): %+v; want imported, %s, person_version %d",
+					c.ID, c.DischargedOn, cut, st, wantAid, wantVersion)
+			}
+		}
+		var a auditReply
+		want(t, v.do(http.MethodPost, "/v1/replays", asAuditor, "application/json", []byte(`{"from":"2018-01-01","to":"2018-12-31"}`)), http.StatusOK, &a)
+		if len(a.Differences) != 0 {
+			t.Errorf("audit of 2018 after the import: %+v", a.Differences)
 		}
 	})
 }

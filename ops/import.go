@@ -74,7 +74,7 @@ func (s *Service) Import(ctx context.Context, in Import, progress func(Progress)
 		return ImportStats{}, err
 	}
 	var tally calc.Tally
-	settle := func(put func(row int, st *calc.Settlement, after calc.Ledger, discharged calc.Date)) ([]store.PersonLedger, error) {
+	settle := func(put func(row int, st *calc.Settlement, personVersion int32, after calc.Ledger, discharged calc.Date)) ([]store.PersonLedger, error) {
 		// batch.Run calls Each for one person's claims in discharge order from one
 		// goroutine, so ledgers[p] is the person's running ledger, as Settle keeps it.
 		var (
@@ -91,7 +91,8 @@ func (s *Service) Import(ctx context.Context, in Import, progress func(Progress)
 			}
 			// Add cannot fail: the ledger is of the settlement's year.
 			*l, _ = l.ForYear(st.Year).Add(st)
-			put(r, st, *l, set.Discharged[r])
+			// Each imported person is new: one register version, numbered 1, holding always.
+			put(r, st, 1, *l, set.Discharged[r])
 		}
 		res, err := batch.Run(set, policies, batch.Options{Each: each})
 		if err != nil {

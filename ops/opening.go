@@ -27,16 +27,19 @@ type PaidImport struct {
 // on each (calc.SettlePaid: marked imported, the amounts as paid, no workings), each
 // person-year's ledger built from them in discharge order, so that claims settled
 // afterwards continue the year. Every claim is booked under the published version in
-// force on its discharge day, which audits compare it under. Persons and providers are
-// the stored ones. Everything is stored in one transaction (store.ImportPaid), or nothing.
+// force on its discharge day, which audits compare it under, and with its person's
+// register version in force on that day (its attributes book the claim, its number is
+// the settlement's person_version). Persons and providers are the stored ones.
+// Everything is stored in one transaction (store.ImportPaid), or nothing.
 //
 // It refuses, storing nothing, with a *fileerr.Error naming the file, line, column and
 // rule of each problem found (up to csvdata.MaxErrors): a bad row of either file as
 // csvdata reads it (among them negative amounts and paid amounts that do not sum to the
 // claim's total); a claim whose provider is not stored or whose level is not its
 // provider's, or discharged on a day no published policy covers; a claim of a person not
-// stored; a claim the paid file does not pay, and a paid row of a claim the claims file
-// does not have; a claim already stored, or of a person-year with claims stored already
+// stored, or discharged on a day no version of its person's register entry holds
+// (calc.ErrNotRegistered); a claim the paid file does not pay, and a paid row of a claim
+// the claims file does not have; a claim already stored, or of a person-year with claims stored already
 // (errors.Is store.ErrConflict then; calc.ErrInvalid otherwise). An empty claims file
 // stores nothing and is not an error.
 //
@@ -79,11 +82,32 @@ func (s *Service) ImportPaid(ctx context.Context, in PaidImport, progress func(P
 	if err != nil {
 		return ImportStats{}, err
 	}
+	// Each claim is booked with its person's attributes in force on its discharge day,
+	// and its settlement names that version, as Settle does: persons the register has
+	// changed (Histories) have other versions on other days; the others have one,
+	// holding always, which PersonsOf gives.
+	histories, err := s.store.Histories(ctx)
+	if err != nil {
+		return ImportStats{}, err
+	}
+	personOn := func(c *calc.Claim) *calc.Person {
+		if h, ok := histories[c.PersonID]; ok {
+			return h.At(c.DischargedOn)
+		}
+		if p, ok := persons[c.PersonID]; ok {
+			return &p
+		}
+		return nil
+	}
 	unknown := f.problems(in.ClaimsName)
 	for _, k := range f.order {
 		c := &f.claims[k]
-		if _, ok := persons[c.PersonID]; !ok {
+		switch _, ok := persons[c.PersonID]; {
+		case !ok:
 			unknown.add(f.lines[k], f.columns[1], "person_id", fmt.Sprintf("unknown person %s: not in the register (upload the persons first)", c.PersonID))
+		case personOn(c) == nil:
+			unknown.add(f.lines[k], f.columns[1], "person_id", fmt.Sprintf("person %s is %s %s: no version of the person's register entry holds that day",
+				c.PersonID, calc.ErrNotRegistered, c.DischargedOn))
 		}
 	}
 	if err := unknown.err(); err != nil {
@@ -92,7 +116,7 @@ func (s *Service) ImportPaid(ctx context.Context, in PaidImport, progress func(P
 
 	used := map[string]bool{}
 	var tally calc.Tally
-	settle := func(put func(row int, st *calc.Settlement, after calc.Ledger, discharged calc.Date)) ([]store.PersonLedger, error) {
+	settle := func(put func(row int, st *calc.Settlement, personVersion int32, after calc.Ledger, discharged calc.Date)) ([]store.PersonLedger, error) {
 		var (
 			ledgers []store.PersonLedger
 			ledger  calc.Ledger
@@ -100,7 +124,7 @@ func (s *Service) ImportPaid(ctx context.Context, in PaidImport, progress func(P
 		)
 		for row, k := range f.order {
 			c := &f.claims[k]
-			person := persons[c.PersonID]
+			person := personOn(c) // not nil: checked above
 			if row > 0 {
 				prev := &f.claims[f.order[row-1]]
 				if prev.PersonID != c.PersonID || prev.DischargedOn.Year() != c.DischargedOn.Year() {
@@ -111,11 +135,11 @@ func (s *Service) ImportPaid(ctx context.Context, in PaidImport, progress func(P
 			version := policies.At(c.DischargedOn).Version // ScanClaims checked there is one
 			used[version] = true
 			p := &f.paid[k]
-			if err := calc.SettlePaid(&st, version, &person, &ledger, c, p.Lines, p.OutOfPocket); err != nil {
+			if err := calc.SettlePaid(&st, version, person, &ledger, c, p.Lines, p.OutOfPocket); err != nil {
 				return nil, fmt.Errorf("import claim %s: %w", c.ID, err) // cannot happen: ScanPaid checked the amounts
 			}
 			tally.Add(&st)
-			put(row, &st, ledger, c.DischargedOn)
+			put(row, &st, person.Version, ledger, c.DischargedOn)
 		}
 		last := &f.claims[f.order[len(f.order)-1]]
 		return append(ledgers, store.PersonLedger{PersonID: last.PersonID, Ledger: ledger}), nil

@@ -473,3 +473,113 @@ func negateFirstAmount(row string) string {
 	f[1] = "-" + f[1]
 	return strings.Join(f, ",")
 }
+
+// TestImportPaidPersonsAsTheyWere imports the 2018 claims of a dibao person taken off
+// dibao in the middle of the year (a version from the day after their first claim): each
+// claim is booked with the attributes in force on its discharge day, and its settlement
+// names that version (1 before the change, 2 after) and its aid category; the stored
+// audit then finds nothing. A claim discharged on a day no version of its person holds
+// is refused, naming its line, and nothing is stored.
+func TestImportPaidPersonsAsTheyWere(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := openingStore(t, s)
+		first, _ := dibaoClaims(t, d)
+		id := first.PersonID
+		var claims []calc.Claim
+		for _, c := range d.Claims.Claims {
+			if c.PersonID == id {
+				claims = append(claims, c)
+			}
+		}
+		order := replay.Order(claims)
+		cut := claims[order[0]].DischargedOn + 1
+		if claims[order[len(order)-1]].DischargedOn < cut {
+			t.Fatalf("person %s has no claim after %s", id, cut)
+		}
+		off := d.Persons[id]
+		off.Aid = calc.AidNone
+		if err := s.UpsertPersonVersions(ctx, []calc.PersonVersion{{Person: off, From: cut, To: calc.NoDate}}); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.PersonHistory(ctx, id)
+		if err != nil || len(h) != 2 {
+			t.Fatalf("history %+v, %v", h, err)
+		}
+		// What the system before hpcalc paid: the engine's amounts with the attributes in
+		// force on each discharge day.
+		paid := map[string]calc.Settlement{}
+		var ledger calc.Ledger
+		for _, i := range order {
+			c := &claims[i]
+			var st calc.Settlement
+			if err := calc.SettleInto(&st, d.Policies.At(c.DischargedOn), h.At(c.DischargedOn), &ledger, c); err != nil {
+				t.Fatal(err)
+			}
+			paid[c.ID] = st
+		}
+		claimsCSV, paidCSV := openingFiles(t, claims, func(c *calc.Claim) csvdata.SettlementRow { w := paid[c.ID]; return asPaid(&w) })
+
+		// A person on the register only from the cut: their claim of the day before is
+		// refused, and nothing of the import is stored.
+		late := calc.Person{ID: "PLATE", HouseholdID: "HLATE"}
+		if err := s.UpsertPersonVersions(ctx, []calc.PersonVersion{{Person: late, From: cut, To: calc.NoDate}}); err != nil {
+			t.Fatal(err)
+		}
+		early := claims[order[0]]
+		early.ID, early.PersonID, early.DischargedOn = "LATE-1", late.ID, cut-1
+		early.AdmittedOn = min(early.AdmittedOn, early.DischargedOn)
+		var cb, pb bytes.Buffer
+		if err := csvdata.WriteClaims(&cb, []calc.Claim{early}); err != nil {
+			t.Fatal(err)
+		}
+		w := paid[claims[order[0]].ID]
+		row := asPaid(&w)
+		row.ClaimID = early.ID
+		if err := csvdata.WriteSettlementRows(&pb, []csvdata.SettlementRow{row}); err != nil {
+			t.Fatal(err)
+		}
+		before := countRows(t, s)
+		_, err = importFiles(s, claimsCSV+strings.SplitAfter(cb.String(), "\n")[1], paidCSV+strings.SplitAfter(pb.String(), "\n")[1])
+		var fe *fileerr.Error
+		if !errors.As(err, &fe) || !errors.Is(err, calc.ErrInvalid) || len(fe.Problems) != 1 {
+			t.Fatalf("a claim of a day its person is not on the register: %v; want one problem, ErrInvalid", err)
+		}
+		if p := fe.Problems[0]; fe.File != "claims.csv" || p.Line != len(claims)+2 || p.Column != 2 || p.Field != "person_id" ||
+			!strings.Contains(p.Rule, calc.ErrNotRegistered.Error()) || !strings.Contains(p.Rule, early.DischargedOn.String()) {
+			t.Errorf("refused with %s; want claims.csv line %d column 2 person_id, not on the register on %s", err, len(claims)+2, early.DischargedOn)
+		}
+		if after := countRows(t, s); after != before {
+			t.Errorf("a refused import changed the database: %+v, before %+v", after, before)
+		}
+
+		if _, err := importFiles(s, claimsCSV, paidCSV); err != nil {
+			t.Fatal(err)
+		}
+		var sawBefore, sawAfter bool
+		for _, c := range claims {
+			got, err := s.SettlementForClaim(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantVersion, wantAid := int32(1), calc.Dibao
+			if c.DischargedOn >= cut {
+				wantVersion, wantAid = 2, calc.AidNone
+				sawAfter = true
+			} else {
+				sawBefore = true
+			}
+			w := paid[c.ID]
+			if got.PersonVersion != wantVersion || got.Settlement.Aid != wantAid || calc.AmountsOf(&got.Settlement) != calc.AmountsOf(&w) {
+				t.Errorf("claim %s discharged %s (change from %s): person version %d, aid category %s, amounts %+v; want version %d, %s, %+v",
+					c.ID, c.DischargedOn, cut, got.PersonVersion, got.Settlement.Aid, calc.AmountsOf(&got.Settlement), wantVersion, wantAid, calc.AmountsOf(&w))
+			}
+		}
+		if !sawBefore || !sawAfter {
+			t.Fatalf("claims before the change %v, after %v", sawBefore, sawAfter)
+		}
+		if a := auditOf(t, ops.New(s)); len(a.Differences) != 0 {
+			t.Errorf("audit of the imported claims: %d differences: %+v", len(a.Differences), a.Differences)
+		}
+	})
+}

@@ -31,10 +31,11 @@ type Import struct {
 	Claims    iter.Seq[*calc.Claim]
 	NumClaims int
 	// Settle is called in the transaction once the claims are stored. It settles them
-	// and hands put each settlement with its row, the person's ledger after it and the
-	// claim's discharge day; put may be called from several goroutines at once. It
+	// and hands put each settlement with its row, the register version of the person it
+	// was settled with (settlements.person_version), the person's ledger after it and
+	// the claim's discharge day; put may be called from several goroutines at once. It
 	// returns the person-year ledgers to store.
-	Settle func(put func(row int, s *calc.Settlement, after calc.Ledger, discharged calc.Date)) ([]PersonLedger, error)
+	Settle func(put func(row int, s *calc.Settlement, personVersion int32, after calc.Ledger, discharged calc.Date)) ([]PersonLedger, error)
 }
 
 // PersonLedger is a person's ledger of one year.
@@ -407,10 +408,6 @@ type importer struct {
 	started  time.Time
 	progress func(ImportProgress)
 	paid     bool // ImportPaid: claims paid by the system before hpcalc, into a database in use
-	// histories are, for ImportPaid, the register versions of the stored persons with
-	// more than one (store.Histories): an imported settlement records the version in
-	// force on its discharge day, as Settle does. Other persons have version 1 only.
-	histories map[string]calc.History
 }
 
 func (imp *importer) run(ctx context.Context) (ImportStats, error) {
@@ -425,11 +422,6 @@ func (imp *importer) run(ctx context.Context) (ImportStats, error) {
 	newProviders, err := imp.checkProviders(ctx)
 	if err != nil {
 		return ImportStats{}, err
-	}
-	if imp.paid {
-		if imp.histories, err = histories(ctx, imp.tx); err != nil {
-			return ImportStats{}, err
-		}
 	}
 	if err := imp.writePersons(ctx); err != nil {
 		return ImportStats{}, err
@@ -677,7 +669,7 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		daysMu  sync.Mutex // put may be called from several goroutines
 		days    = daySums{}
 	)
-	put := func(r int, st *calc.Settlement, after calc.Ledger, discharged calc.Date) {
+	put := func(r int, st *calc.Settlement, version int32, after calc.Ledger, discharged calc.Date) {
 		if stop.Load() {
 			return
 		}
@@ -687,10 +679,6 @@ func (imp *importer) settle(ctx context.Context) ([]PersonLedger, error) {
 		d, err := encodeWorkings(st, &after, false)
 		if err != nil {
 			panic(err) // calc never settles with more bands than MaxBands, and after holds st
-		}
-		version := int32(1)
-		if p := imp.histories[st.PersonID].At(discharged); p != nil {
-			version = p.Version
 		}
 		row := []any{st.PersonID, "S" + st.ClaimID, st.ClaimID, nil, st.Year, discharged.String(), st.PolicyVersion, version,
 			st.Kind.String(), moneyText(st.Total), moneyText(st.Lines[calc.Basic].Amount), moneyText(st.Lines[calc.Critical].Amount),
@@ -883,9 +871,11 @@ func (w *insertWriter) close(ctx context.Context) error {
 	return nil
 }
 
-// PersonsOf returns the stored persons among ids, by id, looking them up a batch at a
-// time: an import of a county's history needs its claimants, not the whole register.
-// Ids not stored are left out.
+// PersonsOf returns the stored persons among ids, by id, as the register now stands (the
+// version in force on the last day of each one's timeline, numbered), looking them up a
+// batch at a time: an import of a county's history needs its claimants, not the whole
+// register. Ids not stored are left out. The persons Histories gives have other versions
+// in force on other days.
 func (s *Store) PersonsOf(ctx context.Context, ids []string) (_ map[string]calc.Person, err error) {
 	defer s.classify(&err)
 	out := make(map[string]calc.Person, len(ids))
@@ -896,7 +886,7 @@ func (s *Store) PersonsOf(ctx context.Context, ids []string) (_ map[string]calc.
 			args[i] = id
 		}
 		var rows []personRow
-		err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT person_id, household_id, registered_poor, aid_category
+		err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT person_id, household_id, registered_poor, aid_category, version
 			FROM persons WHERE person_id IN (?`+strings.Repeat(", ?", n-1)+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read persons: %w", err)

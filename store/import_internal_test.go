@@ -158,7 +158,7 @@ func shippedSettled(policies *calc.PolicySet, persons map[string]calc.Person, in
 			}
 		}
 	}
-	in.Settle = func(put func(int, *calc.Settlement, calc.Ledger, calc.Date)) ([]PersonLedger, error) {
+	in.Settle = func(put func(int, *calc.Settlement, int32, calc.Ledger, calc.Date)) ([]PersonLedger, error) {
 		var (
 			out    []PersonLedger
 			ledger calc.Ledger
@@ -173,7 +173,7 @@ func shippedSettled(policies *calc.PolicySet, persons map[string]calc.Person, in
 			}
 			ledger, _ = ledger.Add(s)
 			out[len(out)-1].Ledger = ledger
-			put(row, s, ledger, claims[i].DischargedOn)
+			put(row, s, 1, ledger, claims[i].DischargedOn)
 			row++
 		})
 		return out, err
