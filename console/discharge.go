@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -126,6 +127,8 @@ func (c *Console) addClaimError(l *locale, sess store.Session, errs fieldErrors,
 		errs.add("person_id", l.T("err.unknownPerson"))
 	case errors.Is(err, calc.ErrNoPolicy):
 		errs.add("discharged_on", l.T("err.noPolicy"))
+	case errors.Is(err, calc.ErrNotRegistered):
+		errs.add("person_id", l.T("err.notRegistered"))
 	case errors.As(err, &ve):
 		for _, fe := range ve.Fields {
 			errs.add(fe.Field, l.Rule(fe.Code, fe.Args, fe.Rule))
@@ -177,24 +180,61 @@ func quoteOf(l *locale, st *calc.Settlement) *quoteView {
 	return q
 }
 
-// personView is what the desk shows of the patient once their id is entered.
+// personView is what the desk shows of the patient once their id is entered: the
+// register's version in force on the discharge day, which the claim is settled with, and
+// the ledger of its year.
 type personView struct {
 	Person calc.Person
-	Aid    string // a label key
-	Ledger calc.Ledger
+	Aid    string    // a label key
+	Day    calc.Date // the day the attributes are in force on
+	// From and To are the days around Day on which Person is in force ("…" for no start
+	// or no end); both "" when it holds always.
+	From, To string
+	Ledger   calc.Ledger
 }
 
-func (c *Console) personPanel(ec echo.Context, id string, year int) (*personView, error) {
+// personPanel is the person as the register has them on day, the claim's discharge day
+// (today while the form has no valid one), and their ledger of that year. Errors:
+// store.ErrNotFound for an unknown person; calc.ErrNotRegistered when no version of
+// the person holds on day.
+func (c *Console) personPanel(ec echo.Context, id string, day calc.Date) (*personView, error) {
 	ctx := ec.Request().Context()
-	p, err := c.store.Person(ctx, id)
+	h, err := c.store.PersonHistory(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	l, err := c.store.Ledger(ctx, id, year)
-	if err != nil {
+	v := &personView{Day: day}
+	for _, span := range h.Timeline() {
+		if !span.Holds(day) {
+			continue
+		}
+		v.Person = span.Person
+		if span.From != calc.Beginning || span.To != calc.End {
+			v.From, v.To = "…", "…"
+			if span.From != calc.Beginning {
+				v.From = span.From.String()
+			}
+			if span.To != calc.End {
+				v.To = span.To.String()
+			}
+		}
+	}
+	if v.Person.ID == "" {
+		return nil, fmt.Errorf("person %s: %w %s", id, calc.ErrNotRegistered, day)
+	}
+	v.Aid = "aid." + aidName(v.Person.Aid)
+	if v.Ledger, err = c.store.Ledger(ctx, id, day.Year()); err != nil {
 		return nil, err
 	}
-	return &personView{Person: p, Aid: "aid." + aidName(p.Aid), Ledger: l}, nil
+	return v, nil
+}
+
+// formDay is the discharge day of the form as read into cl, or today while it has none.
+func (c *Console) formDay(cl calc.Claim, errs fieldErrors) calc.Date {
+	if cl.DischargedOn != 0 && errs["discharged_on"] == "" {
+		return cl.DischargedOn
+	}
+	return c.today()
 }
 
 func aidName(a calc.AidCategory) string {
@@ -334,15 +374,14 @@ func (c *Console) dischargeQuote(ec echo.Context) error {
 		return err
 	}
 	var ans quoteAnswer
-	year := c.today().Year()
-	if cl.DischargedOn != 0 && errs["discharged_on"] == "" {
-		year = cl.DischargedOn.Year()
-	}
 	if f.PersonID != "" {
-		pv, err := c.personPanel(ec, f.PersonID, year)
+		day := c.formDay(cl, errs)
+		pv, err := c.personPanel(ec, f.PersonID, day)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			errs.add("person_id", c.lang(ec).T("err.unknownPerson"))
+		case errors.Is(err, calc.ErrNotRegistered):
+			errs.add("person_id", c.lang(ec).T("err.notRegistered"))
 		case err != nil:
 			return err
 		default:
@@ -385,11 +424,8 @@ func (c *Console) dischargeSettle(ec echo.Context) error {
 	}
 	d := dischargeData{Form: f, Errors: errs}
 	if f.PersonID != "" && errs["person_id"] == "" {
-		year := c.today().Year()
-		if cl.DischargedOn != 0 && errs["discharged_on"] == "" {
-			year = cl.DischargedOn.Year()
-		}
-		if d.Person, err = c.personPanel(ec, f.PersonID, year); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if d.Person, err = c.personPanel(ec, f.PersonID, c.formDay(cl, errs)); err != nil &&
+			!errors.Is(err, store.ErrNotFound) && !errors.Is(err, calc.ErrNotRegistered) {
 			return err
 		}
 	}
