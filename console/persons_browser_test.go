@@ -22,7 +22,7 @@ func TestBrowserPersonAsOf(t *testing.T) {
 	look := func() shown {
 		t.Helper()
 		return eval[shown](t, ctx, `(function(){var p=document.getElementById("person-panel");
-			return {Day: p.dataset.day, Version: p.dataset.version, Panel: p.innerText,
+			return {Day: p.dataset.day, Version: p.dataset.version, Panel: document.getElementById("person").innerText,
 				Aid: document.querySelector('#quote-lines tr[data-line="aid"] td.amount').textContent}})()`)
 	}
 	for _, tc := range []struct {
