@@ -18,8 +18,8 @@ type Paid struct {
 	Found       bool // the paid file has the claim
 }
 
-// PaidTable is what another system paid on each claim of a ClaimTable, by row, as an
-// audit keeps it: the five lines only, each in 4 bytes when it fits (up to 42,949,672.95
+// PaidTable is what another system paid on each claim of a ClaimTable, by the claim's
+// place in the claims it was made of (ClaimTable.Input), as an audit keeps it: the five lines only, each in 4 bytes when it fits (up to 42,949,672.95
 // yuan), about 20 bytes a claim rather than the 56 of a Paid. What the patient paid is
 // the claim's total less the lines: a paid file's reader checks that the amounts of each
 // claim sum to its total (csvdata.ScanPaid) before they are Set.
@@ -72,6 +72,29 @@ func (t *PaidTable) Paid(r int, total calc.Money) (Paid, bool) {
 		p.OutOfPocket -= m
 	}
 	return p, true
+}
+
+// gather sets dst[i] to what was paid on row input[i] of total total[i], as Paid does.
+func (t *PaidTable) gather(dst []Paid, input []int32, total []calc.Money) {
+	for i, r := range input {
+		// The loads of the rows' amounts do not wait for one another: no call, and the
+		// rows not paid and the large amounts are seen to after.
+		x := t.lines[r]
+		p := &dst[i]
+		p.OutOfPocket = total[i]
+		for l, m := range x {
+			p.Lines[l] = calc.Money(m)
+			p.OutOfPocket -= calc.Money(m)
+		}
+		p.Found = t.found[r/64]&(1<<(r%64)) != 0
+	}
+	for i, r := range input {
+		if p := &dst[i]; !p.Found {
+			*p = Paid{}
+		} else if len(t.large) > 0 {
+			*p, _ = t.Paid(int(r), total[i])
+		}
+	}
 }
 
 // CauseKind names the rule that explains what was paid on a differing claim's root line.
@@ -167,7 +190,8 @@ func (a *PaidAudit) Summary() string {
 }
 
 // AuditPaid settles every claim of set from scratch under policies, as Run does, and
-// compares each with paid, indexed like set's rows: what another system paid. A differing
+// compares each with paid, what another system paid, indexed like the claims set was
+// made of (set.Input), as a paid file in the claims file's order lists them. A differing
 // claim gets its root line and the rules that reproduce it (see CauseKind), each tried by
 // settling the claim under that rule against the ledger the paid amounts of the
 // person-year's earlier claims built. It returns the errors of Run.
@@ -199,15 +223,25 @@ func AuditPaid(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, opt O
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			var s calc.Settlement
+			var (
+				s     calc.Settlement
+				taken []Paid // what was paid on the chunk's claims, by row from its first
+			)
 			for k := range next {
 				pt := &parts[k]
 				if pt.err != nil {
 					continue
 				}
-				for p := k * chunk; p < min((k+1)*chunk, persons) && pt.err == nil; p++ {
-					pt.err = auditPerson(set, paid, policies, p, &s, func(d *PaidDifference) { pt.diffs = append(pt.diffs, *d) },
-						func(d *Drift) { pt.drift = append(pt.drift, *d) }, func(r int) { pt.notPaid = append(pt.notPaid, r) },
+				lo, hi := k*chunk, min((k+1)*chunk, persons)
+				// The chunk's paid amounts first, in one pass: they lie all over the table
+				// (in the paid file's order), and loads that do not wait for each other
+				// overlap where, between settlements, each would wait alone.
+				first, end := int(set.Start[lo]), int(set.Start[hi])
+				taken = slices.Grow(taken[:0], end-first)[:end-first]
+				paid.gather(taken, set.Input[first:end], set.Total[first:end])
+				for p := lo; p < hi && pt.err == nil; p++ {
+					pt.err = auditPerson(set, taken, first, policies, p, &s, func(d *PaidDifference) { pt.diffs = append(pt.diffs, *d) },
+						func(d Drift) { pt.drift = append(pt.drift, d) }, func(r int) { pt.notPaid = append(pt.notPaid, r) },
 						&pt.paid, &pt.rules)
 				}
 			}
@@ -236,9 +270,10 @@ func AuditPaid(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, opt O
 }
 
 // auditPerson settles person p's claims under the rules and beside them books the amounts
-// paid into a second ledger, the one the other system settled against.
-func auditPerson(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, p int, s *calc.Settlement,
-	diff func(*PaidDifference), drift func(*Drift), notPaid func(r int), paidT, rulesT *calc.Tally) error {
+// paid into a second ledger, the one the other system settled against. paid[r-first] is
+// what was paid on row r.
+func auditPerson(set *ClaimTable, paid []Paid, first int, policies *calc.PolicySet, p int, s *calc.Settlement,
+	diff func(*PaidDifference), drift func(Drift), notPaid func(r int), paidT, rulesT *calc.Tally) error {
 	id := set.Persons[p].ID
 	var (
 		rules, asPaid calc.Ledger
@@ -248,7 +283,7 @@ func auditPerson(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, p i
 	)
 	flush := func() {
 		if dr.Claims > 0 {
-			drift(&dr)
+			drift(dr)
 		}
 		dr = Drift{}
 	}
@@ -273,9 +308,8 @@ func auditPerson(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, p i
 		if err := calc.SettleInto(s, policy, person, &rules, &c); err != nil {
 			return err
 		}
-		pv, found := paid.Paid(r, c.Total)
-		pd := &pv
-		if !found {
+		pd := &paid[r-first]
+		if !pd.Found {
 			// The other system booked nothing for it: its ledger goes on without it.
 			notPaid(r)
 			continue
@@ -287,11 +321,18 @@ func auditPerson(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, p i
 			paidT.Lines[l] += pd.Lines[l]
 		}
 		paidT.OutOfPocket += pd.OutOfPocket
+		same := sameAmounts(s, pd)
+		if same && before == rulesBefore {
+			// Paid as the rules give against the rules' ledger: the amounts took from the
+			// ledger what the rules took.
+			asPaid = rules
+			continue
+		}
 		ps := paidSettlement(&c, year, pd)
 		if asPaid, err = asPaid.Add(&ps); err != nil {
 			return err
 		}
-		if sameAmounts(s, pd) {
+		if same {
 			continue
 		}
 		d := PaidDifference{ClaimID: c.ID, PersonID: id, Year: year, Paid: pd.Lines, PaidOOP: pd.OutOfPocket, RulesOOP: s.OutOfPocket}
@@ -501,10 +542,11 @@ func capHypotheses(p *calc.Policy, person *calc.Person, root calc.Line, c *calc.
 		set  func(q *calc.Policy, who *calc.Person, m calc.Money)
 		name string
 	)
+	chronic := c.Kind == calc.OutpatientChronic // not c in the closures: c would escape
 	switch root {
 	case calc.Basic:
 		own, name = p.Basic.AnnualCap, "basic annual cap"
-		if c.Kind == calc.OutpatientChronic {
+		if chronic {
 			own, name = min(own, p.Basic.ChronicAnnualCap), "outpatient_chronic basic sub-cap"
 		}
 		set = func(q *calc.Policy, _ *calc.Person, m calc.Money) {
@@ -512,7 +554,7 @@ func capHypotheses(p *calc.Policy, person *calc.Person, root calc.Line, c *calc.
 				q.Basic.AnnualCap, q.Basic.ChronicAnnualCap = m, m
 				return
 			}
-			if c.Kind == calc.OutpatientChronic {
+			if chronic {
 				q.Basic.ChronicAnnualCap = m
 			} else {
 				q.Basic.AnnualCap = m

@@ -33,6 +33,12 @@ type PaidRow struct {
 type PaidClaims struct {
 	N    int
 	Find func(claimID string) (row int, total calc.Money, ok bool)
+	// At, if not nil, reports whether row k of the claims file (0 to N-1) is the claim
+	// claimID, and its total. ScanPaid asks it first, from several goroutines at once, of
+	// the row of the claims file that a paid file in the claims file's order (as replay
+	// --out writes it) has at the same place, and calls Find only for the claims At does
+	// not find there.
+	At func(k int, claimID string) (total calc.Money, ok bool)
 }
 
 // ScanPaid reads a paid file (header PaidColumns; more columns are ignored) and hands each
@@ -53,10 +59,21 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 	firstLine := make([]int32, claims.N) // the line a known claim was first paid on
 	unknown := map[string]int{}          // the line each unknown claim was first paid on
 	var row PaidRow
+	taken := 0 // rows taken: the next row's place in the file
 	// find looks claim id up in the claims file, in file order, and checks that it is not
-	// paid twice; it returns the claim's row (-1 if unknown) and total.
-	find := func(id string) (int, calc.Money, bool) {
-		r, total, known := claims.Find(id)
+	// paid twice; it returns the claim's row (-1 if unknown) and total. at is the row At
+	// found the claim at, or -1.
+	find := func(id string, at int, atTotal calc.Money) (int, calc.Money, bool) {
+		k := taken
+		taken++
+		r, total, known := at, atTotal, at >= 0
+		if !known && claims.At != nil && k < claims.N {
+			total, known = claims.At(k, id)
+			r = k
+		}
+		if !known {
+			r, total, known = claims.Find(id)
+		}
 		if known {
 			if first := firstLine[r]; first > 0 {
 				return r, total, t.fail(paidID, "duplicate claim %s (first on line %d)", id, first) != nil
@@ -85,18 +102,25 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		add(&row)
 	}
 	rr := &rowReader[paidValue]{deliver: deliver}
-	// On a worker: the row's cells, the id's problem first.
+	// On a worker: the row's cells, the id's problem first, and the claim at the same
+	// place in the claims file: a row on line L is the paid file's row L-2 when no line
+	// before it is empty.
 	rr.check = func(t *table, v *paidValue) error {
 		n := len(t.errs.Problems)
 		v.row.ClaimID, _ = t.id(paidID)
 		v.idProblems = len(t.errs.Problems) - n
-		v.row.Row, v.sum = -1, 0
+		v.row.Row, v.sum, v.at = -1, 0, -1
+		if k := t.line() - 2; v.idProblems == 0 && claims.At != nil && k >= 0 && k < claims.N {
+			if total, ok := claims.At(k, v.row.ClaimID); ok {
+				v.at, v.total = k, total
+			}
+		}
 		// A row alone never has MaxErrors problems: the errors of money are nil here.
 		for l := range calc.NumLines {
-			v.row.Lines[l], _ = t.money(paidFirstLine + column(l))
+			v.row.Lines[l] = t.amount(paidFirstLine + column(l))
 			v.sum += v.row.Lines[l]
 		}
-		v.row.OutOfPocket, _ = t.money(paidOutOfPocket)
+		v.row.OutOfPocket = t.amount(paidOutOfPocket)
 		v.sum += v.row.OutOfPocket
 		return nil
 	}
@@ -109,7 +133,7 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		for _, p := range probs[:v.idProblems] {
 			tooMany = t.add(p) != nil || tooMany
 		}
-		r, total, stop := find(v.row.ClaimID)
+		r, total, stop := find(v.row.ClaimID, v.at, v.total)
 		tooMany = tooMany || stop
 		v.row.Row = r
 		for _, p := range probs[v.idProblems:] {
@@ -135,7 +159,7 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		var total calc.Money
 		known := false
 		if err == nil {
-			r, tot, tooMany := find(id)
+			r, tot, tooMany := find(id, -1, 0)
 			if tooMany {
 				check(errTooMany)
 			}
@@ -173,4 +197,57 @@ type paidValue struct {
 	row        PaidRow
 	idProblems int        // the problems of the id cell: they come before those found in order
 	sum        calc.Money // the amounts' sum
+	at         int        // the row of the claims file At found the claim at, or -1
+	total      calc.Money // that claim's total
+}
+
+// amount is t.money(c) with its problem recorded, its fast path first: the usual form of
+// an amount, digits with at most two decimals, read as calc.ParseMoney reads it.
+func (t *table) amount(c column) calc.Money {
+	if m, ok := quickMoney(t.rec[t.field[c]]); ok {
+		return m
+	}
+	m, _ := t.money(c)
+	return m
+}
+
+// quickMoney reads s as calc.ParseMoney does when s is digits with at most two decimals
+// and no more than calc.MaxAmount; ok is false for any other s (a sign, spaces, three
+// decimals, ...), which calc.ParseMoney then reads, or refuses, with its errors.
+func quickMoney(s string) (m calc.Money, ok bool) {
+	const maxLen = len("100000000.00")
+	n := len(s)
+	if n == 0 || n > maxLen {
+		return 0, false
+	}
+	i := 0
+	var v calc.Money
+	for ; i < n && s[i] != '.'; i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + calc.Money(d)
+	}
+	if i == 0 {
+		return 0, false
+	}
+	v *= 100
+	switch n - i {
+	case 0:
+	case 2, 3:
+		for j, scale := i+1, calc.Money(10); j < n; j, scale = j+1, scale/10 {
+			d := s[j] - '0'
+			if d > 9 {
+				return 0, false
+			}
+			v += calc.Money(d) * scale
+		}
+	default:
+		return 0, false
+	}
+	if v > calc.MaxAmount {
+		return 0, false
+	}
+	return v, true
 }

@@ -231,6 +231,11 @@ func TestParallelPaidMatchesSequential(t *testing.T) {
 		}
 		return r, total[r], true
 	}}
+	// At as the audit gives it: the claims file's row k, which a paid file in the claims
+	// file's order has at the same place. Every reading with it must give the rows and
+	// problems of the reading without.
+	withAt := claims
+	withAt.At = func(k int, id string) (calc.Money, bool) { return total[k], ids[k] == id }
 	last := len(lines) - 30
 	set := func(l []string, i, field int, v string) {
 		f := strings.Split(l[i], ",")
@@ -243,6 +248,7 @@ func TestParallelPaidMatchesSequential(t *testing.T) {
 	}{
 		{"Valid", func([]string) {}},
 		{"DuplicateLate", func(l []string) { set(l, last, 0, "C0000012") }},
+		{"DuplicateBeforeItsPlace", func(l []string) { set(l, 5, 0, "C0000012") }},
 		{"UnknownTwice", func(l []string) { set(l, last-9, 0, "X1"); set(l, last, 0, "X1") }},
 		{"EmptyIDsAndAmounts", func(l []string) { set(l, last-9, 0, ""); set(l, last, 0, ""); set(l, last, 3, "y") }},
 		{"SumLate", func(l []string) { set(l, last, 1, "999.00") }},
@@ -253,12 +259,15 @@ func TestParallelPaidMatchesSequential(t *testing.T) {
 		}},
 		{"QuotedLate", func(l []string) { set(l, last, 0, `"C0003970"`) }},
 		{"FieldCount", func(l []string) { l[last] += ",1" }},
+		{"EmptyLines", func(l []string) { l[40] += "\n"; l[last-9] += "\n\n" }},
+		{"OutOfOrder", func(l []string) { l[30], l[last] = l[last], l[30] }},
+		{"UnknownAtItsPlace", func(l []string) { set(l, 50, 0, "X50") }},
 	} {
 		t.Run(e.name, func(t *testing.T) {
 			l := append([]string(nil), lines...)
 			e.edit(l)
 			text := strings.Join(l, "\n") + "\n"
-			read := func() ([]PaidRow, error) {
+			read := func(claims PaidClaims) ([]PaidRow, error) {
 				var rows []PaidRow
 				err := ScanPaid("paid.csv", strings.NewReader(text), claims, func(r *PaidRow) {
 					c := *r
@@ -274,16 +283,22 @@ func TestParallelPaidMatchesSequential(t *testing.T) {
 				return rows, err
 			}
 			parallel, blockSize = false, 256<<10
-			want, wantErr := read()
+			want, wantErr := read(claims)
+			got, err := read(withAt)
+			if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("one row at a time, with At: %d rows, error\n%v\nwant %d rows, error\n%v", len(got), err, len(want), wantErr)
+			}
 			parallel = true
 			for _, size := range []int{64, 700, 256 << 10} {
 				blockSize = size
-				got, err := read()
-				if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
-					t.Fatalf("blocks of %d bytes: %d rows, error\n%v\nwant %d rows, error\n%v", size, len(got), err, len(want), wantErr)
+				for _, c := range []PaidClaims{claims, withAt} {
+					got, err := read(c)
+					if !reflect.DeepEqual(err, wantErr) || !reflect.DeepEqual(got, want) {
+						t.Fatalf("blocks of %d bytes, At %v: %d rows, error\n%v\nwant %d rows, error\n%v", size, c.At != nil, len(got), err, len(want), wantErr)
+					}
 				}
 			}
-			if (wantErr == nil) != (e.name == "Valid" || e.name == "QuotedLate") {
+			if (wantErr == nil) != (e.name == "Valid" || e.name == "QuotedLate" || e.name == "EmptyLines" || e.name == "OutOfOrder" || e.name == "UnknownAtItsPlace") {
 				t.Errorf("error %v", wantErr)
 			}
 		})

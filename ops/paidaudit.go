@@ -89,39 +89,35 @@ func readClaimTable(in *PaidFiles) (*batch.ClaimTable, error) {
 	return set, nil
 }
 
-// readPaid reads the paid file into a PaidTable of set's rows, and the paid claims set
-// does not have.
+// readPaid reads the paid file into a PaidTable indexed like the claims file's rows
+// (set.Input), and the paid claims set does not have.
 func readPaid(in *PaidFiles, set *batch.ClaimTable) (*batch.PaidTable, []batch.Unmatched, int, error) {
 	n := set.Len()
-	rowOf := make([]int32, n) // the row of each claim in claims file order
+	rowOf := make([]int32, n) // set's row of each claim of the claims file
 	for r, i := range set.Input {
 		rowOf[i] = int32(r)
 	}
 	// A paid file written by replay --out lists the claims in the claims file's order:
-	// then each id is the next claim's, and no map of a million ids is needed.
-	next := 0
+	// At finds each at its place, and no map of a million ids is needed.
 	var byID map[string]int32
-	find := func(id string) (int32, bool) {
-		if byID == nil && next < n && set.ID[rowOf[next]] == id {
-			next++
-			return rowOf[next-1], true
-		}
-		if byID == nil {
-			byID = make(map[string]int32, n)
-			for r, id := range set.ID {
-				byID[id] = int32(r)
+	claims := csvdata.PaidClaims{N: n,
+		At: func(k int, id string) (calc.Money, bool) {
+			r := rowOf[k]
+			return set.Total[r], set.ID[r] == id
+		},
+		Find: func(id string) (int, calc.Money, bool) {
+			if byID == nil {
+				byID = make(map[string]int32, n)
+				for r, id := range set.ID {
+					byID[id] = int32(r)
+				}
 			}
-		}
-		r, ok := byID[id]
-		return r, ok
-	}
-	claims := csvdata.PaidClaims{N: n, Find: func(id string) (int, calc.Money, bool) {
-		r, ok := find(id)
-		if !ok {
-			return -1, 0, false
-		}
-		return int(r), set.Total[r], true
-	}}
+			r, ok := byID[id]
+			if !ok {
+				return -1, 0, false
+			}
+			return int(set.Input[r]), set.Total[r], true
+		}}
 	paid := batch.NewPaidTable(n)
 	var notClaimed []batch.Unmatched
 	rows := 0
