@@ -235,7 +235,16 @@ func (t *table) columns() []int {
 func (t *table) line() int { return t.recLine }
 
 // get returns the current row's cell in column c, without surrounding spaces.
-func (t *table) get(c column) string { return strings.TrimSpace(t.rec[t.field[c]]) }
+func (t *table) get(c column) string {
+	s := t.rec[t.field[c]]
+	// Most cells have no space to trim: an ASCII byte above ' ' at either end is none
+	// (every space TrimSpace knows is ASCII up to ' ', or starts with a byte of 0x80 or
+	// more), found without TrimSpace's call and loops, a few percent of reading a file.
+	if n := len(s); n > 0 && s[0] > ' ' && s[0] < utf8.RuneSelf && s[n-1] > ' ' && s[n-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
 
 // fail records a problem in column c of the current row; it returns errTooMany when
 // MaxErrors problems are already recorded.
@@ -267,6 +276,9 @@ func (t *table) result() error {
 // money reads a non-negative amount of at most MaxAmount.
 func (t *table) money(c column) (calc.Money, error) {
 	s := t.get(c)
+	if m, ok := plainMoney(s); ok && m <= calc.MaxAmount {
+		return m, nil
+	}
 	m, err := calc.ParseMoney(s)
 	switch {
 	case s == "":
@@ -285,6 +297,29 @@ func (t *table) money(c column) (calc.Money, error) {
 		return 0, t.fail(c, "%s is over the limit of %s", s, calc.MaxAmount)
 	}
 	return m, nil
+}
+
+// plainMoney reads an amount written as most are, digits, a point and two digits (at
+// most 13 digits before the point), as calc.ParseMoney reads it; ok is false for any other
+// text, which ParseMoney then reads with its checks. It saves ParseMoney's cuts, trims and
+// error wrapping on two cells of every claim.
+func plainMoney(s string) (m calc.Money, ok bool) {
+	n := len(s)
+	if n < 4 || n > 16 || s[n-3] != '.' {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < n; i++ {
+		if i == n-3 {
+			continue
+		}
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(d)
+	}
+	return calc.Money(v), true
 }
 
 func (t *table) date(c column) (calc.Date, bool, error) {

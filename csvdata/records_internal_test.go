@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hpcalc/hpcalc/calc"
 )
 
 // readAll reads data's records after its header through a table, as the readers do;
@@ -167,4 +169,55 @@ func FuzzRecords(f *testing.F) {
 		f.Add(recordsInput(rng, 1+rng.IntN(4)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameRecords(t, data) })
+}
+
+// TestPlainMoney: wherever plainMoney reads an amount, it reads what calc.ParseMoney
+// does; and it reads the usual ones.
+func TestPlainMoney(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "0123456789.-+ e,"
+	cases := []string{"0.00", "00.00", "1234.50", "9999999999999.99", "99999999999999.99", "1.5", ".50", "12.", "-1.00", "+1.00", "1.0a", "1a.00", "1,000.00"}
+	for range 200_000 {
+		b := make([]byte, 1+rng.IntN(18))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(3) > 0 {
+				b[i] = '0' + byte(rng.IntN(10))
+			}
+		}
+		if len(b) > 3 && rng.IntN(2) == 0 {
+			b[len(b)-3] = '.'
+		}
+		cases = append(cases, string(b))
+	}
+	read := 0
+	for _, s := range cases {
+		got, ok := plainMoney(s)
+		if !ok {
+			continue
+		}
+		read++
+		want, err := calc.ParseMoney(s)
+		if err != nil || got != want {
+			t.Fatalf("plainMoney(%q) = %s; ParseMoney gives %s, %v", s, got, want, err)
+		}
+	}
+	for _, s := range []string{"0.00", "1234.50", "9999999999999.99"} {
+		if _, ok := plainMoney(s); !ok {
+			t.Errorf("plainMoney(%q) does not read it", s)
+		}
+	}
+	if read < 10_000 {
+		t.Errorf("only %d of the random amounts were plain: the test checks too little", read)
+	}
+}
+
+// TestGetTrims: a cell is read as strings.TrimSpace gives it, whatever spaces it has.
+func TestGetTrims(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\ta\r", "\u00a0a", "a\u00a0", "\u0085a", "a\u3000", "é", "aé", "éa", "a b"} {
+		tb := &table{rec: []string{s}, field: []int{0}}
+		if got := tb.get(0); got != strings.TrimSpace(s) {
+			t.Errorf("get(%q) = %q, want %q", s, got, strings.TrimSpace(s))
+		}
+	}
 }
