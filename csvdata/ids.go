@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"runtime"
+	"sync"
 )
 
 // idTable is a set of ids numbered 0, 1, 2, ... in the order they were first added, with
@@ -30,9 +31,17 @@ type idTable struct {
 	seed    maphash.Seed
 	collide bool     // every id hashes to 0: lets tests check that lookups are exact
 	slots   []idSlot // nil until needed
-	mask    int      // len(slots)-1
-	chunks  []idChunk
-	n       int
+	// A large table is cut into regions of its own (see rehash), each an open-addressing
+	// table: an id's region is the top regionBits of its hash, and its place within the
+	// region the bottom bits (mask). regionShift is 64-regionBits (64: one region), and
+	// count each region's ids while add enters them.
+	mask        int // the size of a region less 1
+	regionShift uint
+	regionSlots uint // log2 of a region's size
+	count       []int32
+	mixSeed     uint64 // mixed into a short id's hash, so that no file can choose its regions
+	chunks      []idChunk
+	n           int
 }
 
 // idSlot is an empty slot (val 0) or an id's. For an id of at most shortID bytes, key and
@@ -90,7 +99,8 @@ const (
 )
 
 func newIDTable() *idTable {
-	return &idTable{seed: maphash.MakeSeed()}
+	seed := maphash.MakeSeed()
+	return &idTable{seed: seed, mixSeed: maphash.Comparable(seed, 0)}
 }
 
 // len is the number of ids added.
@@ -124,7 +134,7 @@ func (t *idTable) dropLines() {
 // the hash that places it.
 func slotFor[S string | []byte](t *idTable, id S) (key, hi, h uint64) {
 	if k, top, ok := pack(id); ok {
-		key, hi, h = k, top, mix(k, top)
+		key, hi, h = k, top, mix(k^t.mixSeed, top)
 	} else {
 		switch any(id).(type) {
 		case string:
@@ -142,13 +152,14 @@ func slotFor[S string | []byte](t *idTable, id S) (key, hi, h uint64) {
 
 // lookup returns the number of id, if it was added, or else the empty slot where id goes.
 func (t *idTable) lookup(id string, key, hi, h uint64) (n int, found bool, slot int) {
+	base := int(h>>t.regionShift) << t.regionSlots
 	for i := int(h) & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
+		s := &t.slots[base+i]
 		if s.val == 0 {
-			return 0, false, i
+			return 0, false, base + i
 		}
 		if s.key == key && s.val>>32 == hi && (hi != longMark || string(t.at(int(uint32(s.val))-1)) == id) {
-			return int(uint32(s.val)) - 1, true, i
+			return int(uint32(s.val)) - 1, true, base + i
 		}
 	}
 }
@@ -200,8 +211,15 @@ func (t *idTable) add(id string, line int) (int, bool) {
 	}
 	n = t.push(id, line)
 	t.slots[slot] = idSlot{key: key, val: hi<<32 | uint64(n+1)}
-	// Keep the table at most three quarters full, so that probes stay short.
-	if t.n > len(t.slots)/4*3 {
+	// Keep the table at most three quarters full, so that probes stay short, and each
+	// region at most seven eighths.
+	full := t.n > len(t.slots)/4*3
+	if t.count != nil {
+		r := slot >> t.regionSlots
+		t.count[r]++
+		full = full || int(t.count[r]) > (t.mask+1)/8*7
+	}
+	if full {
 		t.rehash(2 * len(t.slots))
 	}
 	return n, true
@@ -242,30 +260,89 @@ func (t *idTable) index() {
 }
 
 // rehash makes the table size slots (a power of two) and enters every id in it.
+//
+// A table of 1<<18 slots or more is cut into 64 regions, filled on every core, each
+// goroutine entering the ids of its own regions: building the table of a province's
+// 1,500,000 persons took a tenth of a what-if's time on one core while the others
+// waited for it. (Should any region come out over seven eighths full, which a seeded hash
+// makes as good as impossible, the table is built as one region instead.) Within a
+// goroutine the ids are entered a batch at a time: their slots' places are worked out and
+// read first, each read independent of the others, so that the processor waits for the
+// batch's cache misses together rather than one after the other.
 func (t *idTable) rehash(size int) {
 	t.slots = make([]idSlot, size)
-	t.mask = size - 1
-	// The ids are entered a batch at a time: their slots' places are worked out and read
-	// first, each read independent of the others, so that the processor waits for the
-	// batch's cache misses together rather than one after the other. Building the table
-	// of a province's 1,500,000 persons was a tenth of a what-if's time.
+	workers := runtime.GOMAXPROCS(0)
+	if t.collide || size < 1<<18 || workers < 2 {
+		t.setRegions(size, 0)
+		t.fill(0, 1)
+		return
+	}
+	t.setRegions(size, 6)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { t.fill(w, workers) })
+	}
+	wg.Wait()
+	for _, c := range t.count {
+		if int(c) > (t.mask+1)/8*7 {
+			clear(t.slots)
+			t.setRegions(size, 0)
+			t.fill(0, 1)
+			return
+		}
+	}
+}
+
+// setRegions cuts a table of size slots into 1<<bits regions.
+func (t *idTable) setRegions(size int, bits uint) {
+	t.regionShift = 64 - bits
+	t.regionSlots = uint(bits64(size)) - bits
+	t.mask = size>>bits - 1
+	t.count = nil
+	if bits > 0 {
+		t.count = make([]int32, 1<<bits)
+	}
+}
+
+// bits64 returns log2 of n, a power of two.
+func bits64(n int) int {
+	b := 0
+	for n > 1 {
+		n >>= 1
+		b++
+	}
+	return b
+}
+
+// fill enters the ids of the regions r with r%workers == w, counting them.
+func (t *idTable) fill(w, workers int) {
 	const batch = 32
 	var key, hi, at [batch]uint64
+	var num [batch]int
 	var sink uint64
-	for lo := 0; lo < t.n; lo += batch {
-		m := min(batch, t.n-lo)
-		for k := range m {
-			var h uint64
-			key[k], hi[k], h = slotFor(t, t.at(lo+k))
-			at[k] = h & uint64(t.mask)
-			sink += t.slots[at[k]].val
+	for lo := 0; lo < t.n; {
+		m := 0
+		for ; lo < t.n && m < batch; lo++ {
+			k, top, h := slotFor(t, t.at(lo))
+			r := int(h >> t.regionShift)
+			if r%workers != w {
+				continue
+			}
+			key[m], hi[m], num[m] = k, top, lo
+			at[m] = uint64(r<<t.regionSlots) | h&uint64(t.mask)
+			sink += t.slots[at[m]].val
+			m++
 		}
 		for k := range m {
-			i := int(at[k])
-			for t.slots[i].val != 0 {
+			base := int(at[k]) &^ t.mask
+			i := int(at[k]) & t.mask
+			for t.slots[base+i].val != 0 {
 				i = (i + 1) & t.mask
 			}
-			t.slots[i] = idSlot{key: key[k], val: hi[k]<<32 | uint64(lo+k+1)}
+			t.slots[base+i] = idSlot{key: key[k], val: hi[k]<<32 | uint64(num[k]+1)}
+			if t.count != nil {
+				t.count[base>>t.regionSlots]++
+			}
 		}
 	}
 	runtime.KeepAlive(sink) // so that the compiler keeps the early reads

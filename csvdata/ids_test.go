@@ -8,13 +8,14 @@ import (
 
 // TestIDTable adds ids in increasing order, then out of order, with repeats, and checks
 // every answer against a map; with collide set, every id has the same hash, so that only
-// the comparison of the bytes tells ids apart.
+// the comparison of the bytes tells ids apart. Regions has tables large enough to be cut
+// into regions built on every core.
 func TestIDTable(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		n       int
 		collide bool
-	}{{"Hashed", 50000, false}, {"EveryHashAlike", 600, true}} {
+	}{{"Hashed", 50000, false}, {"EveryHashAlike", 600, true}, {"Regions", 360000, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ids := newIDTable()
 			ids.collide = tc.collide
@@ -64,6 +65,14 @@ func TestIDTable(t *testing.T) {
 			}
 			if ids.len() != len(want) {
 				t.Fatalf("%d ids, want %d", ids.len(), len(want))
+			}
+			if regions := ids.count != nil; regions != (tc.name == "Regions") {
+				t.Errorf("the table is cut into regions: %v", regions)
+			}
+			// Rebuilt on every core at once (index after the table was let go).
+			if tc.name == "Regions" {
+				ids.slots = nil
+				ids.index()
 			}
 			for id, n := range want {
 				if got, ok := ids.find(id); !ok || got != n {
