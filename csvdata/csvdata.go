@@ -276,7 +276,7 @@ func (t *table) result() error {
 // money reads a non-negative amount of at most MaxAmount.
 func (t *table) money(c column) (calc.Money, error) {
 	s := t.get(c)
-	if m, ok := plainMoney(s); ok && m <= calc.MaxAmount {
+	if m, ok := quickMoney(s); ok {
 		return m, nil
 	}
 	m, err := calc.ParseMoney(s)
@@ -297,29 +297,6 @@ func (t *table) money(c column) (calc.Money, error) {
 		return 0, t.fail(c, "%s is over the limit of %s", s, calc.MaxAmount)
 	}
 	return m, nil
-}
-
-// plainMoney reads an amount written as most are, digits, a point and two digits (at
-// most 13 digits before the point), as calc.ParseMoney reads it; ok is false for any other
-// text, which ParseMoney then reads with its checks. It saves ParseMoney's cuts, trims and
-// error wrapping on two cells of every claim.
-func plainMoney(s string) (m calc.Money, ok bool) {
-	n := len(s)
-	if n < 4 || n > 16 || s[n-3] != '.' {
-		return 0, false
-	}
-	var v int64
-	for i := 0; i < n; i++ {
-		if i == n-3 {
-			continue
-		}
-		d := s[i] - '0'
-		if d > 9 {
-			return 0, false
-		}
-		v = v*10 + int64(d)
-	}
-	return calc.Money(v), true
 }
 
 func (t *table) date(c column) (calc.Date, bool, error) {
