@@ -387,13 +387,17 @@ func sameAmounts(s *calc.Settlement, pd *Paid) bool {
 	return s.OutOfPocket == pd.OutOfPocket
 }
 
-// hypothesis is a rule the other system may have settled a claim by: the policy and
-// person it settles under.
+// hypothesis is a rule the other system may have settled a claim by: how it changes the
+// policy and person the claim is settled under, and the rule in words, written only for
+// a hypothesis that reproduces what was paid (most are tried and dropped).
 type hypothesis struct {
-	cause  Cause
-	policy *calc.Policy
-	person calc.Person
+	kind   CauseKind
+	detail func() string
+	change func(q *calc.Policy, who *calc.Person)
 }
+
+// text is a detail that needs no writing.
+func text(s string) func() string { return func() string { return s } }
 
 // explain returns the causes that reproduce what was paid on claim c, each tried against
 // ledger, the one the amounts paid on the person-year's earlier claims built; drifted says
@@ -417,10 +421,20 @@ func explain(p *calc.Policy, person *calc.Person, ledger calc.Ledger, drifted bo
 			}
 		}
 	}
-	var causes []Cause
+	var (
+		causes []Cause
+		q      calc.Policy
+		who    calc.Person
+		bands  []calc.Band
+	)
 	for _, h := range hypotheses(p, person, c, root) {
-		if reproduces(h.policy, &h.person) {
-			causes = append(causes, h.cause)
+		// A copy of the policy that h may change, its bands too.
+		q, who = *p, *person
+		bands = append(bands[:0], p.Critical.Bands...)
+		q.Critical.Bands = bands
+		h.change(&q, &who)
+		if reproduces(&q, &who) {
+			causes = append(causes, Cause{Kind: h.kind, Detail: h.detail()})
 		}
 	}
 	if len(causes) == 0 {
@@ -435,10 +449,8 @@ func kindRank(k CauseKind) int { return slices.Index(Kinds(), k) }
 // hypotheses lists the rules to try for a claim whose root line is root.
 func hypotheses(p *calc.Policy, person *calc.Person, c *calc.Claim, root calc.Line) []hypothesis {
 	var hs []hypothesis
-	add := func(kind CauseKind, detail string, change func(q *calc.Policy, who *calc.Person)) {
-		q, who := p.Clone(), *person
-		change(q, &who)
-		hs = append(hs, hypothesis{cause: Cause{Kind: kind, Detail: detail}, policy: q, person: who})
+	add := func(kind CauseKind, detail func() string, change func(q *calc.Policy, who *calc.Person)) {
+		hs = append(hs, hypothesis{kind: kind, detail: detail, change: change})
 	}
 	k, lv := c.Kind, c.Level
 	switch root {
@@ -451,7 +463,9 @@ func hypotheses(p *calc.Policy, person *calc.Person, c *calc.Claim, root calc.Li
 				continue
 			}
 			seen[d] = true
-			add(KindDeductible, fmt.Sprintf("basic took the %s deductible %s of level %s instead of %s's %s", k, d, other, lv, own),
+			add(KindDeductible, func() string {
+				return fmt.Sprintf("basic took the %s deductible %s of level %s instead of %s's %s", k, d, other, lv, own)
+			},
 				func(q *calc.Policy, _ *calc.Person) { q.Basic.Deductible[k][lv] = d })
 		}
 		ownRate := p.Basic.Rate[k][lv]
@@ -463,7 +477,9 @@ func hypotheses(p *calc.Policy, person *calc.Person, c *calc.Claim, root calc.Li
 					continue
 				}
 				seenRate[r] = true
-				add(KindRate, fmt.Sprintf("basic paid at the rate %s (%s, %s) instead of %s", r, ok, ol, ownRate),
+				add(KindRate, func() string {
+					return fmt.Sprintf("basic paid at the rate %s (%s, %s) instead of %s", r, ok, ol, ownRate)
+				},
 					func(q *calc.Policy, _ *calc.Person) { q.Basic.Rate[k][lv] = r })
 			}
 		}
@@ -474,32 +490,38 @@ func hypotheses(p *calc.Policy, person *calc.Person, c *calc.Claim, root calc.Li
 				if i == j || o.Rate == b.Rate {
 					continue
 				}
-				add(KindRate, fmt.Sprintf("the critical-illness band from %s paid at %s, the rate of the band from %s, instead of %s", b.From, o.Rate, o.From, b.Rate),
+				add(KindRate, func() string {
+					return fmt.Sprintf("the critical-illness band from %s paid at %s, the rate of the band from %s, instead of %s", b.From, o.Rate, o.From, b.Rate)
+				},
 					func(q *calc.Policy, _ *calc.Person) { q.Critical.Bands[i].Rate = o.Rate })
 			}
 		}
 		capHypotheses(p, person, root, c, add)
 	case calc.Commercial:
 		if !person.RegisteredPoor {
-			add(KindNotEligible, "commercial insurance paid to a person not registered poor",
+			add(KindNotEligible, text("commercial insurance paid to a person not registered poor"),
 				func(q *calc.Policy, who *calc.Person) {
 					who.RegisteredPoor = true
 					q.Backstop.OOPCeiling = calc.RateOne
 				})
-			add(KindNotEligible, "commercial insurance and the backstop paid to a person not registered poor",
+			add(KindNotEligible, text("commercial insurance and the backstop paid to a person not registered poor"),
 				func(_ *calc.Policy, who *calc.Person) { who.RegisteredPoor = true })
 		}
 		if p.Commercial.InPolicyRate != p.Commercial.OutOfPolicyRate {
-			add(KindRate, fmt.Sprintf("commercial paid the in-policy remainder at the out-of-policy rate %s", p.Commercial.OutOfPolicyRate),
+			add(KindRate, func() string {
+				return fmt.Sprintf("commercial paid the in-policy remainder at the out-of-policy rate %s", p.Commercial.OutOfPolicyRate)
+			},
 				func(q *calc.Policy, _ *calc.Person) { q.Commercial.InPolicyRate = p.Commercial.OutOfPolicyRate })
-			add(KindRate, fmt.Sprintf("commercial paid the out-of-policy remainder at the in-policy rate %s", p.Commercial.InPolicyRate),
+			add(KindRate, func() string {
+				return fmt.Sprintf("commercial paid the out-of-policy remainder at the in-policy rate %s", p.Commercial.InPolicyRate)
+			},
 				func(q *calc.Policy, _ *calc.Person) { q.Commercial.OutOfPolicyRate = p.Commercial.InPolicyRate })
 		}
 		capHypotheses(p, person, root, c, add)
 	case calc.Aid:
 		if person.Aid == calc.AidNone {
 			for _, cat := range calc.AidCategories() {
-				add(KindNotEligible, fmt.Sprintf("aid paid at the %s rate to a person without an aid category", cat),
+				add(KindNotEligible, func() string { return fmt.Sprintf("aid paid at the %s rate to a person without an aid category", cat) },
 					func(_ *calc.Policy, who *calc.Person) { who.Aid = cat })
 			}
 		} else {
@@ -507,14 +529,16 @@ func hypotheses(p *calc.Policy, person *calc.Person, c *calc.Claim, root calc.Li
 				if cat == person.Aid || p.Aid.Rate[cat] == p.Aid.Rate[person.Aid] {
 					continue
 				}
-				add(KindRate, fmt.Sprintf("aid paid at the %s rate %s instead of the %s rate %s", cat, p.Aid.Rate[cat], person.Aid, p.Aid.Rate[person.Aid]),
+				add(KindRate, func() string {
+					return fmt.Sprintf("aid paid at the %s rate %s instead of the %s rate %s", cat, p.Aid.Rate[cat], person.Aid, p.Aid.Rate[person.Aid])
+				},
 					func(q *calc.Policy, who *calc.Person) { q.Aid.Rate[who.Aid] = p.Aid.Rate[cat] })
 			}
 			capHypotheses(p, person, root, c, add)
 		}
 	case calc.Backstop:
 		if !person.RegisteredPoor {
-			add(KindNotEligible, "the backstop paid to a person not registered poor",
+			add(KindNotEligible, text("the backstop paid to a person not registered poor"),
 				func(q *calc.Policy, who *calc.Person) {
 					who.RegisteredPoor = true
 					q.Commercial.InPolicyRate, q.Commercial.OutOfPolicyRate = 0, 0
@@ -526,7 +550,7 @@ func hypotheses(p *calc.Policy, person *calc.Person, c *calc.Claim, root calc.Li
 
 // capHypotheses adds, for the root line's annual cap, the cap not applied and, in its
 // place, each smaller cap the policy sets.
-func capHypotheses(p *calc.Policy, person *calc.Person, root calc.Line, c *calc.Claim, add func(CauseKind, string, func(*calc.Policy, *calc.Person))) {
+func capHypotheses(p *calc.Policy, person *calc.Person, root calc.Line, c *calc.Claim, add func(CauseKind, func() string, func(*calc.Policy, *calc.Person))) {
 	type namedCap struct {
 		name string
 		cap  calc.Money
@@ -573,7 +597,7 @@ func capHypotheses(p *calc.Policy, person *calc.Person, root calc.Line, c *calc.
 		return
 	}
 	if own != calc.NoCap {
-		add(KindCapNotApplied, fmt.Sprintf("the %s of %s was not applied", name, own),
+		add(KindCapNotApplied, func() string { return fmt.Sprintf("the %s of %s was not applied", name, own) },
 			func(q *calc.Policy, who *calc.Person) { set(q, who, calc.NoCap) })
 	}
 	seen := map[calc.Money]bool{calc.NoCap: true}
@@ -582,7 +606,9 @@ func capHypotheses(p *calc.Policy, person *calc.Person, root calc.Line, c *calc.
 			continue
 		}
 		seen[o.cap] = true
-		add(KindCapEarly, fmt.Sprintf("the line was cut at the %s of %s, a smaller cap than its own", o.name, o.cap),
+		add(KindCapEarly, func() string {
+			return fmt.Sprintf("the line was cut at the %s of %s, a smaller cap than its own", o.name, o.cap)
+		},
 			func(q *calc.Policy, who *calc.Person) { set(q, who, o.cap) })
 	}
 }
