@@ -117,10 +117,10 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		}
 		// A row alone never has MaxErrors problems: the errors of money are nil here.
 		for l := range calc.NumLines {
-			v.row.Lines[l] = t.amount(paidFirstLine + column(l))
+			v.row.Lines[l], _ = t.money(paidFirstLine + column(l))
 			v.sum += v.row.Lines[l]
 		}
-		v.row.OutOfPocket = t.amount(paidOutOfPocket)
+		v.row.OutOfPocket, _ = t.money(paidOutOfPocket)
 		v.sum += v.row.OutOfPocket
 		return nil
 	}
@@ -201,19 +201,10 @@ type paidValue struct {
 	total      calc.Money // that claim's total
 }
 
-// amount is t.money(c) with its problem recorded, its fast path first: the usual form of
-// an amount, digits with at most two decimals, read as calc.ParseMoney reads it.
-func (t *table) amount(c column) calc.Money {
-	if m, ok := quickMoney(t.rec[t.field[c]]); ok {
-		return m
-	}
-	m, _ := t.money(c)
-	return m
-}
-
-// quickMoney reads s as calc.ParseMoney does when s is digits with at most two decimals
-// and no more than calc.MaxAmount; ok is false for any other s (a sign, spaces, three
-// decimals, ...), which calc.ParseMoney then reads, or refuses, with its errors.
+// quickMoney, table.money's fast path, reads s as calc.ParseMoney does when s is digits
+// with at most two decimals and no more than calc.MaxAmount; ok is false for any other s
+// (a sign, spaces, three decimals, ...), which calc.ParseMoney then reads, or refuses,
+// with its errors.
 func quickMoney(s string) (m calc.Money, ok bool) {
 	const maxLen = len("100000000.00")
 	n := len(s)
