@@ -41,12 +41,10 @@ func TestEndToEnd(t *testing.T) {
 				delete(m, "settlement_id")
 				delete(m, "created_at")
 			}
-			// What is stored records the register version it used; a quote is stored
-			// nowhere. The shipped persons are each one version.
-			if settled["person_version"] != 1.0 {
-				t.Fatalf("claim %s: settled with person_version %v, want 1", c.ID, settled["person_version"])
+			// Both name the register version they used: the shipped persons are each one.
+			if settled["person_version"] != 1.0 || quoted["person_version"] != 1.0 {
+				t.Fatalf("claim %s: quoted with person_version %v, settled with %v, want 1", c.ID, quoted["person_version"], settled["person_version"])
 			}
-			delete(settled, "person_version")
 			if !reflect.DeepEqual(quoted, settled) {
 				t.Fatalf("claim %s: the quote\n%v\ndiffers from the settlement\n%v", c.ID, quoted, settled)
 			}

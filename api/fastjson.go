@@ -231,9 +231,10 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // appendComputedJSON appends what appendSettlementJSON appends for settlementOut(typ, st,
-// ledger, providerID), straight from calc's values: a quote's answer builds no
-// settlementJSON, no line structs and no explanation strings (TestComputedJSONMatches).
-func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.Ledger, providerID string) []byte {
+// ledger, providerID) with PersonVersion personVersion, straight from calc's values: a
+// quote's answer builds no settlementJSON, no line structs and no explanation strings
+// (TestComputedJSONMatches).
+func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.Ledger, personVersion int32, providerID string) []byte {
 	b = append(b, `{"type":`...)
 	b = appendJSONString(b, typ)
 	if st.Imported {
@@ -257,6 +258,10 @@ func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.
 	b = strconv.AppendInt(b, int64(st.Year), 10)
 	b = append(b, `,"policy_version":`...)
 	b = appendJSONString(b, st.PolicyVersion)
+	if personVersion != 0 {
+		b = append(b, `,"person_version":`...)
+		b = strconv.AppendInt(b, int64(personVersion), 10)
+	}
 	b = appendMoneyMember(b, `,"total":`, money(st.Total))
 	b = appendMoneyMember(b, `,"in_policy":`, money(st.InPolicy))
 	b = append(b, `,"lines":[`...)

@@ -58,7 +58,8 @@ func TestFastJSONMatchesMarshal(t *testing.T) {
 
 // TestComputedJSONMatches checks the quote's encoder, which writes straight from calc's
 // values, against appendSettlementJSON of settlementOut on every shipped claim's
-// settlement, imported or not, with identifiers that need escaping.
+// settlement, imported or not, with identifiers that need escaping and person versions
+// absent or not.
 func TestComputedJSONMatches(t *testing.T) {
 	d, err := fixtures.Load()
 	if err != nil {
@@ -79,8 +80,11 @@ func TestComputedJSONMatches(t *testing.T) {
 		for j := range variants {
 			v := &variants[j]
 			provider := []string{d.Claims.Claims[i].ProviderID, "", odd[(i+3)%len(odd)]}[j]
+			// A person of no versioned register (0: absent), the first version, a later one.
+			personVersion := []int32{1, 0, int32(i + 2)}[j]
 			want := settlementOut("quote", v, after, provider)
-			if got, want := appendComputedJSON(nil, "quote", v, &after, provider), appendSettlementJSON(nil, &want); string(got) != string(want) {
+			want.PersonVersion = personVersion
+			if got, want := appendComputedJSON(nil, "quote", v, &after, personVersion, provider), appendSettlementJSON(nil, &want); string(got) != string(want) {
 				t.Fatalf("claim %s, variant %d:\n got %s\nwant %s", st.ClaimID, j, got, want)
 			}
 		}

@@ -280,7 +280,7 @@ func schemas() obj {
 			"aid_category":   obj{"type": "string", "enum": []string{"none", "dibao", "tekun"}},
 			"year":           obj{"type": "integer", "description": "the ledger year: the discharge year"},
 			"policy_version": str(""),
-			"person_version": obj{"type": "integer", "description": "a stored settlement's: the register version of the person it was settled with (GET /v1/persons/{id}); absent for one stored before versions were kept"},
+			"person_version": obj{"type": "integer", "description": "the register version of the person (GET /v1/persons/{id}): a stored settlement's, the one it was settled with (absent for one stored before versions were kept); a quote's, the one in force on the claim's discharge day, which a settlement made now would record"},
 			"total":          moneyField(""),
 			"in_policy":      moneyField(""),
 			"lines":          obj{"type": "array", "minItems": 5, "maxItems": 5, "items": ref("Line"), "description": "basic, critical, commercial, aid, backstop, in cascade order; for a reversal, what is given back"},

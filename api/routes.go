@@ -117,7 +117,7 @@ var routeTable = []route{
 		body: "Claim", example: exampleClaim, ok: http.StatusCreated, alsoOK: http.StatusOK, okSchema: "Settlement", problems: []int{400, 409, 413, 415, 422},
 		notes: []string{"201 with the new settlement; 200 with the stored one when the same claim_id is sent again with the same values; 409 naming the fields that differ when sent with other values."}},
 	{method: http.MethodPost, path: "/v1/quotes", roles: []string{clinic, admin},
-		summary: "Compute what a claim would settle to now; stores nothing", handle: (*server).quote,
+		summary: "Compute what a claim would settle to now, with the person's register version in force on its discharge day (`person_version`); stores nothing", handle: (*server).quote,
 		body: "Claim", example: exampleClaim, ok: http.StatusOK, okSchema: "Settlement", problems: []int{400, 413, 415, 422}},
 	{method: http.MethodGet, path: "/v1/settlements/{id}", roles: []string{clinic, auditor, admin},
 		summary: "A settlement or reversal by its id", handle: (*server).getSettlement,

@@ -16,7 +16,7 @@ import (
 // settler is what the settlement routes need of ops.
 type settler interface {
 	Settle(ctx context.Context, c calc.Claim) (store.SettlementRecord, bool, error)
-	Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error)
+	QuoteInto(ctx context.Context, q *ops.Quoted, c calc.Claim) error
 	Reverse(ctx context.Context, id, reason string) (store.SettlementRecord, error)
 }
 
@@ -67,13 +67,13 @@ func (s *server) quote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, ledger, err := s.settler.Quote(c.Request().Context(), claim)
-	if err != nil {
+	var q ops.Quoted
+	if err := s.settler.QuoteInto(c.Request().Context(), &q, claim); err != nil {
 		return claimStoreError(err, claim)
 	}
 	buf := jsonBuffers.Get().(*[]byte)
 	defer jsonBuffers.Put(buf)
-	*buf = append(appendComputedJSON((*buf)[:0], "quote", &st, &ledger, claim.ProviderID), '\n')
+	*buf = append(appendComputedJSON((*buf)[:0], "quote", &q.Settlement, &q.Ledger, q.PersonVersion, claim.ProviderID), '\n')
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, *buf)
 }
 

@@ -43,7 +43,8 @@ type auditReply struct {
 // databases: a dibao person's 2018 claim is settled with aid; PUT /v1/persons takes the
 // person off dibao (today): GET shows two versions, the audit of 2018 finds nothing. Put
 // again from 2018-01-01: the audit reports the claim with the cause "the register changed
-// after settlement", and a new 2018 claim settles without aid, naming version 3.
+// after settlement", and a new 2018 claim settles without aid, naming version 3. Quotes
+// name the version in force on the discharge day, as the settlement that follows does.
 func TestPersonsAsTheyWereAPI(t *testing.T) {
 	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
 		v := newEnv(t, s)
@@ -60,8 +61,24 @@ func TestPersonsAsTheyWereAPI(t *testing.T) {
 				Amount string `json:"amount"`
 			} `json:"lines"`
 		}
+		// quoted is the person_version and aid of a quote of c.
+		quoted := func(c calc.Claim) (int, string) {
+			t.Helper()
+			var q struct {
+				PersonVersion int `json:"person_version"`
+				Lines         []struct {
+					Amount string `json:"amount"`
+				} `json:"lines"`
+			}
+			want(t, v.postJSON("/v1/quotes", asAdmin, claimBody(c)), http.StatusOK, &q)
+			return q.PersonVersion, q.Lines[calc.Aid].Amount
+		}
+		qv, qaid := quoted(first)
 		want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(first)), http.StatusCreated, &settled)
 		aid := settled.Lines[calc.Aid].Amount
+		if qv != 1 || qaid != aid {
+			t.Fatalf("quoted with person_version %d, aid %s; want 1 and %s", qv, qaid, aid)
+		}
 		if settled.PersonVersion != 1 || aid == "0.00" {
 			t.Fatalf("settled with person_version %d, aid %s; want 1 and aid", settled.PersonVersion, aid)
 		}
@@ -93,12 +110,19 @@ func TestPersonsAsTheyWereAPI(t *testing.T) {
 		if a := audit(); len(a.Differences) != 0 {
 			t.Errorf("audit of 2018 after a change from today: %+v, want no difference", a.Differences)
 		}
+		// A 2018 claim is still under version 1: the change holds from today only.
+		if qv, qaid := quoted(second); qv != 1 || qaid == "0.00" {
+			t.Errorf("a 2018 quote after a change from today: person_version %d, aid %s; want 1 and aid", qv, qaid)
+		}
 
 		want(t, v.do(http.MethodPut, "/v1/persons", asAdmin, "application/json", off("2018-01-01")), http.StatusOK, nil)
 		a := audit()
 		if len(a.Differences) != 1 || a.Differences[0].ClaimID != first.ID ||
 			!slices.Equal(a.Differences[0].Causes, []string{batch.CauseRegister}) || a.Differences[0].Delta["aid"] != "-"+aid {
 			t.Errorf("audit of 2018 after a change from 2018-01-01: %+v; want %s, aid -%s, cause %q", a.Differences, first.ID, aid, batch.CauseRegister)
+		}
+		if qv, qaid := quoted(second); qv != 3 || qaid != "0.00" {
+			t.Errorf("a 2018 quote after the change: person_version %d, aid %s; want 3, 0.00", qv, qaid)
 		}
 		want(t, v.postJSON("/v1/settlements", asAdmin, claimBody(second)), http.StatusCreated, &settled)
 		if settled.PersonVersion != 3 || settled.Lines[calc.Aid].Amount != "0.00" {

@@ -110,23 +110,44 @@ func claimDiff(a, b calc.Claim) []string {
 // the person and the ledger from the store's quote cache when it has them: a settlement
 // never does. Errors: those of Settle but ErrConflict.
 func (s *Service) Quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
-	st, after, err := s.quote(ctx, c)
-	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, fmt.Errorf("quote claim %s: %w", c.ID, err)
-	}
-	return st, after, nil
+	var q Quoted
+	err := s.QuoteInto(ctx, &q, c)
+	return q.Settlement, q.Ledger, err
 }
 
-func (s *Service) quote(ctx context.Context, c calc.Claim) (calc.Settlement, calc.Ledger, error) {
+// Quoted is a quote: what a claim would settle to now.
+type Quoted struct {
+	Settlement calc.Settlement
+	Ledger     calc.Ledger // after the claim
+	// PersonVersion is the register version of the person the quote used, the one in force
+	// on the discharge day: what a settlement made now would record.
+	PersonVersion int32
+}
+
+// QuoteInto is Quote writing into *q, with the person's register version: the API's
+// answer names it as a stored settlement's does. On error *q is zero.
+func (s *Service) QuoteInto(ctx context.Context, q *Quoted, c calc.Claim) error {
+	if err := s.quote(ctx, q, &c); err != nil {
+		*q = Quoted{}
+		return fmt.Errorf("quote claim %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (s *Service) quote(ctx context.Context, q *Quoted, c *calc.Claim) error {
 	policy, err := s.store.PolicyAt(ctx, c.DischargedOn)
 	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, err
+		return err
 	}
 	person, ledger, err := s.store.PersonAndLedger(ctx, c.PersonID, c.DischargedOn)
 	if err != nil {
-		return calc.Settlement{}, calc.Ledger{}, err
+		return err
 	}
-	return calc.Settle(policy, person, ledger, c)
+	if err := calc.SettleInto(&q.Settlement, policy, &person, &ledger, c); err != nil {
+		return err
+	}
+	q.Ledger, q.PersonVersion = ledger, person.Version
+	return nil
 }
 
 // Reverse reverses settlement id, once, for reason: a new stored row takes the claim out,
