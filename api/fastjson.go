@@ -329,25 +329,23 @@ func appendComputedLine(b []byte, st *calc.Settlement, l calc.Line) []byte {
 	return append(b, '}')
 }
 
-// plainJSON reports whether appendJSONString would copy s unchanged between its quotes.
+// plainJSON reports whether appendJSONString would copy s unchanged between its quotes,
+// in one pass: an explanation holds a few non-ASCII signs (×, −, →) in each line.
 func plainJSON(s []byte) bool {
-	ascii := true
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
 			return false
 		}
-		ascii = ascii && c < utf8.RuneSelf
-	}
-	if ascii {
-		return true
-	}
-	if !utf8.Valid(s) {
-		return false
-	}
-	for i := 0; i+2 < len(s); i++ {
-		if s[i] == 0xE2 && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) { // U+2028, U+2029
-			return false
-		}
+		i += size
 	}
 	return true
 }

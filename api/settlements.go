@@ -85,11 +85,19 @@ func (s *server) claimFor(c echo.Context) (calc.Claim, error) {
 	if err := requireJSON(c); err != nil {
 		return calc.Claim{}, err
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return calc.Claim{}, err
+	buf := bodyBuffers.Get().(*[]byte)
+	body, err := readBodyInto(c, (*buf)[:0])
+	var (
+		claim calc.Claim
+		f     fields
+	)
+	if err == nil {
+		claim, err = decodeClaimInto(body, &f)
+		if cap(body) <= 64<<10 { // a body of its kind; a huge one is left to the collector
+			*buf = body[:0]
+			bodyBuffers.Put(buf)
+		}
 	}
-	claim, f, err := decodeClaim(body)
 	if err != nil {
 		return calc.Claim{}, err
 	}

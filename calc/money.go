@@ -205,41 +205,38 @@ func formatFixed(v int64, places int, group bool) string {
 }
 
 // appendFixed appends v / 10^places with exactly places decimals, and thousands separators
-// if group; the JSON answers and explanations of every quote are built with it, so it
-// allocates nothing of its own.
+// if group; the JSON answers and explanations of every quote are built with it (some 80
+// numbers a quote), so it allocates nothing and writes each digit once, from the right.
 func appendFixed(dst []byte, v int64, places int, group bool) []byte {
-	var digits [24]byte
+	var buf [32]byte // 19 digits, 6 separators, the point and the sign at most
 	u := uint64(v)
 	if v < 0 {
-		dst = append(dst, '-')
 		u = -u
 	}
-	d := strconv.AppendUint(digits[:0], u, 10)
-	if len(d) <= places { // pad to one integer digit: 5 fen is 0.05
-		pad := places + 1 - len(d)
-		d = append(d, make([]byte, pad)...)
-		copy(d[pad:], d[:len(d)-pad])
-		for i := range pad {
-			d[i] = '0'
-		}
-	}
-	intPart, frac := d[:len(d)-places], d[len(d)-places:]
-	if group && len(intPart) > 3 {
-		lead := len(intPart) % 3
-		if lead == 0 {
-			lead = 3
-		}
-		dst = append(dst, intPart[:lead]...)
-		for i := lead; i < len(intPart); i += 3 {
-			dst = append(dst, ',')
-			dst = append(dst, intPart[i:i+3]...)
-		}
-	} else {
-		dst = append(dst, intPart...)
+	i := len(buf)
+	for range places {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
 	}
 	if places > 0 {
-		dst = append(dst, '.')
-		dst = append(dst, frac...)
+		i--
+		buf[i] = '.'
 	}
-	return dst
+	for n := 0; ; n++ { // the integer part: at least one digit, 5 fen is 0.05
+		if group && n > 0 && n%3 == 0 {
+			i--
+			buf[i] = ','
+		}
+		i--
+		buf[i] = byte('0' + u%10)
+		if u /= 10; u == 0 {
+			break
+		}
+	}
+	if v < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return append(dst, buf[i:]...)
 }

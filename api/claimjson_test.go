@@ -1,0 +1,86 @@
+package api
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/hpcalc/hpcalc/fixtures"
+)
+
+// TestQuickClaimAgrees checks the one-pass claim decoder against decodeClaim's general
+// path: on every body it accepts, the general path finds no fault and the same claim; it
+// accepts every shipped claim as clients send it; and it leaves to the general path the
+// bodies that path refuses, mutated at random from good ones (whitespace, escapes,
+// duplicates, unknown or missing members, wrong types, bad values, broken JSON).
+func TestQuickClaimAgrees(t *testing.T) {
+	for k, name := range claimOK {
+		if claimMember([]byte(name)) != k {
+			t.Fatalf("claimMember(%q) = %d, want %d", name, claimMember([]byte(name)), k)
+		}
+	}
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var good []string
+	for _, c := range d.Claims.Claims {
+		b, err := json.Marshal(map[string]string{
+			"claim_id": c.ID, "person_id": c.PersonID, "provider_id": c.ProviderID, "kind": c.Kind.String(),
+			"admitted_on": c.AdmittedOn.String(), "discharged_on": c.DischargedOn.String(),
+			"total": c.Total.String(), "in_policy": c.InPolicy.String(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		good = append(good, string(b))
+		if _, ok := quickClaim(b); !ok {
+			t.Errorf("the fast path refused %s", b)
+		}
+	}
+	bodies := append([]string{
+		``, `{}`, `[]`, `null`, `{"claim_id":"C1"}`,
+		"\t{ \"claim_id\" : \"C1\" ,\n\"person_id\":\"P00003\",\"provider_id\":\"CTY01\",\"kind\":\"inpatient\",\"admitted_on\":\"2018-05-27\",\"discharged_on\":\"2018-06-01\",\"total\":\"20000.00\",\"in_policy\":\"16000.00\"}\r\n",
+	}, good...)
+	r := rand.New(rand.NewPCG(12, 13))
+	swaps := [][2]string{
+		{`"C`, `"\u0043`}, {`"P`, `"P\u00e9`}, {`inpatient`, `outpatient_chronic`}, {`inpatient`, `Inpatient`},
+		{`":"`, `" : "`}, {`,"`, ` , "`}, {`"total":"`, `"total":"-`}, {`"total":"`, `"total":"1`},
+		{`"in_policy":"`, `"in_policy":"9`}, {`.`, `.0`}, {`"2018-`, `"2019-`}, {`-0`, `-1`},
+		{`"kind"`, `"level"`}, {`"kind"`, `"claim_id"`}, {`"total":"`, `"total":`}, {`"}`, `",}`},
+		{`}`, `}}`}, {`}`, `} `}, {`{`, `[{`}, {`"person_id"`, `"person_id":"X","person_id"`},
+		{`"P`, `"P<`}, {`"P`, "\"P\t"}, {`"P`, "\"P\xff"}, {`"C`, `"C C`}, {`"C`, `""`},
+		{`"provider_id":"`, `"provider_id":"` + strings.Repeat("x", 70)}, {`"total":"`, `"total":"99999999999999`},
+		{`"`, `'`}, {`,`, ``}, {`:`, ``}, {`"`, ``}, {`"in_policy":"`, `"in_policy":null,"x":"`},
+	}
+	for range 20000 {
+		b := good[r.IntN(len(good))]
+		for range 1 + r.IntN(3) {
+			sw := swaps[r.IntN(len(swaps))]
+			if n := strings.Count(b, sw[0]); n > 0 {
+				b = strings.Replace(b, sw[0], sw[1], 1+r.IntN(n))
+			}
+		}
+		bodies = append(bodies, b)
+	}
+	fast := 0
+	for _, body := range bodies {
+		qc, ok := quickClaim([]byte(body))
+		var f fields
+		sc, err := decodeClaimSlow([]byte(body), &f)
+		if !ok {
+			continue
+		}
+		fast++
+		if err != nil || len(f.errs) > 0 {
+			t.Fatalf("the fast path accepted %s, which the general path refuses: %v %v", body, err, f.errs)
+		}
+		if qc != sc {
+			t.Fatalf("%s:\n fast %+v\n slow %+v", body, qc, sc)
+		}
+	}
+	if fast == len(good) || fast == len(bodies) {
+		t.Fatalf("the fast path took %d of %d bodies: the mutations should give both kinds", fast, len(bodies))
+	}
+}
