@@ -335,7 +335,7 @@ func plainJSON(s []byte) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			if !plainASCII[c] {
 				return false
 			}
 			i++
@@ -349,3 +349,11 @@ func plainJSON(s []byte) bool {
 	}
 	return true
 }
+
+// plainASCII holds the ASCII bytes appendJSONString copies as they are.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -67,15 +68,25 @@ func (s *server) quote(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var q ops.Quoted
-	if err := s.settler.QuoteInto(c.Request().Context(), &q, claim); err != nil {
+	sc := quoteScratches.Get().(*quoteScratch)
+	defer quoteScratches.Put(sc)
+	q := &sc.quoted
+	if err := s.settler.QuoteInto(c.Request().Context(), q, claim); err != nil {
 		return claimStoreError(err, claim)
 	}
-	buf := jsonBuffers.Get().(*[]byte)
-	defer jsonBuffers.Put(buf)
-	*buf = append(appendComputedJSON((*buf)[:0], "quote", &q.Settlement, &q.Ledger, q.PersonVersion, claim.ProviderID), '\n')
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, *buf)
+	sc.answer = append(appendComputedJSON(sc.answer[:0], "quote", &q.Settlement, &q.Ledger, q.PersonVersion, claim.ProviderID), '\n')
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, sc.answer)
 }
+
+// quoteScratch is what a quote is computed and written in, recycled: the settlement
+// (some 750 bytes, which the call through the settler interface would put on the heap)
+// and the answer's buffer.
+type quoteScratch struct {
+	quoted ops.Quoted
+	answer []byte
+}
+
+var quoteScratches = sync.Pool{New: func() any { return &quoteScratch{answer: make([]byte, 0, 4096)} }}
 
 // claimFor decodes the claim of a settle or quote request and checks what the API
 // knows of it: that a clinic token acts for its provider (403), that the provider exists
