@@ -9,12 +9,12 @@ import (
 // ASCII with no escapes, every field good and calc's rules met. That is the body of nearly
 // every request, and it needs no map of members, no string per member and no second look
 // at each byte (json.Valid first took as long as the rest of the decoding). Anything else
-// goes decodeClaim's general way, which names every field that is wrong and the rule it
+// goes decodeClaimSlow's way, which names every field that is wrong and the rule it
 // breaks: the fast path answers only bodies that way would accept, with the same claim
 // (TestQuickClaimAgrees).
 
 // quickClaim returns the claim of body and true, or false when body is not of the shape
-// above or a field or rule is wrong (decodeClaim then says what).
+// above or a field or rule is wrong (decodeClaimSlow then says what).
 func quickClaim(body []byte) (calc.Claim, bool) {
 	var (
 		spans [len(claimOK)][2]int // where each member's value lies in body, quotes excluded

@@ -9,7 +9,7 @@ import (
 	"github.com/hpcalc/hpcalc/fixtures"
 )
 
-// TestQuickClaimAgrees checks the one-pass claim decoder against decodeClaim's general
+// TestQuickClaimAgrees checks the one-pass claim decoder against decodeClaimSlow, the general
 // path: on every body it accepts, the general path finds no fault and the same claim; it
 // accepts every shipped claim as clients send it; and it leaves to the general path the
 // bodies that path refuses, mutated at random from good ones (whitespace, escapes,

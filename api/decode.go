@@ -431,24 +431,15 @@ var claimRules = map[string][]string{
 	"admitted_on":   {"discharged_on", "kind"},
 }
 
-// decodeClaim decodes a claim body. Every field is decoded on its own, so that each bad
-// one is named with its rule; then calc's rules run on what could be read. It returns
-// the claim (Level unset: it comes from the provider), the field errors, and an error
-// for a body that is not a JSON object (400).
-// claimOK names the fields decodeClaim records as decoded, in its order.
+// claimOK names the fields decodeClaimSlow records as decoded, in its order.
 var claimOK = [...]string{"claim_id", "person_id", "provider_id", "kind", "admitted_on", "discharged_on", "total", "in_policy"}
 
-func decodeClaim(body []byte) (calc.Claim, *fields, error) {
-	var f fields
-	c, err := decodeClaimInto(body, &f)
-	if err != nil {
-		return calc.Claim{}, nil, err
-	}
-	return c, &f, nil
-}
-
-// decodeClaimInto is decodeClaim recording the field errors in *f, which the hot path
-// keeps on its stack; the claim's strings share nothing with body.
+// decodeClaimInto decodes a claim body. Every field is decoded on its own, so that each
+// bad one is named with its rule; then calc's rules run on what could be read. It returns
+// the claim (Level unset: it comes from the provider) and an error for a body that is not
+// a JSON object (400), and records the field errors in *f, which the hot path keeps on
+// its stack. The claim's strings share nothing with body, which may be recycled. A body
+// of the usual shape is read in one pass (quickClaim).
 func decodeClaimInto(body []byte, f *fields) (calc.Claim, error) {
 	if c, ok := quickClaim(body); ok {
 		return c, nil
