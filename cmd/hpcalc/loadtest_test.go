@@ -91,6 +91,9 @@ func TestLoadtestSoak(t *testing.T) {
 					t.Errorf("%s: %d requests, %d errors", kindNames[k], kr.requests, kr.errors)
 				}
 			}
+			if r.planErr != nil || len(r.plans) < 10 {
+				t.Errorf("%d plans at the end: %v", len(r.plans), r.planErr)
+			}
 			if r.firstErr != "" {
 				t.Errorf("first error: %s", r.firstErr)
 			}
@@ -101,7 +104,8 @@ func TestLoadtestSoak(t *testing.T) {
 			printSoak(&out, cfg, r)
 			for _, want := range []string{"interval  requests  errors  per second", "0s–1s", "2s–3s", "new settlement", "resubmission",
 				"of the first's", "the clients settled", ": consistent", "CPU per request", "statement time per second",
-				"S1 ", "COMMIT", "Each statement's mean per interval", "reversal p50 / p99 (n)"} {
+				"S1 ", "COMMIT", "Each statement's mean per interval", "reversal p50 / p99 (n)",
+				"The plans of the hot queries at the end", "the tally:", "tally_sums"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("the report has no %q:\n%s", want, out.String())
 				}

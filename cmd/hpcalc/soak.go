@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
 	"github.com/hpcalc/hpcalc/store"
 )
@@ -120,6 +121,10 @@ type soakResult struct {
 	// The tally of the year as the server answers it at the end, and what the clients
 	// know they did: every settlement created counts one, every reversal takes one away.
 	tallyClaims, settled, reversed int
+	// plans are the database's plans of the hot queries at the end, on the tables the
+	// soak grew (store.ExplainHot), and planErr why there are none.
+	plans   []store.HotPlan
+	planErr error
 }
 
 // keepSettled is how many of the latest settlements the clients keep to resubmit and read.
@@ -409,6 +414,17 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		return soakResult{}, fmt.Errorf("the tally at the end: %w", err)
 	}
 	res.tallyClaims = tally.Claims
+	if len(settled) > 0 {
+		last := settled[nSettled%len(settled)]
+		var c struct {
+			ClaimID  string `json:"claim_id"`
+			PersonID string `json:"person_id"`
+		}
+		if err := json.Unmarshal(last.body, &c); err != nil {
+			return soakResult{}, err
+		}
+		res.plans, res.planErr = st.ExplainHot(ctx, c.ClaimID, last.id, c.PersonID, 2018, calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31))
+	}
 
 	for i := range lat {
 		in := soakInterval{start: time.Duration(i) * cfg.interval, requests: len(lat[i]), errors: fails[i]}
@@ -600,6 +616,7 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 	fmt.Fprintln(w)
 	printStatements(w, cfg.statements, r.intervals, span)
 
+	printPlans(w, r)
 	if full := r.fullIntervals(cfg.interval); len(full) >= 2 && full[0].perSecond > 0 {
 		first, last := full[0], full[len(full)-1]
 		fmt.Fprintf(w, "last full interval %.0f/s is %.0f%% of the first's %.0f/s (goal: at least 80%%)\n",
@@ -688,6 +705,37 @@ func printStatements(w io.Writer, n int, intervals []soakInterval, span func(soa
 		tw.Flush()
 		fmt.Fprintln(w)
 	}
+}
+
+// printPlans writes the plans of the hot queries at the end: PostgreSQL's as run, with
+// the rows and pages each step read; SQLite's as planned.
+func printPlans(w io.Writer, r soakResult) {
+	if r.planErr != nil {
+		fmt.Fprintf(w, "The plans of the hot queries at the end could not be read: %v\n\n", r.planErr)
+		return
+	}
+	if len(r.plans) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "The plans of the hot queries at the end, on the tables the soak grew (the latest settlement's claim, person and year; PostgreSQL's run, with the rows and pages read):")
+	for _, p := range r.plans {
+		fmt.Fprintf(w, "  %s:\n", p.Name)
+		planning := false
+		for _, line := range p.Lines {
+			// PostgreSQL's planning block says nothing of the tables.
+			trimmed := strings.TrimSpace(line)
+			if strings.HasPrefix(trimmed, "Planning") {
+				planning = trimmed == "Planning:"
+				continue
+			}
+			if planning && strings.HasPrefix(trimmed, "Buffers:") {
+				continue
+			}
+			planning = false
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // dur rounds d for a report: three significant digits or so.
