@@ -157,7 +157,9 @@ func open(ctx context.Context, url string, existing bool) (*Store, error) {
 			}
 			mode = "rw"
 		}
-		d, dsn = sqlite, sqliteDSN(path, mode)
+		dsn = sqliteDSN(path, mode)
+		c := wrapConnector{drv: &sqlitedriver.Driver{}, dsn: dsn, wrap: newCachingConn}
+		return start(ctx, sqlite, sqlx.NewDb(sql.OpenDB(c), sqlite.name), dsn, name)
 	}
 	db, err := sqlx.Open(d.name, dsn)
 	if err != nil {
@@ -177,7 +179,7 @@ func sqliteDSN(path, mode string) string {
 // wrap, a driver.Conn of the caller's around SQLite's: tests use it to make the database
 // fail as a real one does (see storetest.Faulty). Everything else opens with Open.
 func OpenSQLiteWith(ctx context.Context, path string, wrap func(driver.Conn) driver.Conn) (*Store, error) {
-	c := wrapConnector{drv: &sqlitedriver.Driver{}, dsn: sqliteDSN(path, "rwc"), wrap: wrap}
+	c := wrapConnector{drv: &sqlitedriver.Driver{}, dsn: sqliteDSN(path, "rwc"), wrap: func(c driver.Conn) driver.Conn { return newCachingConn(wrap(c)) }}
 	return start(ctx, sqlite, sqlx.NewDb(sql.OpenDB(c), sqlite.name), c.dsn, path)
 }
 
