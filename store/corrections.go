@@ -136,13 +136,14 @@ func (s *Store) policyVersion(ctx context.Context, q sqlx.QueryerContext, versio
 	return nil, fmt.Errorf("policy %s: %w", version, ErrNotFound)
 }
 
-func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjusted) error {
+// insertAdjusted stores the adjustments in list and adds their amounts to days, which
+// the caller writes to the tally before it commits.
+func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, days daySums, list ...Adjusted) error {
 	// One statement for a reversal's adjustments, in chunks that stay under SQLite's limit
 	// of bound parameters.
 	const columns, chunk = 18, 50
 	// The tally's sums count adjustments with their claims' discharge days, as
 	// claims of none.
-	days := daySums{}
 	for i := range list {
 		d := &list[i].Adjustment
 		t := calc.Tally{OutOfPocket: d.OutOfPocket, Lines: d.Lines}
@@ -170,7 +171,7 @@ func (s *Store) insertAdjusted(ctx context.Context, tx *sqlx.Tx, list ...Adjuste
 		}
 		list = list[n:]
 	}
-	return days.write(ctx, tx)
+	return nil
 }
 
 func adjustmentsQuery(where string) string {

@@ -23,6 +23,10 @@ type PersonYearTx struct {
 	hist   calc.History // the person's register versions
 	ledger calc.Ledger  // the ledger as it was locked
 	wrote  bool         // a write was attempted: others must hear of it, and the cache forget it
+	// days are the tally's sums of the rows written, added to the tally last, just
+	// before the commit: a writer holds a day's tally row from its write until it
+	// commits, and every other writer of that day meanwhile writes another bucket.
+	days daySums
 }
 
 // maxPersonYearAttempts bounds how often InPersonYear runs a transaction that PostgreSQL
@@ -53,7 +57,7 @@ func (s *Store) InPersonYear(ctx context.Context, personID string, year int, fn 
 }
 
 func (s *Store) inPersonYear(ctx context.Context, personID string, year int, fn func(tx *PersonYearTx) error) error {
-	py := &PersonYearTx{s: s, ctx: ctx}
+	py := &PersonYearTx{s: s, ctx: ctx, days: daySums{}}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		h, err := history(ctx, tx, personID)
 		if err != nil {
@@ -70,10 +74,13 @@ func (s *Store) inPersonYear(ctx context.Context, personID string, year int, fn 
 		if err := fn(py); err != nil {
 			return err
 		}
-		if py.wrote {
-			return s.cache.notify(ctx, tx, ledgerChange(personID, year))
+		if !py.wrote {
+			return nil
 		}
-		return nil
+		if err := s.cache.notify(ctx, tx, ledgerChange(personID, year)); err != nil {
+			return err
+		}
+		return py.days.write(ctx, tx)
 	})
 	if py.wrote {
 		s.cache.evictLedger(personID, year)
@@ -195,7 +202,7 @@ func (t *PersonYearTx) InsertSettlement(r *SettlementRecord, discharged calc.Dat
 		sign = -1
 	}
 	t.wrote = true
-	return t.s.insertSettled(t.ctx, t.tx, r, sign, discharged)
+	return t.s.insertSettled(t.ctx, t.tx, t.days, r, sign, discharged)
 }
 
 // InsertAdjustments stores adjustments, each of a settlement of this person-year, and
@@ -214,7 +221,7 @@ func (t *PersonYearTx) InsertAdjustments(list ...Adjusted) error {
 		return nil
 	}
 	t.wrote = true
-	return t.s.insertAdjusted(t.ctx, t.tx, list...)
+	return t.s.insertAdjusted(t.ctx, t.tx, t.days, list...)
 }
 
 // WriteLedger replaces the person-year's kept ledger with l; a ledger equal to the kept

@@ -322,7 +322,9 @@ func (s *Store) insertClaim(ctx context.Context, tx *sqlx.Tx, c calc.Claim) erro
 
 // insertSettled stores a settlement (sign 1) or a reversal (sign -1, amounts negated so
 // that sums over the table are net of reversals).
-func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRecord, sign calc.Money, discharged calc.Date) error {
+// insertSettled stores st and adds its row to days, which the caller writes to the tally
+// before it commits.
+func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, days daySums, st *SettlementRecord, sign calc.Money, discharged calc.Date) error {
 	d, err := encodeWorkings(&st.Settlement, &st.Ledger, sign < 0)
 	if err != nil {
 		return err
@@ -343,8 +345,8 @@ func (s *Store) insertSettled(ctx context.Context, tx *sqlx.Tx, st *SettlementRe
 	if err != nil {
 		return fmt.Errorf("store settlement: %w", err)
 	}
-	t := rowTally(x, sign)
-	return addToDay(ctx, tx, discharged, s.tallyBucket(x.PersonID), &t)
+	days.add(discharged, s.tallyBucket(x.PersonID), rowTally(x, sign))
+	return nil
 }
 
 func (s *Store) settledForClaim(ctx context.Context, q sqlx.ExtContext, claimID string) (SettlementRecord, error) {

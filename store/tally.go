@@ -14,10 +14,11 @@ import (
 
 // The tally reads tally_sums, the settlements rows summed per discharge day, so that its
 // cost grows with the days of the period and not with the claims settled in it. Every
-// statement that inserts into settlements adds the row to its day in the same transaction
-// (addToDay), and so does every statement that inserts into adjustments (insertAdjusted:
-// amounts only, no claims); the sums are integers of fen, which both databases add
-// exactly. A day is its number (calc.Date, days since 1970-01-01), which the tally's
+// transaction that inserts into settlements adds the rows to their days (daySums.write,
+// addToDay), and so does every one that inserts into adjustments (amounts only, no
+// claims): a person-year's transaction last, just before it commits, so that it holds a
+// day's row for as short a time as it can. The sums are integers of fen, which both
+// databases add exactly. A day is its number (calc.Date, days since 1970-01-01), which the tally's
 // range compares as an integer.
 //
 // A day's sums are kept in bucket 0 and, on PostgreSQL only, in buckets 1 to
