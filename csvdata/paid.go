@@ -102,19 +102,12 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		add(&row)
 	}
 	rr := &rowReader[paidValue]{deliver: deliver}
-	// On a worker: the row's cells, the id's problem first, and the claim at the same
-	// place in the claims file: a row on line L is the paid file's row L-2 when no line
-	// before it is empty.
+	// On a worker: the row's cells, the id's problem first.
 	rr.check = func(t *table, v *paidValue) error {
 		n := len(t.errs.Problems)
 		v.row.ClaimID, _ = t.id(paidID)
 		v.idProblems = len(t.errs.Problems) - n
 		v.row.Row, v.sum, v.at = -1, 0, -1
-		if k := t.line() - 2; v.idProblems == 0 && claims.At != nil && k >= 0 && k < claims.N {
-			if total, ok := claims.At(k, v.row.ClaimID); ok {
-				v.at, v.total = k, total
-			}
-		}
 		// A row alone never has MaxErrors problems: the errors of money are nil here.
 		for l := range calc.NumLines {
 			v.row.Lines[l], _ = t.money(paidFirstLine + column(l))
@@ -123,6 +116,22 @@ func ScanPaid(file string, r io.Reader, claims PaidClaims, add func(row *PaidRow
 		v.row.OutOfPocket, _ = t.money(paidOutOfPocket)
 		v.sum += v.row.OutOfPocket
 		return nil
+	}
+	// On a worker, once a block's rows are read: the claim at the same place in the
+	// claims file as each row (a row on line L is the paid file's row L-2 when no line
+	// before it is empty), looked up a block at a time so that the processor waits for
+	// several of the lookups' cache misses at once.
+	if claims.At != nil {
+		rr.finish = func(b *block[paidValue]) {
+			for i := range b.rows {
+				v := &b.rows[i].v
+				if k := b.rows[i].line - 2; v.idProblems == 0 && k >= 0 && k < claims.N {
+					if total, ok := claims.At(k, v.row.ClaimID); ok {
+						v.at, v.total = k, total
+					}
+				}
+			}
+		}
 	}
 	// On the consumer, in file order: the checks of ids against the claims file and the
 	// rows before, between the id's problem and the amounts', as the sequential reading
