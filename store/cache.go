@@ -44,7 +44,9 @@ type readCache struct {
 	on           atomic.Bool // false while changes made elsewhere could be missed
 	hits, misses atomic.Uint64
 
-	mu        sync.Mutex
+	// mu is read-locked by lookups, which every quote makes and which must not queue
+	// behind one another (nor behind one whose thread the host has descheduled).
+	mu        sync.RWMutex
 	gen       uint64 // bumped by every eviction
 	persons   map[personYear]personLedger
 	providers map[string]calc.Provider
@@ -279,9 +281,9 @@ func (c *readCache) personLedger(id string, year int) (personLedger, bool) {
 		c.misses.Add(1)
 		return personLedger{}, false
 	}
-	c.mu.Lock()
+	c.mu.RLock()
 	v, ok := c.persons[personYear{id, year}]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	c.count(ok)
 	return v, ok
 }
@@ -315,9 +317,9 @@ func (c *readCache) provider(id string) (calc.Provider, bool) {
 		c.misses.Add(1)
 		return calc.Provider{}, false
 	}
-	c.mu.Lock()
+	c.mu.RLock()
 	p, ok := c.providers[id]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	c.count(ok)
 	return p, ok
 }
