@@ -46,27 +46,14 @@ func (s *Store) Plan(ctx context.Context, query string, args ...any) ([]string, 
 	if s.dialect.name == "sqlite" {
 		prefix = "EXPLAIN QUERY PLAN "
 	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(prefix+query), args...)
+	lines, err := s.explain(ctx, prefix+query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
 	}
-	var lines []string
-	for rows.Next() {
-		v := make([]any, len(cols))
-		for i := range v {
-			v[i] = new(sql.RawBytes)
-		}
-		if err := rows.Scan(v...); err != nil {
-			return nil, err
-		}
-		lines = append(lines, strings.TrimSpace(string(*v[len(v)-1].(*sql.RawBytes))))
-	}
-	return lines, rows.Err()
+	return lines, nil
 }
 
 // TallyFromSettlements is the tally as the store computed it before tally_days: every
