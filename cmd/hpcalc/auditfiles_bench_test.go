@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,21 +38,7 @@ func TestMain(m *testing.M) {
 // and system time), steadier than the wall's on a shared machine. Each is the median of
 // the iterations (-benchtime 3x for three pairs).
 func BenchmarkAuditFiles(b *testing.B) {
-	dir := os.Getenv("HPCALC_BENCH_DIR")
-	if dir == "" {
-		persons := 150_000
-		if s := os.Getenv("HPCALC_BENCH_PERSONS"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				b.Fatalf("HPCALC_BENCH_PERSONS: %v", err)
-			}
-			persons = n
-		}
-		dir = b.TempDir()
-		if code := run([]string{"fixtures", "scale", "--persons", strconv.Itoa(persons), "--dir", dir, "--paid-faults", "0.01", "--quiet"}, io.Discard, io.Discard); code != 0 {
-			b.Fatalf("fixtures scale: exit %d", code)
-		}
-	}
+	dir := benchScaleDir(b, "--paid-faults", "0.01")
 	out := filepath.Join(b.TempDir(), "audit.csv")
 	files := []string{"--claims", filepath.Join(dir, "claims.csv"), "--persons", filepath.Join(dir, "persons.csv"), "--providers", filepath.Join(dir, "providers.csv")}
 	replay := append([]string{"replay"}, files...)
