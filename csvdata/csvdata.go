@@ -517,7 +517,9 @@ type Claims struct {
 func ReadClaims(file string, r io.Reader, checks ClaimChecks) (*Claims, error) {
 	out := &Claims{File: file, Claims: []calc.Claim{}, Lines: []int{}}
 	err := ScanClaims(file, r, checks, func(row *ClaimRow) {
-		out.Claims = append(out.Claims, row.Claim)
+		c := row.Claim
+		c.ID, c.PersonID, c.ProviderID = strings.Clone(c.ID), strings.Clone(c.PersonID), strings.Clone(c.ProviderID)
+		out.Claims = append(out.Claims, c)
 		out.Lines = append(out.Lines, row.Line)
 	})
 	if err != nil {
@@ -542,8 +544,9 @@ type ClaimRow struct {
 // of the whole file. add is called in file order with a row it must not keep (it is
 // reused), and only while no problem has been found: once ScanClaims returns an error,
 // the caller must throw away whatever it built from the rows it was given, so that a bad
-// file yields nothing. The strings of row.Claim share one allocation with the rest of
-// their CSV row; a caller keeping many of them should copy them.
+// file yields nothing. The strings of row.Claim are valid only during the call: they
+// are read in place from a buffer that later rows are read into. A caller keeping them
+// must copy them (strings.Clone).
 //
 // It returns nil, or a *Error listing every problem (up to MaxErrors), or an error of r.
 func ScanClaims(file string, r io.Reader, checks ClaimChecks, add func(row *ClaimRow)) error {

@@ -42,7 +42,8 @@ type PaidClaims struct {
 }
 
 // ScanPaid reads a paid file (header PaidColumns; more columns are ignored) and hands each
-// row to add in file order; add must not keep row, which is reused. A claim the claims
+// row to add in file order; add must not keep row, which is reused, nor row.ClaimID
+// without copying it (it is read in place from a buffer that later rows reuse). A claim the claims
 // file has must be paid amounts that sum to its total; a claim it lacks cannot be held to
 // that (the caller reports it as paid but not claimed). Each amount must be a
 // non-negative amount of yuan, and a claim id must not repeat. Duplicates of known claims

@@ -52,7 +52,7 @@ func readPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 		return nil, err
 	}
 	x := &PersonIndex{ids: newIDTable(), households: newIDTable()}
-	last, lastID := -1, "" // the household of the row before
+	last := -1 // the household of the row before
 	rr := &rowReader[calc.Person]{what: "person", idCol: personID, seen: x.ids}
 	rr.check = func(t *table, v *calc.Person) error {
 		var err error
@@ -61,9 +61,9 @@ func readPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 	}
 	rr.deliver = func(_ *table, v *calc.Person) {
 		// A household's members usually follow each other.
-		if last < 0 || v.HouseholdID != lastID {
+		// (Compared with the table's copy: v's strings are gone once its block is taken.)
+		if last < 0 || string(x.households.at(last)) != v.HouseholdID {
 			last, _ = x.households.add(v.HouseholdID, 0)
-			lastID = v.HouseholdID
 		}
 		x.persons.add(indexedPerson{household: uint32(last), poor: v.RegisteredPoor, aid: v.Aid})
 	}

@@ -152,7 +152,9 @@ func scanMatchesRead(t *testing.T, data []byte, checks csvdata.ClaimChecks) {
 		if len(rows) > 0 && row.Line <= rows[len(rows)-1].Line {
 			t.Fatalf("line %d handed on after line %d", row.Line, rows[len(rows)-1].Line)
 		}
-		rows = append(rows, *row)
+		r := *row
+		r.Claim.ID, r.Claim.PersonID, r.Claim.ProviderID = strings.Clone(r.Claim.ID), strings.Clone(r.Claim.PersonID), strings.Clone(r.Claim.ProviderID)
+		rows = append(rows, r)
 	})
 	if !reflect.DeepEqual(err, wantErr) {
 		t.Fatalf("ScanClaims: %v\nReadClaims: %v", err, wantErr)
