@@ -116,6 +116,7 @@ func limitMemory(claimsFile, personsFile string) (restore func()) {
 		size += fi.Size()
 	}
 	before := debug.SetMemoryLimit(size)
+	reserveHugePages(size)
 	return func() { debug.SetMemoryLimit(before) }
 }
 
