@@ -346,6 +346,12 @@ func schemas() obj {
 			"valid_from": obj{"type": "string", "format": "date", "nullable": true,
 				"description": "the first day of the new version; absent: today (China), or the beginning for a person not yet on the register"},
 			"valid_to": obj{"type": "string", "format": "date", "nullable": true, "description": "the version's last day; absent: no end"},
+			"version": obj{"type": "integer", "minimum": 1, "nullable": true,
+				"description": "a precondition: the version GET /v1/persons/{id} gave (the one in force on the last day of the person's timeline); if the register holds another now, nothing is stored and the answer is 409. Absent or null: no check"},
+			"recorded_at": obj{"type": "string", "nullable": true,
+				"description": "read-only, as GET /v1/persons/{id} gives it: accepted and ignored"},
+			"versions": obj{"type": "array", "nullable": true, "items": obj{},
+				"description": "read-only, as GET /v1/persons/{id} gives it: accepted and ignored; recorded versions are never edited (a change to a past period is a new version with valid_from and valid_to)"},
 		}),
 		"PersonVersion": object([]string{"version", "valid_from", "valid_to", "household_id", "registered_poor", "aid_category", "recorded_at"}, obj{
 			"version":      obj{"type": "integer"},

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
@@ -18,7 +19,16 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// personJSON is a person in a PUT /v1/persons body.
+// personJSON is a person in a PUT /v1/persons body. It takes what GET /v1/persons/{id}
+// (and each person of GET /v1/persons) answers, so that a client may read a person,
+// change a field and send it back: the members only GET gives are read-only. version
+// is a precondition, as a resource version is in other REST APIs: when given, the
+// register must still hold that version as the person's current one, else nothing is
+// stored and the answer is 409 (store.StaleError). recorded_at and versions are the
+// server's record of what was stored; they are ignored (whatever they say, the
+// versions recorded are never edited: a change to a past period is a new version with
+// valid_from and valid_to), but must have the types GET gives them. Any other member
+// is refused, naming it.
 type personJSON struct {
 	PersonID       string  `json:"person_id"`
 	HouseholdID    string  `json:"household_id"`
@@ -26,6 +36,25 @@ type personJSON struct {
 	AidCategory    string  `json:"aid_category"` // dibao, tekun, or "" / none
 	ValidFrom      *string `json:"valid_from"`   // absent or null: today, or the beginning for a new person
 	ValidTo        *string `json:"valid_to"`     // absent or null: no end
+
+	Version    json.RawMessage   `json:"version"`     // absent or null: no precondition
+	RecordedAt *string           `json:"recorded_at"` // read-only: ignored
+	Versions   []json.RawMessage `json:"versions"`    // read-only: ignored
+}
+
+// givenVersion is p's version member: the version the client read, and whether it gave
+// one. A version is a whole number from 1 on, as GET gives it.
+func (p *personJSON) givenVersion(at string, f *fields) (int32, bool) {
+	raw := bytes.TrimSpace(p.Version)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 32)
+	if err != nil || n < 1 {
+		f.addf(at+"version", "%s is not a version: want the whole number from 1 on that GET /v1/persons/%s gave, or leave version out", raw, p.PersonID)
+		return 0, false
+	}
+	return int32(n), true
 }
 
 // providerJSON is a provider in a PUT /v1/providers body.
@@ -47,7 +76,24 @@ const maxFieldErrors = 100
 // (Content-Type text/csv), each a new version of its person, all recorded in one
 // transaction or none (store.UpsertPersonVersions).
 func (s *server) putPersons(c echo.Context) error {
+	// The versions the body says it read (personJSON.Version), by person, and the body
+	// index that gave each first.
+	var (
+		current map[string]int32
+		givenAt map[string]int
+	)
 	list, err := readList(c, "persons", csvdata.ReadPersonVersions, func(p personJSON, at string, f *fields, seen map[string]bool) calc.PersonVersion {
+		i, _ := strconv.Atoi(strings.Trim(at, "[].")) // at is "[i]."
+		if v, ok := p.givenVersion(at, f); ok {
+			if current == nil {
+				current, givenAt = map[string]int32{}, map[string]int{}
+			}
+			if was, dup := current[p.PersonID]; dup && was != v {
+				f.addf(at+"version", "is %d, but [%d] gives person %s's version as %d: one body changes one version of a person", v, givenAt[p.PersonID], p.PersonID, was)
+			} else if !dup {
+				current[p.PersonID], givenAt[p.PersonID] = v, i
+			}
+		}
 		out := calc.PersonVersion{Person: calc.Person{ID: p.PersonID, HouseholdID: p.HouseholdID}, From: calc.NoDate, To: calc.NoDate}
 		if p.ValidFrom == nil && p.ValidTo == nil {
 			f.uniqueID(at+"person_id", p.PersonID, seen)
@@ -108,8 +154,19 @@ func (s *server) putPersons(c echo.Context) error {
 	for k, i := range order {
 		sorted[k] = list[i]
 	}
-	if err := s.store.UpsertPersonVersions(c.Request().Context(), sorted); err != nil {
-		var ve *store.VersionError
+	if err := s.store.UpsertPersonVersionsIf(c.Request().Context(), sorted, current); err != nil {
+		var (
+			ve    *store.VersionError
+			stale *store.StaleError
+		)
+		if errors.As(err, &stale) {
+			rule := fmt.Sprintf("is %d, but person %s is not on the register", stale.Given, stale.PersonID)
+			if stale.Current != 0 {
+				rule = fmt.Sprintf("is %d, but person %s is at version %d now: read the person again (GET /v1/persons/%s), make the change on what it answers, and send that", stale.Given, stale.PersonID, stale.Current, stale.PersonID)
+			}
+			return fail(kindConflict, "person "+stale.PersonID+" changed since it was read; nothing was stored",
+				fieldError{Field: fmt.Sprintf("[%d].version", givenAt[stale.PersonID]), Rule: rule})
+		}
 		if errors.As(err, &ve) {
 			field := ve.Field
 			if isJSON(mediaType(c)) && ve.Index < len(order) {

@@ -134,8 +134,9 @@ var routeTable = []route{
 		ok:    http.StatusOK, okSchema: "Ledger", problems: []int{400, 404}},
 	{method: http.MethodPut, path: "/v1/persons", roles: []string{admin},
 		summary: "Record new versions of persons (JSON array or persons.csv), from a date on", handle: (*server).putPersons,
-		body: "Persons", bodyCSV: true, example: `[{"person_id":"P00001","household_id":"H0001","registered_poor":true,"aid_category":"","valid_from":"2018-07-01"}]`, ok: http.StatusOK, okSchema: "UpsertResult", problems: []int{400, 413, 415, 422},
-		notes: []string{"Each person becomes a new version holding from valid_from (absent: today in China, or the beginning for a person not yet on the register) to valid_to (absent: no end); versions recorded before are never edited, the new one overrides them on its days. A person sent again with nothing changed records nothing. A person may have several versions in one body, each with valid_from, not overlapping."}},
+		body: "Persons", bodyCSV: true, example: `[{"person_id":"P00001","household_id":"H0001","registered_poor":true,"aid_category":"","valid_from":"2018-07-01"}]`, ok: http.StatusOK, okSchema: "UpsertResult", problems: []int{400, 409, 413, 415, 422},
+		notes: []string{"Each person becomes a new version holding from valid_from (absent: today in China, or the beginning for a person not yet on the register) to valid_to (absent: no end); versions recorded before are never edited, the new one overrides them on its days. A person sent again with nothing changed records nothing. A person may have several versions in one body, each with valid_from, not overlapping.",
+			"A person as GET /v1/persons/{id} or GET /v1/persons gives it may be changed and sent back as it is: version, when given, must still be the person's current version (the one GET gives), else the answer is 409 naming [i].version and nothing is stored, so that a change made meanwhile is not lost; recorded_at and versions are read-only and ignored. Any other member is refused with 422 naming it."}},
 	{method: http.MethodGet, path: "/v1/persons", roles: []string{auditor, admin},
 		summary: "A page of the register of persons, in id order", handle: (*server).listPersons,
 		query: []param{

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,6 +44,25 @@ func (s *Store) Today() calc.Date {
 	return calc.NewDate(y, m, d)
 }
 
+// StaleError refuses an upsert that says which version of a person it changes
+// (UpsertPersonVersionsIf) when the register holds another now: someone else recorded a
+// version since the caller read the person. errors.Is(err, ErrConflict) holds.
+type StaleError struct {
+	PersonID string
+	Given    int32 // the version the caller read
+	Current  int32 // the version the register holds now; 0 for a person not on it
+}
+
+func (e *StaleError) Error() string {
+	if e.Current == 0 {
+		return fmt.Sprintf("person %s: version %d was given, but the person is not on the register", e.PersonID, e.Given)
+	}
+	return fmt.Sprintf("person %s: version %d was given, but the register holds version %d now", e.PersonID, e.Given, e.Current)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *StaleError) Is(target error) bool { return target == ErrConflict }
+
 // UpsertPersons records the persons as new versions from today on (from the beginning
 // for a person not yet on the register): UpsertPersonVersions with no dates.
 func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error {
@@ -63,7 +83,18 @@ func (s *Store) UpsertPersons(ctx context.Context, persons []calc.Person) error 
 // harmless. A person's versions must come in date order and not overlap. Errors: a
 // *VersionError (calc.ErrInvalid) for a version that ends before it starts, overlaps the
 // one before or, being one of several of a person, has no From; the database's.
-func (s *Store) UpsertPersonVersions(ctx context.Context, versions []calc.PersonVersion) (err error) {
+func (s *Store) UpsertPersonVersions(ctx context.Context, versions []calc.PersonVersion) error {
+	return s.UpsertPersonVersionsIf(ctx, versions, nil)
+}
+
+// UpsertPersonVersionsIf is UpsertPersonVersions on a condition: current[id], for each
+// person it names, is the version the caller read as the person's current one (the
+// version in force on the last day of their timeline, as PersonVersions' calc.History.Last
+// and the persons row give it). If the register holds another, or does not hold the
+// person, nothing is stored and the error is a *StaleError. The check and the write are
+// in one transaction, the person's row locked on PostgreSQL (SQLite has one writer), so a
+// version recorded meanwhile by another upsert is never overwritten unseen.
+func (s *Store) UpsertPersonVersionsIf(ctx context.Context, versions []calc.PersonVersion, current map[string]int32) (err error) {
 	defer s.classify(&err)
 	today := s.Today()
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -76,7 +107,8 @@ func (s *Store) UpsertPersonVersions(ctx context.Context, versions []calc.Person
 			if slices.ContainsFunc(versions[hi:], func(v calc.PersonVersion) bool { return v.ID == id }) {
 				return &VersionError{Index: hi, PersonID: id, Field: "person_id", Rule: "a person's versions must follow each other"}
 			}
-			if err := s.recordPerson(ctx, tx, lo, versions[lo:hi], today); err != nil {
+			want, check := current[id]
+			if err := s.recordPerson(ctx, tx, lo, versions[lo:hi], today, want, check); err != nil {
 				return err
 			}
 			lo = hi
@@ -88,12 +120,32 @@ func (s *Store) UpsertPersonVersions(ctx context.Context, versions []calc.Person
 }
 
 // recordPerson records the new versions of one person; at is the first one's index in
-// the upsert.
-func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []calc.PersonVersion, today calc.Date) error {
+// the upsert. With check, the person's current version must be want (see
+// UpsertPersonVersionsIf).
+func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []calc.PersonVersion, today calc.Date, want int32, check bool) error {
 	id := news[0].ID
+	if check && s.dialect.forUpdate != "" {
+		// Hold the person's row until COMMIT, so that an upsert of the same person running
+		// meanwhile waits and then finds the version this one records, which is a
+		// StaleError for it, rather than both reading the same history.
+		var v int32
+		err := tx.GetContext(ctx, &v, tx.Rebind(`SELECT version FROM persons WHERE person_id = ?`+s.dialect.forUpdate), id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("lock person %s: %w", id, err)
+		}
+	}
 	old, err := history(ctx, tx, id)
 	if err != nil {
 		return err
+	}
+	if check {
+		var have int32
+		if p := old.Last(); p != nil {
+			have = p.Version
+		}
+		if have != want {
+			return &StaleError{PersonID: id, Given: want, Current: have}
+		}
 	}
 	next := int32(len(old)) + 1
 	hist := slices.Clone(old)
