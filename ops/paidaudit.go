@@ -1,28 +1,32 @@
 package ops
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/hpcalc/hpcalc/batch"
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
+	"github.com/hpcalc/hpcalc/fileerr"
 )
 
 // PaidFiles are the inputs of an audit from files: a claims file, what another system
 // paid on each claim (a paid file, csvdata.PaidColumns), and what the claims are settled
 // against.
 type PaidFiles struct {
-	Policies *calc.PolicySet
-	// PersonIndex is the persons file; when it is nil, Persons (such as the stored
-	// register) holds the persons.
-	PersonIndex *csvdata.PersonIndex
-	Persons     map[string]calc.Person
-	Histories   map[string]calc.History  // with Persons: the versions of those whose attributes changed
-	Providers   map[string]calc.Provider // nil: the claims' providers are not checked
+	Policies  *calc.PolicySet
+	Providers map[string]calc.Provider // nil: the claims' providers are not checked
 
+	// PersonsName and Persons are the persons file (csvdata.PersonColumns, optionally
+	// dated with valid_from,valid_to). AuditUploaded leaves Persons nil for the stored
+	// register.
+	PersonsName          string
+	Persons              io.Reader
 	ClaimsName, PaidName string // the names errors give the files
 	Claims, Paid         io.Reader
 }
@@ -30,24 +34,42 @@ type PaidFiles struct {
 // AuditPaidFiles replays the claims file from scratch (discharge order, the version in
 // force on each discharge day, a fresh ledger per person-year) and compares each claim with
 // what the paid file says was paid: see batch.AuditPaid for the causes it names. A claim in
-// one file and not the other is reported, never skipped.
+// one file and not the other is reported, never skipped. The persons and claims files are
+// read as ReadClaimTable reads them, as hpcalc audit --claims --paid reads them.
 //
 // Errors: a *csvdata.Error (calc.ErrInvalid) naming the file, line, column and rule of
 // every bad row of either file, among them paid amounts that do not sum to the claim's
 // total; the errors of batch.AuditPaid.
 func AuditPaidFiles(in PaidFiles) (*batch.PaidAudit, error) {
-	set, err := readClaimTable(&in)
+	checks := csvdata.ClaimChecks{Providers: in.Providers, Policies: in.Policies}
+	set, err := ReadClaimTable(in.PersonsName, in.Persons, in.ClaimsName, in.Claims, checks)
 	if err != nil {
 		return nil, err
 	}
-	// The persons are in set now: the index, the lookup table of a province's ids among
-	// it, need not outlive the claims' reading.
-	in.PersonIndex, in.Persons = nil, nil
 	return AuditPaidTable(set, in)
 }
 
-// AuditPaidTable is AuditPaidFiles for claims already read into set (as replay reads
-// them, the persons and claims files at once): it reads only in's paid file. Errors:
+// ReadClaimTable reads a persons file and a claims file at once, on every core, into the
+// bulk engine's columns: the persons into a csvdata.PersonIndex (a dated file's versions
+// too), the claims straight into a batch.Builder, checked as csvdata.ScanPersonsAndClaims
+// checks them, never into a calc.Person or calc.Claim per row. It is how replay, what-if
+// and the audit from files read their files, from the command and the API alike. Errors:
+// those of csvdata.ScanPersonsAndClaims, the persons file's first.
+func ReadClaimTable(personsName string, persons io.Reader, claimsName string, claims io.Reader, checks csvdata.ClaimChecks) (*batch.ClaimTable, error) {
+	var b *batch.Builder
+	_, err := csvdata.ScanPersonsAndClaims(personsName, persons, claimsName, claims, checks,
+		func(x *csvdata.PersonIndex) { b = batch.NewBuilder(x) },
+		func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
+	if err != nil {
+		return nil, err
+	}
+	// The persons index, the lookup table of a province's ids, need not outlive the
+	// claims' reading: the table holds the claimants.
+	return b.Table(), nil
+}
+
+// AuditPaidTable is AuditPaidFiles for claims already read into set (by ReadClaimTable,
+// or from the stored register by AuditUploaded): it reads only in's paid file. Errors:
 // those of AuditPaidFiles for the paid file; the errors of batch.AuditPaid.
 func AuditPaidTable(set *batch.ClaimTable, in PaidFiles) (*batch.PaidAudit, error) {
 	paid, notClaimed, rows, err := readPaid(&in, set)
@@ -60,33 +82,6 @@ func AuditPaidTable(set *batch.ClaimTable, in PaidFiles) (*batch.PaidAudit, erro
 	}
 	a.NotClaimed, a.PaidFileRows = notClaimed, rows
 	return a, nil
-}
-
-// readClaimTable reads the claims file into the bulk engine's columns.
-func readClaimTable(in *PaidFiles) (*batch.ClaimTable, error) {
-	checks := csvdata.ClaimChecks{PersonIndex: in.PersonIndex, Persons: in.Persons, Providers: in.Providers, Policies: in.Policies}
-	if in.PersonIndex != nil {
-		b := batch.NewBuilder(in.PersonIndex)
-		if err := csvdata.ScanClaims(in.ClaimsName, in.Claims, checks, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) }); err != nil {
-			return nil, err
-		}
-		return b.Table(), nil
-	}
-	var claims []calc.Claim
-	err := csvdata.ScanClaims(in.ClaimsName, in.Claims, checks, func(row *csvdata.ClaimRow) {
-		c := row.Claim
-		c.ID, c.PersonID, c.ProviderID = strings.Clone(c.ID), strings.Clone(c.PersonID), strings.Clone(c.ProviderID)
-		claims = append(claims, c)
-	})
-	if err != nil {
-		return nil, err
-	}
-	set, err := batch.NewClaimTable(in.Persons, claims)
-	if err != nil {
-		return nil, err
-	}
-	set.UseHistories(in.Histories)
-	return set, nil
 }
 
 // readPaid reads the paid file into a PaidTable indexed like the claims file's rows
@@ -140,20 +135,15 @@ func readPaid(in *PaidFiles, set *batch.ClaimTable) (*batch.PaidTable, []batch.U
 
 // AuditUploaded is AuditPaidFiles for files sent to the service: the persons and providers
 // files are optional, the stored register and providers standing in for them, and the
-// claims are settled under the published policies. Errors: those of AuditPaidFiles; the
-// database's.
+// claims are settled under the published policies. With a persons file it is
+// AuditPaidFiles. Without, the claims file is read first and then only its claimants are
+// read from the register (store.PersonsOf, and the versions of those the register has
+// changed), so that memory grows with the claims, not with the register. Errors: those
+// of AuditPaidFiles (an unknown person named at its line of the claims file, as the
+// persons file's check names it); the database's.
 func (s *Service) AuditUploaded(ctx context.Context, in PaidFiles, persons, providers io.Reader) (*batch.PaidAudit, error) {
 	var err error
 	if in.Policies, err = s.store.Policies(ctx); err != nil {
-		return nil, err
-	}
-	if persons != nil {
-		if in.PersonIndex, err = csvdata.ReadPersonIndex("persons", persons); err != nil {
-			return nil, err
-		}
-	} else if in.Persons, err = s.store.Persons(ctx); err != nil {
-		return nil, err
-	} else if in.Histories, err = s.store.Histories(ctx); err != nil {
 		return nil, err
 	}
 	list, err := s.store.Providers(ctx)
@@ -169,5 +159,86 @@ func (s *Service) AuditUploaded(ctx context.Context, in PaidFiles, persons, prov
 			in.Providers[p.ID] = p
 		}
 	}
-	return AuditPaidFiles(in)
+	if persons != nil {
+		in.PersonsName, in.Persons = "persons", persons
+		return AuditPaidFiles(in)
+	}
+	set, err := s.claimsOfRegister(ctx, &in)
+	if err != nil {
+		return nil, err
+	}
+	return AuditPaidTable(set, in)
+}
+
+// claimsOfRegister reads in's claims file into the bulk engine's columns with their
+// persons as the stored register has them: the claims first, then their claimants.
+func (s *Service) claimsOfRegister(ctx context.Context, in *PaidFiles) (*batch.ClaimTable, error) {
+	var (
+		claims []calc.Claim
+		lines  []int
+		column int // of person_id
+	)
+	checks := csvdata.ClaimChecks{Providers: in.Providers, Policies: in.Policies}
+	scanErr := csvdata.ScanClaims(in.ClaimsName, in.Claims, checks, func(row *csvdata.ClaimRow) {
+		c := row.Claim
+		c.ID, c.PersonID, c.ProviderID = strings.Clone(c.ID), strings.Clone(c.PersonID), strings.Clone(c.ProviderID)
+		claims = append(claims, c)
+		lines = append(lines, row.Line)
+		column = row.Columns[1]
+	})
+	var fe *fileerr.Error
+	if scanErr != nil && !errors.As(scanErr, &fe) {
+		return nil, scanErr
+	}
+	ids := make([]string, len(claims))
+	for i := range claims {
+		ids[i] = claims[i].PersonID
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	persons, err := s.store.PersonsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	// The persons the register has changed have other versions on other days; the others
+	// one, holding always, which PersonsOf gives.
+	all, err := s.store.Histories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	histories := map[string]calc.History{}
+	for id := range persons {
+		if h, ok := all[id]; ok {
+			histories[id] = h
+		}
+	}
+	all = nil
+	// An unknown person is a problem of its claim's line, among the file's others.
+	// ScanClaims hands on no claim after its first problem: of a file with other
+	// problems, the unknown persons of the rows before the first are listed.
+	var unknown []fileerr.Problem
+	for i := range claims {
+		if _, ok := persons[claims[i].PersonID]; !ok {
+			unknown = append(unknown, fileerr.Problem{Line: lines[i], Column: column, Field: "person_id",
+				Rule: fmt.Sprintf("unknown person %s: not in the persons file", claims[i].PersonID)})
+		}
+	}
+	if len(unknown) > 0 || fe != nil {
+		e := &fileerr.Error{File: in.ClaimsName}
+		if fe != nil {
+			e.Problems, e.Truncated = slices.Clone(fe.Problems), fe.Truncated
+		}
+		e.Problems = append(e.Problems, unknown...)
+		slices.SortStableFunc(e.Problems, func(a, b fileerr.Problem) int { return cmp.Or(a.Line-b.Line, a.Column-b.Column) })
+		if len(e.Problems) > csvdata.MaxErrors {
+			e.Problems, e.Truncated = e.Problems[:csvdata.MaxErrors], true
+		}
+		return nil, e
+	}
+	set, err := batch.NewClaimTable(persons, claims)
+	if err != nil {
+		return nil, err
+	}
+	set.UseHistories(histories)
+	return set, nil
 }

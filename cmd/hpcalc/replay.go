@@ -13,6 +13,7 @@ import (
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/csvdata"
 	"github.com/hpcalc/hpcalc/fixtures"
+	"github.com/hpcalc/hpcalc/ops"
 	"github.com/hpcalc/hpcalc/policyfile"
 )
 
@@ -115,15 +116,10 @@ func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFil
 		return nil, err
 	}
 	defer f.Close()
-	var b *batch.Builder
 	checks := csvdata.ClaimChecks{Providers: ref.providers, Policies: in.policies}
-	_, err = csvdata.ScanPersonsAndClaims(personsName, persons, name, f, checks,
-		func(x *csvdata.PersonIndex) { b = batch.NewBuilder(x) },
-		func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
-	if err != nil {
+	if in.set, err = ops.ReadClaimTable(personsName, persons, name, f, checks); err != nil {
 		return nil, err
 	}
-	in.set = b.Table()
 	return in, nil
 }
 
