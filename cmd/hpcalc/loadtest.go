@@ -41,9 +41,16 @@ profile of the whole process, clients and servers, for go tool pprof.
 --soak DURATION runs instead a mixed load on the hpcalc server alone, for DURATION or
 --soak-requests requests, whichever comes first: --clients clients (32 unless given) send
 50% quotes, 30% new settlements, 10% resubmissions of settled claims, 5% reversals and 5%
-reads (a claim's settlement, a person's ledger, the year's tally). New settlements go to
---spread copies of each shipped person (100 unless given; registered before the clock
-starts), so that person-years keep the size the shipped data gives them. Every --interval
+reads (a claim's settlement, a person's ledger, the year's tally). New settlements model
+the shipped data's person-years: the k-th new settlement of a shipped claim goes to the
+k-th copy of its person (same household size, register and aid), so that each copy's
+person-year holds exactly the claims of the shipped person's (2.6 on average), however
+fast the machine; copies are registered through PUT /v1/persons as they are needed, a few
+at a time while the soak runs. --spread N (N >= 1) gives the load of before instead: new
+settlements go in turn to N copies registered before the clock starts (1: the shipped
+persons only), and a person-year then holds claims in proportion to the settlements made
+(the old default, 100, gave about 14 a person-year after a quiet machine's five minutes,
+five times the data's). Every --interval
 (a minute unless given) it reports requests per second, p50/p99 latency, errors, the
 process's resident memory, goroutines, open descriptors and CPU time per request, the
 database's connections and the time requests waited for one (and on SQLite the sizes of
@@ -86,7 +93,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&soakCfg.duration, "soak", 0, "instead of the phases, a mixed soak of this `DURATION` (e.g. 5m); see above")
 	fs.DurationVar(&soakCfg.interval, "interval", time.Minute, "with --soak, a report row per interval")
 	fs.IntVar(&soakCfg.maxRequests, "soak-requests", 5_000_000, "with --soak, stop after this many requests if the time has not run out")
-	fs.IntVar(&soakCfg.spread, "spread", 100, "with --soak, new settlements go to this many copies of each shipped person (1: the shipped persons only, whose person-years then grow without bound)")
+	fs.IntVar(&soakCfg.spread, "spread", 0, "with --soak, new settlements go in turn to this many copies of each shipped person, registered before the clock (1: the shipped persons only; their person-years then grow with the settlements made); 0: as the data, each copy's person-year holding the shipped person's claims")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}

@@ -37,9 +37,9 @@ type soakConfig struct {
 	// database time first.
 	statements int
 	// spread is how many persons each shipped person stands for in new settlements: the
-	// shipped person and spread-1 copies (same household size, register and aid), so
-	// that a person-year holds about as many claims as the shipped data gives it, not a
-	// thousandth of every settlement made. 1: the shipped persons only.
+	// shipped person and spread-1 copies (same household size, register and aid), taken
+	// in turn. 0: as the data, each copy's person-year holds the claims the shipped
+	// person's does (soakPopulation). 1: the shipped persons only.
 	spread int
 }
 
@@ -125,6 +125,10 @@ type soakResult struct {
 	// soak grew (store.ExplainHot), and planErr why there are none.
 	plans   []store.HotPlan
 	planErr error
+	// population is whose claims the new settlements were; dataClaimsPerPersonYear the
+	// shipped data's claims per person-year, to compare.
+	population              populationStats
+	dataClaimsPerPersonYear float64
 }
 
 // keepSettled is how many of the latest settlements the clients keep to resubmit and read.
@@ -165,11 +169,19 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 	claims := data.Claims.Claims
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.clients, MaxConnsPerHost: cfg.clients}}
 	base := "http://" + addr
-	if cfg.spread > 1 {
-		if err := putCopies(ctx, client, base, token, cfg.spread); err != nil {
-			return soakResult{}, err
-		}
+	personOf := make([]string, len(claims))
+	for i, c := range claims {
+		personOf[i] = c.PersonID
 	}
+	// The registrar has a connection of its own, so that it never waits for a client's.
+	regClient := &http.Client{Transport: &http.Transport{}}
+	pop, err := newSoakPopulation(ctx, max(cfg.spread, 0), personOf, func(ctx context.Context, first, end int) error {
+		return putCopies(ctx, regClient, base, token, first, end)
+	})
+	if err != nil {
+		return soakResult{}, err
+	}
+	defer pop.stop()
 
 	var (
 		seq       atomic.Int64
@@ -255,8 +267,13 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		case kindQuote:
 			path, body = "/v1/quotes", claimJSON(c, c.ID)
 		case kindSettle:
-			if k := (n / int64(len(claims))) % int64(max(cfg.spread, 1)); k > 0 {
-				c.PersonID = copyID(c.PersonID, int(k))
+			k, err := pop.copyFor(n, int(n)%len(claims))
+			if err != nil {
+				record(kind, time.Now(), 0, true, err.Error())
+				return
+			}
+			if k > 0 {
+				c.PersonID = copyID(c.PersonID, k)
 			}
 			path, body = "/v1/settlements", claimJSON(c, fmt.Sprintf("K%d-%s", n, c.ID))
 		case kindResubmit:
@@ -399,10 +416,12 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 	wg.Wait()
 	elapsed := time.Since(start)
 	samples = append(samples, takeSample())
+	pop.stop()
 
 	// What the clients did must be what the server tallies.
 	var res soakResult
 	res.settled, res.reversed, res.firstErr = nSettled, nReversed, firstErr
+	res.population, res.dataClaimsPerPersonYear = pop.stats(), claimsPerPersonYear(personOf)
 	status, body, err := send(ctx, http.MethodGet, "/v1/reports/tally?from=2018-01-01&to=2018-12-31", nil)
 	if err != nil || status != http.StatusOK {
 		return soakResult{}, fmt.Errorf("the tally at the end: %d %v %s", status, err, body)
@@ -453,44 +472,6 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 
 // copyID is the id of the k-th copy of a shipped person or household.
 func copyID(id string, k int) string { return id + "-" + strconv.Itoa(k) }
-
-// putCopies registers, through the API, spread-1 copies of every shipped person, each
-// copy of a household in a copy of that household.
-func putCopies(ctx context.Context, client *http.Client, base, token string, spread int) error {
-	raw, err := fixtures.FS.ReadFile(fixtures.PersonsFile)
-	if err != nil {
-		return err
-	}
-	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	// Twenty copies a request keep the body under the API's 1 MiB.
-	for first := 1; first < spread; first += 20 {
-		var b strings.Builder
-		b.WriteString(lines[0] + "\n")
-		for k := first; k < min(first+20, spread); k++ {
-			for _, line := range lines[1:] {
-				person, rest, _ := strings.Cut(strings.TrimRight(line, "\r"), ",")
-				household, rest, _ := strings.Cut(rest, ",")
-				fmt.Fprintf(&b, "%s,%s,%s\n", copyID(person, k), copyID(household, k), rest)
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/v1/persons", strings.NewReader(b.String()))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "text/csv")
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("register the copies of the persons: %w", err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("register the copies of the persons: %d %.300s", resp.StatusCode, body)
-		}
-	}
-	return nil
-}
 
 func at[T any](s []T, i int) T {
 	var zero T
@@ -554,8 +535,12 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 	if cfg.databaseURL != "" {
 		db = "PostgreSQL"
 	}
-	fmt.Fprintf(w, "Soak on loopback, %d clients, %s (at most %d requests), database %s; mix: 50%% quotes, 30%% new settlements, 10%% resubmissions, 5%% reversals, 5%% reads; new settlements spread over %d copies of each shipped person\n\n",
-		cfg.clients, cfg.duration, cfg.maxRequests, db, max(cfg.spread, 1))
+	population := "each shipped claim's k-th new settlement to the k-th copy of its person (registered as needed), so that a person-year holds the claims the shipped data gives it"
+	if cfg.spread > 0 {
+		population = fmt.Sprintf("new settlements spread over %d copies of each shipped person", cfg.spread)
+	}
+	fmt.Fprintf(w, "Soak on loopback, %d clients, %s (at most %d requests), database %s; mix: 50%% quotes, 30%% new settlements, 10%% resubmissions, 5%% reversals, 5%% reads; %s\n\n",
+		cfg.clients, cfg.duration, cfg.maxRequests, db, population)
 	span := func(in soakInterval) string {
 		return fmt.Sprintf("%s–%s", in.start, in.start+in.elapsed.Round(time.Second))
 	}
@@ -621,6 +606,11 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 		first, last := full[0], full[len(full)-1]
 		fmt.Fprintf(w, "last full interval %.0f/s is %.0f%% of the first's %.0f/s (goal: at least 80%%)\n",
 			last.perSecond, 100*last.perSecond/first.perSecond, first.perSecond)
+	}
+	if ps := r.population; ps.spread == 0 && ps.personYears > 0 {
+		fmt.Fprintf(w, "new settlements: %d to %d person-years, %.2f claims each before reversals (the shipped data: %.2f); copies of the register: %d, %d of them registered while the soak ran, in %d requests taking %s\n",
+			ps.settlements, ps.personYears, float64(ps.settlements)/float64(ps.personYears), r.dataClaimsPerPersonYear,
+			ps.copies-1, ps.copies-1-copiesAhead, ps.puts, dur(ps.putTime))
 	}
 	verdict := "consistent"
 	if r.tallyClaims != r.settled-r.reversed {
@@ -757,6 +747,9 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 func runSoak(cfg soakConfig, stdout, stderr io.Writer) error {
 	if cfg.interval <= 0 || cfg.maxRequests < 1 || cfg.clients < 1 {
 		return errors.New("--interval, --soak-requests and --clients must be positive")
+	}
+	if cfg.spread < 0 {
+		return errors.New("--spread must not be negative (0: as the data)")
 	}
 	r, err := soak(context.Background(), cfg, stderr)
 	if err != nil {
