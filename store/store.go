@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	neturl "net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,8 +173,17 @@ func open(ctx context.Context, url string, existing bool) (*Store, error) {
 func sqliteDSN(path, mode string) string {
 	// One writer at a time: BEGIN IMMEDIATE takes the write lock up front, and others
 	// wait up to the busy timeout for it.
-	return "file:" + path + "?mode=" + mode + "&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=analysis_limit(1000)"
+	// cache_size: SQLite's default page cache is 2 MiB a connection; a soak's file passes
+	// 300 MiB in five minutes and every statement then reads more of its index pages from
+	// the operating system (pread) than from the cache. The store has one connection,
+	// which may keep up to SQLiteCacheKiB of pages.
+	return "file:" + path + "?mode=" + mode + "&_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=analysis_limit(1000)" +
+		"&_pragma=cache_size(-" + strconv.Itoa(SQLiteCacheKiB) + ")"
 }
+
+// SQLiteCacheKiB is the most a SQLite connection of the store keeps of the file's pages
+// in memory, in KiB (PRAGMA cache_size): 64 MiB.
+const SQLiteCacheKiB = 64 << 10
 
 // OpenSQLiteWith is Open of the SQLite file at path with every connection passed through
 // wrap, a driver.Conn of the caller's around SQLite's: tests use it to make the database
