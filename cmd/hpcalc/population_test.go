@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestSoakPopulation checks whose claim each new settlement of a soak is: as the data,
@@ -85,4 +89,42 @@ func TestSoakPopulation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLatencies checks the soak's histogram of request times against the exact
+// percentiles of the same times.
+func TestLatencies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 99, 1000, 100_000} {
+		var (
+			l     latencies
+			times []time.Duration
+		)
+		for range n {
+			d := time.Duration(math.Exp(rng.Float64()*14)) * time.Microsecond // 1 µs to 1.2 s
+			l.add(d)
+			times = append(times, d)
+		}
+		slices.Sort(times)
+		p50, p99 := l.percentiles()
+		for _, c := range []struct {
+			name      string
+			got, want time.Duration
+		}{{"p50", p50, times[n/2]}, {"p99", p99, times[n*99/100]}} {
+			if ratio := float64(c.got) / float64(c.want); ratio < 1/1.011 || ratio > 1.011 {
+				t.Errorf("%d times: %s %v, exactly %v", n, c.name, c.got, c.want)
+			}
+		}
+		if l.count() != n {
+			t.Errorf("count %d, want %d", l.count(), n)
+		}
+	}
+	var none *latencies
+	if none.count() != 0 {
+		t.Error("a nil histogram counts times")
+	}
+	var empty latencies
+	if p50, p99 := empty.percentiles(); p50 != 0 || p99 != 0 {
+		t.Errorf("empty: %v %v", p50, p99)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"runtime"
@@ -190,10 +191,10 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		toReverse []string // settlement ids not reversed yet
 		nSettled  int
 		nReversed int
-		lat       [][]time.Duration           // per interval
-		ilat      [][numKinds][]time.Duration // per interval and kind
-		fails     []int                       // per interval
-		kindLat   [numKinds][]time.Duration
+		lat       []*latencies           // per interval
+		ilat      []*[numKinds]latencies // per interval and kind
+		fails     []int                  // per interval
+		kindLat   [numKinds]latencies
 		kindFails [numKinds]int
 		firstErr  string
 		samples   []soakSample // at each interval's end
@@ -206,8 +207,8 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 		mu.Lock()
 		defer mu.Unlock()
 		for len(lat) <= i {
-			lat = append(lat, nil)
-			ilat = append(ilat, [numKinds][]time.Duration{})
+			lat = append(lat, new(latencies))
+			ilat = append(ilat, new([numKinds]latencies))
 			fails = append(fails, 0)
 		}
 		if failed {
@@ -218,9 +219,9 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 			}
 			return
 		}
-		lat[i] = append(lat[i], d)
-		ilat[i][kind] = append(ilat[i][kind], d)
-		kindLat[kind] = append(kindLat[kind], d)
+		lat[i].add(d)
+		ilat[i][kind].add(d)
+		kindLat[kind].add(d)
 	}
 	send := func(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
 		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(body))
@@ -409,7 +410,7 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 			mu.Lock()
 			samples = append(samples, sm)
 			fmt.Fprintf(progress, "soak: interval %d: %d requests, %d errors, RSS %d MiB, %d goroutines\n",
-				i, len(at(lat, i-1)), at(fails, i-1), sm.rssBytes>>20, sm.goroutines)
+				i, at(lat, i-1).count(), at(fails, i-1), sm.rssBytes>>20, sm.goroutines)
 			mu.Unlock()
 		}
 	}()
@@ -446,7 +447,7 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 	}
 
 	for i := range lat {
-		in := soakInterval{start: time.Duration(i) * cfg.interval, requests: len(lat[i]), errors: fails[i]}
+		in := soakInterval{start: time.Duration(i) * cfg.interval, requests: lat[i].n, errors: fails[i]}
 		in.elapsed = min(cfg.interval, elapsed-in.start)
 		if i == last {
 			in.elapsed = elapsed - in.start // with the requests in flight at the end
@@ -455,17 +456,17 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 			continue
 		}
 		in.perSecond = float64(in.requests) / in.elapsed.Seconds()
-		in.p50, in.p99 = percentiles(lat[i])
+		in.p50, in.p99 = lat[i].percentiles()
 		for k := range numKinds {
-			in.kindN[k] = len(ilat[i][k])
-			in.kindP50[k], in.kindP99[k] = percentiles(ilat[i][k])
+			in.kindN[k] = ilat[i][k].n
+			in.kindP50[k], in.kindP99[k] = ilat[i][k].percentiles()
 		}
 		in.soakSample = samples[min(i, len(samples)-1)]
 		res.intervals = append(res.intervals, in)
 	}
 	for k := range numKinds {
-		res.kinds[k] = soakKind{requests: len(kindLat[k]), errors: kindFails[k]}
-		res.kinds[k].p50, res.kinds[k].p99 = percentiles(kindLat[k])
+		res.kinds[k] = soakKind{requests: kindLat[k].n, errors: kindFails[k]}
+		res.kinds[k].p50, res.kinds[k].p99 = kindLat[k].percentiles()
 	}
 	return res, nil
 }
@@ -481,12 +482,57 @@ func at[T any](s []T, i int) T {
 	return s[i]
 }
 
-func percentiles(d []time.Duration) (p50, p99 time.Duration) {
-	if len(d) == 0 {
+// latencies is a histogram of request times, a thirty-second of an octave a bucket from
+// 1 µs to about 70 minutes (a time outside is counted in the first or last), so that
+// what a soak keeps does not grow with its requests: it kept every time before, 24
+// bytes a request in three lists, most of what its RSS gained in five minutes. Its
+// percentiles are within 1.1% of the times'.
+type latencies struct {
+	n       int
+	buckets [latBuckets]uint32
+}
+
+const (
+	latPerOctave = 32
+	latBuckets   = 32 * latPerOctave
+)
+
+func (l *latencies) add(d time.Duration) {
+	b := 0
+	if d > time.Microsecond {
+		b = min(int(latPerOctave*math.Log2(float64(d)/float64(time.Microsecond))), latBuckets-1)
+	}
+	l.buckets[b]++
+	l.n++
+}
+
+// count is how many times were added; 0 for nil.
+func (l *latencies) count() int {
+	if l == nil {
+		return 0
+	}
+	return l.n
+}
+
+// percentiles are the median and the 99th percentile, as the middles of their buckets.
+func (l *latencies) percentiles() (p50, p99 time.Duration) {
+	if l.n == 0 {
 		return 0, 0
 	}
-	slices.Sort(d)
-	return d[len(d)/2], d[len(d)*99/100]
+	return l.rank(l.n / 2), l.rank(l.n * 99 / 100)
+}
+
+// rank is the r-th smallest time (from 0).
+func (l *latencies) rank(r int) time.Duration {
+	seen := 0
+	b := 0
+	for ; b < latBuckets-1; b++ {
+		seen += int(l.buckets[b])
+		if seen > r {
+			break
+		}
+	}
+	return time.Duration(float64(time.Microsecond) * math.Exp2((float64(b)+0.5)/latPerOctave))
 }
 
 // fileSize is the size of the file at path; 0 if there is none, -1 for no path.
