@@ -45,8 +45,9 @@ reads (a claim's settlement, a person's ledger, the year's tally). New settlemen
 the shipped data's person-years: the k-th new settlement of a shipped claim goes to the
 k-th copy of its person (same household size, register and aid), so that each copy's
 person-year holds exactly the claims of the shipped person's (2.6 on average), however
-fast the machine; copies are registered through PUT /v1/persons as they are needed, a few
-at a time while the soak runs. --spread N (N >= 1) gives the load of before instead: new
+fast the machine; copies of the persons with claims are registered through PUT
+/v1/persons as they are needed, a few at a time while the soak runs (the report counts
+any wait of a client for one). --spread N (N >= 1) gives the load of before instead: new
 settlements go in turn to N copies registered before the clock starts (1: the shipped
 persons only), and a person-year then holds claims in proportion to the settlements made
 (the old default, 100, gave about 14 a person-year after a quiet machine's five minutes,

@@ -176,8 +176,17 @@ func soak(ctx context.Context, cfg soakConfig, progress io.Writer) (soakResult, 
 	}
 	// The registrar has a connection of its own, so that it never waits for a client's.
 	regClient := &http.Client{Transport: &http.Transport{}}
+	// As the data, copies of the persons with claims only; with a spread, as before, of
+	// every person.
+	var claimants map[string]bool
+	if cfg.spread <= 0 {
+		claimants = map[string]bool{}
+		for _, id := range personOf {
+			claimants[id] = true
+		}
+	}
 	pop, err := newSoakPopulation(ctx, max(cfg.spread, 0), personOf, func(ctx context.Context, first, end int) error {
-		return putCopies(ctx, regClient, base, token, first, end)
+		return putCopies(ctx, regClient, base, token, first, end, claimants)
 	})
 	if err != nil {
 		return soakResult{}, err
@@ -654,9 +663,9 @@ func printSoak(w io.Writer, cfg soakConfig, r soakResult) {
 			last.perSecond, 100*last.perSecond/first.perSecond, first.perSecond)
 	}
 	if ps := r.population; ps.spread == 0 && ps.personYears > 0 {
-		fmt.Fprintf(w, "new settlements: %d to %d person-years, %.2f claims each before reversals (the shipped data: %.2f); copies of the register: %d, %d of them registered while the soak ran, in %d requests taking %s\n",
+		fmt.Fprintf(w, "new settlements: %d to %d person-years, %.2f claims each before reversals (the shipped data: %.2f); copies of the claimants: %d, %d of them registered while the soak ran, in %d requests taking %s; clients waited for a copy %d times, %s in all\n",
 			ps.settlements, ps.personYears, float64(ps.settlements)/float64(ps.personYears), r.dataClaimsPerPersonYear,
-			ps.copies-1, ps.copies-1-copiesAhead, ps.puts, dur(ps.putTime))
+			ps.copies-1, ps.copies-1-copiesAhead, ps.puts, dur(ps.putTime), ps.waits, dur(ps.waitTime))
 	}
 	verdict := "consistent"
 	if r.tallyClaims != r.settled-r.reversed {
