@@ -186,7 +186,7 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plainASCII[c] {
 				i++
 				continue
 			}
@@ -233,10 +233,18 @@ func appendJSONString(b []byte, s string) []byte {
 // appendComputedJSON appends what appendSettlementJSON appends for settlementOut(typ, st,
 // ledger, providerID) with PersonVersion personVersion, straight from calc's values: a
 // quote's answer builds no settlementJSON, no line structs and no explanation strings
-// (TestComputedJSONMatches).
+// (TestComputedJSONMatches). It is most of a quote's own CPU, so the text between two values
+// is appended as one constant (a member's closing quote, the next one's name and opening
+// quote), names of calc's enumerations come quoted from tables, and each explanation is
+// appended in place with no check for characters JSON escapes: it has none
+// (TestExplanationsNeedNoEscaping).
 func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.Ledger, personVersion int32, providerID string) []byte {
-	b = append(b, `{"type":`...)
-	b = appendJSONString(b, typ)
+	if typ == "quote" {
+		b = append(b, `{"type":"quote"`...)
+	} else {
+		b = append(b, `{"type":`...)
+		b = appendJSONString(b, typ)
+	}
 	if st.Imported {
 		b = append(b, `,"imported":true`...)
 	}
@@ -249,11 +257,11 @@ func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.
 		b = appendJSONString(b, providerID)
 	}
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, st.Kind.String())
+	b = appendJSONName(b, int(st.Kind), kindsJSON[:], st.Kind.String)
 	b = append(b, `,"level":`...)
-	b = appendJSONString(b, st.Level.String())
+	b = appendJSONName(b, int(st.Level), levelsJSON[:], st.Level.String)
 	b = append(b, `,"aid_category":`...)
-	b = appendJSONString(b, st.Aid.String())
+	b = appendJSONName(b, int(st.Aid), aidsJSON[:], st.Aid.String)
 	b = append(b, `,"year":`...)
 	b = strconv.AppendInt(b, int64(st.Year), 10)
 	b = append(b, `,"policy_version":`...)
@@ -262,92 +270,144 @@ func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.
 		b = append(b, `,"person_version":`...)
 		b = strconv.AppendInt(b, int64(personVersion), 10)
 	}
-	b = appendMoneyMember(b, `,"total":`, money(st.Total))
-	b = appendMoneyMember(b, `,"in_policy":`, money(st.InPolicy))
-	b = append(b, `,"lines":[`...)
-	for i, l := range calc.Lines() {
-		if i > 0 {
+	b = append(b, `,"total":"`...)
+	b = st.Total.Append(b)
+	b = append(b, `","in_policy":"`...)
+	b = st.InPolicy.Append(b)
+	b = append(b, `","lines":[`...)
+	for l := range calc.NumLines {
+		if l > 0 {
 			b = append(b, ',')
 		}
 		b = appendComputedLine(b, st, l)
 	}
-	b = append(b, ']')
-	b = appendMoneyMember(b, `,"out_of_pocket":`, money(st.OutOfPocket))
-	b = append(b, `,"ledger_after":`...)
-	lj := ledgerOut(st.PersonID, *ledger)
-	b = appendLedgerJSON(b, &lj)
-	return append(b, '}')
+	b = append(b, `],"out_of_pocket":"`...)
+	b = st.OutOfPocket.Append(b)
+	b = append(b, `","ledger_after":{`...)
+	if st.PersonID != "" {
+		b = append(b, `"person_id":`...)
+		b = appendJSONString(b, st.PersonID)
+		b = append(b, ',')
+	}
+	b = append(b, `"year":`...)
+	b = strconv.AppendInt(b, int64(ledger.Year), 10)
+	b = append(b, `,"claims":`...)
+	b = strconv.AppendInt(b, int64(ledger.Claims), 10)
+	b = append(b, `,"basic_inpatient":"`...)
+	b = ledger.BasicInpatient.Append(b)
+	b = append(b, `","basic_chronic":"`...)
+	b = ledger.BasicChronic.Append(b)
+	b = append(b, `","basic_paid":"`...)
+	b = ledger.BasicPaid().Append(b)
+	b = append(b, `","critical_burden":"`...)
+	b = ledger.CriticalBurden.Append(b)
+	b = append(b, `","critical_paid":"`...)
+	b = ledger.CriticalPaid.Append(b)
+	b = append(b, `","commercial_paid":"`...)
+	b = ledger.CommercialPaid.Append(b)
+	b = append(b, `","aid_paid":"`...)
+	b = ledger.AidPaid.Append(b)
+	b = append(b, `","backstop_paid":"`...)
+	b = ledger.BackstopPaid.Append(b)
+	b = append(b, `","out_of_pocket":"`...)
+	b = ledger.OutOfPocket.Append(b)
+	b = append(b, `","total":"`...)
+	b = ledger.Total.Append(b)
+	return append(b, `"}}`...)
 }
 
 // appendComputedLine is appendLineJSON of settlementOut's line l.
 func appendComputedLine(b []byte, st *calc.Settlement, l calc.Line) []byte {
 	r := &st.Lines[l]
-	b = append(b, `{"name":`...)
-	b = appendJSONString(b, l.String())
-	b = append(b, `,"applies":`...)
-	b = strconv.AppendBool(b, r.Applies)
-	b = appendMoneyMember(b, `,"amount":`, money(r.Amount))
-	b = appendMoneyMember(b, `,"base":`, money(r.Base))
-	b = appendMoneyMember(b, `,"deductible":`, money(r.Deductible))
+	if r.Applies {
+		b = append(b, lineHeadsJSON[l][1]...)
+	} else {
+		b = append(b, lineHeadsJSON[l][0]...)
+	}
+	b = r.Amount.Append(b)
+	b = append(b, `","base":"`...)
+	b = r.Base.Append(b)
+	b = append(b, `","deductible":"`...)
+	b = r.Deductible.Append(b)
 	switch l {
 	case calc.Critical:
-		b = append(b, `,"bands":[`...)
+		b = append(b, `","bands":[`...)
 		for i, band := range st.Bands[:st.NumBands] {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendMoneyMember(b, `{"from":`, money(band.From))
-			b = appendMoneyMember(b, `,"to":`, money(band.To))
-			b = appendRateMember(b, `,"rate":`, rate(band.Rate))
-			b = append(b, '}')
+			b = append(b, `{"from":"`...)
+			b = band.From.Append(b)
+			b = append(b, `","to":"`...)
+			b = band.To.Append(b)
+			b = append(b, `","rate":"`...)
+			b = band.Rate.AppendDecimal(b)
+			b = append(b, `"}`...)
 		}
-		b = append(b, ']')
+		b = append(b, `],"computed":"`...)
 	case calc.Commercial:
-		b = appendRateMember(b, `,"rate":`, rate(r.Rate))
-		b = appendMoneyMember(b, `,"base_out":`, money(r.BaseOut))
-		b = appendRateMember(b, `,"rate_out":`, rate(r.RateOut))
+		b = append(b, `","rate":"`...)
+		b = r.Rate.AppendDecimal(b)
+		b = append(b, `","base_out":"`...)
+		b = r.BaseOut.Append(b)
+		b = append(b, `","rate_out":"`...)
+		b = r.RateOut.AppendDecimal(b)
+		b = append(b, `","computed":"`...)
 	default:
-		b = appendRateMember(b, `,"rate":`, rate(r.Rate))
+		b = append(b, `","rate":"`...)
+		b = r.Rate.AppendDecimal(b)
+		b = append(b, `","computed":"`...)
 	}
-	b = appendMoneyMember(b, `,"computed":`, money(r.Computed))
+	b = r.Computed.Append(b)
 	if r.CapRoom != calc.NoCap && r.Applies {
-		b = appendMoneyMember(b, `,"cap_room":`, money(r.CapRoom))
+		b = append(b, `","cap_room":"`...)
+		b = r.CapRoom.Append(b)
+		b = append(b, `","explanation":"`...)
 	} else {
-		b = append(b, `,"cap_room":null`...)
+		b = append(b, `","cap_room":null,"explanation":"`...)
 	}
-	b = append(b, `,"explanation":`...)
-	// Appended in place and quoted around; escaped through a string only in the rare case
-	// it holds a character JSON escapes.
-	start := len(b)
-	b = append(b, '"')
 	b = st.AppendExplanation(b, l)
-	if plainJSON(b[start+1:]) {
-		b = append(b, '"')
-	} else {
-		b = appendJSONString(b[:start], string(b[start+1:]))
-	}
-	return append(b, '}')
+	return append(b, `"}`...)
 }
 
-// plainJSON reports whether appendJSONString would copy s unchanged between its quotes,
-// in one pass: an explanation holds a few non-ASCII signs (×, −, →) in each line.
-func plainJSON(s []byte) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if !plainASCII[c] {
-				return false
-			}
-			i++
-			continue
+// lineHeadsJSON[l][applies] is what a line's object starts with, up to its amount's
+// opening quote.
+var lineHeadsJSON = func() (h [calc.NumLines][2]string) {
+	for _, l := range calc.Lines() {
+		for applies := range 2 {
+			b := appendJSONString([]byte(`{"name":`), l.String())
+			b = strconv.AppendBool(append(b, `,"applies":`...), applies == 1)
+			h[l][applies] = string(append(b, `,"amount":"`...))
 		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
-			return false
-		}
-		i += size
 	}
-	return true
+	return h
+}()
+
+// The names of calc's enumerations as JSON strings, quotes included.
+var (
+	kindsJSON  = quotedNames(calc.NumKinds)
+	levelsJSON = quotedNames(calc.NumLevels)
+	aidsJSON   = quotedNames(calc.NumAidCategories)
+)
+
+// quotedNames holds the JSON string of each value below n.
+func quotedNames[T interface {
+	~uint8
+	String() string
+}](n T) []string {
+	names := make([]string, n)
+	for v := range n {
+		names[v] = string(appendJSONString(nil, v.String()))
+	}
+	return names
+}
+
+// appendJSONName appends names[v], or name() as a JSON string if v is not in the table.
+func appendJSONName(b []byte, v int, names []string, name func() string) []byte {
+	if v >= 0 && v < len(names) {
+		return append(b, names[v]...)
+	}
+	return appendJSONString(b, name())
 }
 
 // plainASCII holds the ASCII bytes appendJSONString copies as they are.

@@ -2,9 +2,15 @@ package api
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
 	"math/rand/v2"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/fixtures"
@@ -111,6 +117,94 @@ func TestAppendJSONString(t *testing.T) {
 		}
 		if plain := string(want) == `"`+s+`"`; plainJSON([]byte(s)) != plain {
 			t.Fatalf("plainJSON(%q) = %v; encoding/json gives %s", s, !plain, want)
+		}
+	}
+}
+
+// plainJSON reports whether appendJSONString would copy s unchanged between its quotes.
+func plainJSON(s []byte) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !plainASCII[c] {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// TestExplanationsNeedNoEscaping checks what appendComputedLine counts on when it appends
+// an explanation between quotes as it is: no piece of text calc's explanations are made of
+// needs escaping in a JSON string. The pieces are the string and character literals of
+// calc/explain.go, the names of lines and aid categories and numbers; the explanations of
+// every shipped settlement, imported or not, are checked whole too.
+func TestExplanationsNeedNoEscaping(t *testing.T) {
+	fset := gotoken.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join("..", "calc", "explain.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	literals := 0
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if !ok || lit.Kind != gotoken.STRING && lit.Kind != gotoken.CHAR {
+			return true
+		}
+		literals++
+		s, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
+		}
+		if !plainJSON([]byte(s)) {
+			t.Errorf("%s: %s would be escaped in a JSON string", fset.Position(lit.Pos()), lit.Value)
+		}
+		return true
+	})
+	if literals < 20 {
+		t.Fatalf("only %d literals in calc/explain.go: is it still where the explanations are written?", literals)
+	}
+	var names []string
+	for _, l := range calc.Lines() {
+		names = append(names, l.String())
+	}
+	for a := range calc.NumAidCategories + 1 { // and one past the end: its name is made up
+		names = append(names, a.String())
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		v := r.Int64() >> r.IntN(64)
+		names = append(names, string(calc.Money(v).AppendGrouped(nil)), string(calc.Rate(v).AppendPercent(nil)))
+	}
+	for _, s := range names {
+		if !plainJSON([]byte(s)) {
+			t.Errorf("%q would be escaped in a JSON string", s)
+		}
+	}
+
+	d, err := fixtures.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := replay.Run(d.Policies, d.Persons, d.Claims.Claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range res.Settlements {
+		for _, imported := range []bool{false, true} {
+			st.Imported = imported
+			for _, l := range calc.Lines() {
+				if e := st.AppendExplanation(nil, l); !plainJSON(e) {
+					t.Fatalf("claim %s: the explanation %q would be escaped in a JSON string", st.ClaimID, e)
+				}
+			}
 		}
 	}
 }

@@ -9,7 +9,9 @@ func (s *Settlement) Explain(l Line) string {
 }
 
 // AppendExplanation appends what Explain returns. Every quote answer carries five
-// explanations, so they are appended rather than formatted.
+// explanations, so they are appended rather than formatted. The text holds nothing a JSON
+// string escapes (no quote, backslash, <, >, & or control character): the API's answers
+// copy it between quotes as it is (api's TestExplanationsNeedNoEscaping).
 func (s *Settlement) AppendExplanation(b []byte, l Line) []byte {
 	r := &s.Lines[l]
 	b = append(b, l.String()...)
