@@ -32,13 +32,23 @@ func readBodyInto(c echo.Context, b []byte) ([]byte, error) {
 	if req.ContentLength > maxBody {
 		return nil, fail(kindTooLarge, fmt.Sprintf("the body is %d bytes; at most %d are accepted", req.ContentLength, maxBody))
 	}
-	r := http.MaxBytesReader(c.Response().Writer, req.Body, maxBody)
+	var r io.Reader = req.Body
+	if req.ContentLength <= 0 {
+		// A body of unknown length is cut at maxBody by MaxBytesReader, which also has the
+		// server close the connection after the 413. One of a known length the server cuts
+		// at its Content-Length, checked above, so a claim's is read without the reader
+		// (an allocation on every quote); the check below stops one that runs over it.
+		r = http.MaxBytesReader(c.Response().Writer, req.Body, maxBody)
+	}
 	for { // io.ReadAll's loop, into b
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
+		if len(b) > maxBody {
+			return nil, fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
+		}
 		if err == io.EOF {
 			return b, nil
 		}

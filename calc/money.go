@@ -48,10 +48,10 @@ func (m Money) String() string {
 }
 
 // Append appends m as String formats it.
-func (m Money) Append(dst []byte) []byte { return appendFixed(dst, int64(m), 2, false) }
+func (m Money) Append(dst []byte) []byte { return appendMoney(dst, m, false) }
 
 // AppendGrouped appends m as Grouped formats it.
-func (m Money) AppendGrouped(dst []byte) []byte { return appendFixed(dst, int64(m), 2, true) }
+func (m Money) AppendGrouped(dst []byte) []byte { return appendMoney(dst, m, true) }
 
 // Grouped formats m as yuan with two decimals and thousands separators, e.g. "1,234.50".
 func (m Money) Grouped() string {
@@ -203,6 +203,52 @@ func formatFixed(v int64, places int, group bool) string {
 	var buf [32]byte
 	return string(appendFixed(buf[:0], v, places, group))
 }
+
+// appendMoney is appendFixed(dst, m, 2, group) two digits at a time: a quote's answer
+// holds some 50 amounts, and appendFixed's digit at a time was a quarter slower.
+func appendMoney(dst []byte, m Money, group bool) []byte {
+	var buf [32]byte // 19 digits, 6 separators, the point and the sign at most
+	u := uint64(m)
+	if m < 0 {
+		u = -u
+	}
+	i := len(buf) - 3
+	d := u % 100 * 2
+	buf[i], buf[i+1], buf[i+2] = '.', digitPairs[d], digitPairs[d+1]
+	u /= 100
+	if group {
+		for u >= 1000 {
+			g := u % 1000
+			u /= 1000
+			d := g % 100 * 2
+			i -= 4
+			buf[i], buf[i+1], buf[i+2], buf[i+3] = ',', byte('0'+g/100), digitPairs[d], digitPairs[d+1]
+		}
+	}
+	for u >= 100 {
+		d := u % 100 * 2
+		u /= 100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[d], digitPairs[d+1]
+	}
+	if u >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[u*2], digitPairs[u*2+1]
+	} else { // at least one digit: 5 fen is 0.05
+		i--
+		buf[i] = byte('0' + u)
+	}
+	if m < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return append(dst, buf[i:]...)
+}
+
+// digitPairs holds the two digits of each number from 00 to 99.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" + "90919293949596979899"
 
 // appendFixed appends v / 10^places with exactly places decimals, and thousands separators
 // if group; the JSON answers and explanations of every quote are built with it (some 80

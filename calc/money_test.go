@@ -386,6 +386,9 @@ func TestParseDateAgreesWithTime(t *testing.T) {
 func TestFormatAgreesWithBigInt(t *testing.T) {
 	values := []int64{0, 1, -1, 5, 9, 10, 99, 100, 101, 999, 1000, 99999, 100000, 123456789,
 		-123456789, 1_000_000, 999_999_999_999, math.MaxInt64, math.MinInt64 + 1}
+	for p := int64(1); p <= math.MaxInt64/10; p *= 10 { // where a number gains a digit or a group
+		values = append(values, p-1, p, p+1, -p, 10*p-1)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
 		values = append(values, r.Int64N(1<<50)-1<<49)
