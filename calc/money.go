@@ -96,8 +96,36 @@ func (r Rate) String() string {
 
 // AppendPercent appends r as String formats it.
 func (r Rate) AppendPercent(dst []byte) []byte {
+	if p, ok := r.wholePercent(); ok {
+		return append(dst, wholePercents[p].percent...)
+	}
+	return appendPercent(dst, r)
+}
+
+func appendPercent(dst []byte, r Rate) []byte {
 	return append(trimZeros(appendFixed(dst, int64(r), 4, false), len(dst)), '%')
 }
+
+// wholePercent is r in percent if it is a whole percentage from 0 to 100, as nearly every
+// rate of a policy is.
+func (r Rate) wholePercent() (int, bool) {
+	if r < 0 || r > RateOne || r%(RateOne/100) != 0 {
+		return 0, false
+	}
+	return int(r / (RateOne / 100)), true
+}
+
+// wholePercents holds the whole percentages written out, by the general path: a quote's
+// answer writes some ten rates, each one a table's look-up rather than six digits and a
+// trim.
+var wholePercents = func() (t [101]struct{ percent, decimal string }) {
+	for p := range t {
+		r := Rate(p) * (RateOne / 100)
+		t[p].percent = string(appendPercent(nil, r))
+		t[p].decimal = string(appendDecimal(nil, r))
+	}
+	return t
+}()
 
 // Decimal formats r as a decimal fraction without trailing zeros, e.g. "0.85".
 func (r Rate) Decimal() string {
@@ -107,6 +135,13 @@ func (r Rate) Decimal() string {
 
 // AppendDecimal appends r as Decimal formats it.
 func (r Rate) AppendDecimal(dst []byte) []byte {
+	if p, ok := r.wholePercent(); ok {
+		return append(dst, wholePercents[p].decimal...)
+	}
+	return appendDecimal(dst, r)
+}
+
+func appendDecimal(dst []byte, r Rate) []byte {
 	return trimZeros(appendFixed(dst, int64(r), 6, false), len(dst))
 }
 

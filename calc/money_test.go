@@ -389,6 +389,9 @@ func TestFormatAgreesWithBigInt(t *testing.T) {
 	for p := int64(1); p <= math.MaxInt64/10; p *= 10 { // where a number gains a digit or a group
 		values = append(values, p-1, p, p+1, -p, 10*p-1)
 	}
+	for p := int64(-2); p <= 102; p++ { // whole percentages, which rates take from a table
+		values = append(values, p*10_000, p*10_000+1, p*10_000-1)
+	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20000 {
 		values = append(values, r.Int64N(1<<50)-1<<49)
