@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 
@@ -174,28 +175,14 @@ func readDatedPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 		return nil, err
 	}
 	x := &PersonIndex{ids: newIDTable(), households: newIDTable(), histories: map[int]calc.History{}}
-	for lo := 0; lo < len(list); {
-		hi := lo + 1
-		for hi < len(list) && list[hi].ID == list[lo].ID {
-			hi++
-		}
-		h := calc.History(slices.Clone(list[lo:hi]))
-		for i := range h {
-			if h[i].From == calc.NoDate {
-				h[i].From = calc.Beginning
-			}
-			if h[i].To == calc.NoDate {
-				h[i].To = calc.End
-			}
-		}
+	for h := range histories(list) {
 		n, _ := x.ids.add(h[0].ID, 0)
 		last := h.Last()
 		hh, _ := x.households.add(last.HouseholdID, 0)
 		x.persons.add(indexedPerson{household: uint32(hh), poor: last.RegisteredPoor, aid: last.Aid})
-		if len(h) > 1 || h[0].From != calc.Beginning || h[0].To != calc.End {
+		if changed(h) {
 			x.histories[n] = h
 		}
-		lo = hi
 	}
 	x.ids.dropLines()
 	x.households.dropLines()
@@ -208,3 +195,58 @@ func readDatedPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 // (more than one, or one that does not hold always); nil otherwise, the person being
 // Person(n) on every day.
 func (x *PersonIndex) History(n int) calc.History { return x.histories[n] }
+
+// Register is a persons file's versions (ReadPersonVersions) as a register to settle
+// with, read as a replay, the audit from files and an import read a dated persons file:
+// each person as they stand on the last day of their timeline (calc.History.Last, with
+// its version number), and the History of those whose attributes changed or hold on some
+// days only (more than one version, or one that does not hold always), an empty
+// valid_from being the beginning and an empty valid_to no end. A file without the date
+// columns gives every person one version, holding always, and no histories.
+func Register(list []calc.PersonVersion) ([]calc.Person, map[string]calc.History) {
+	var (
+		persons []calc.Person
+		changes map[string]calc.History
+	)
+	for h := range histories(list) {
+		persons = append(persons, *h.Last())
+		if changed(h) {
+			if changes == nil {
+				changes = map[string]calc.History{}
+			}
+			changes[h[0].ID] = h
+		}
+	}
+	return persons, changes
+}
+
+// histories yields each person's versions of list (grouped by person, as
+// ReadPersonVersions returns them) as a History, the empty dates filled in.
+func histories(list []calc.PersonVersion) iter.Seq[calc.History] {
+	return func(yield func(calc.History) bool) {
+		for lo := 0; lo < len(list); {
+			hi := lo + 1
+			for hi < len(list) && list[hi].ID == list[lo].ID {
+				hi++
+			}
+			h := calc.History(slices.Clone(list[lo:hi]))
+			for i := range h {
+				if h[i].From == calc.NoDate {
+					h[i].From = calc.Beginning
+				}
+				if h[i].To == calc.NoDate {
+					h[i].To = calc.End
+				}
+			}
+			if !yield(h) {
+				return
+			}
+			lo = hi
+		}
+	}
+}
+
+// changed reports whether h is more than one version holding always.
+func changed(h calc.History) bool {
+	return len(h) > 1 || h[0].From != calc.Beginning || h[0].To != calc.End
+}

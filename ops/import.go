@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +17,15 @@ import (
 
 // Import is a data set for Service.Import: persons, providers, and claims as submitted.
 type Import struct {
-	Persons   []calc.Person
+	Persons []calc.Person
+	// Histories holds the register versions of the persons whose attributes changed or
+	// hold on some days only, as a dated persons file gives them (csvdata.Register, the
+	// reading replay and the audit from files share): each is stored as those versions,
+	// numbered as given, and each of their claims is settled with the version in force on
+	// its discharge day, which its settlement records. Such a person's entry in Persons
+	// is the version in force on the last day (calc.History.Last). The others are stored
+	// as one version, numbered 1, holding always.
+	Histories map[string]calc.History
 	Providers []calc.Provider
 	Claims    []calc.Claim // in any order; each is settled in its person's discharge order
 }
@@ -91,8 +100,15 @@ func (s *Service) Import(ctx context.Context, in Import, progress func(Progress)
 			}
 			// Add cannot fail: the ledger is of the settlement's year.
 			*l, _ = l.ForYear(st.Year).Add(st)
-			// Each imported person is new: one register version, numbered 1, holding always.
-			put(r, st, 1, *l, set.Discharged[r])
+			// Each imported person is new: one register version, numbered 1, holding
+			// always, unless their history says otherwise.
+			version := int32(1)
+			if set.Histories[int32(p)] != nil {
+				if x, err := set.PersonAt(p, r); err == nil { // batch.Run settled r with it
+					version = x.Version
+				}
+			}
+			put(r, st, version, *l, set.Discharged[r])
 		}
 		res, err := batch.Run(set, policies, batch.Options{Each: each})
 		if err != nil {
@@ -111,7 +127,7 @@ func (s *Service) Import(ctx context.Context, in Import, progress func(Progress)
 	if progress != nil {
 		report = func(p store.ImportProgress) { progress(Progress{Stage: p.Stage, Done: p.Done, Total: p.Total}) }
 	}
-	stored, err := s.store.ImportSettled(ctx, store.Import{Persons: in.Persons, Providers: in.Providers,
+	stored, err := s.store.ImportSettled(ctx, store.Import{Persons: in.Persons, Histories: in.Histories, Providers: in.Providers,
 		Claims: rowsOf(set), NumClaims: set.Len(), Settle: settle}, report)
 	if err != nil {
 		return ImportStats{}, err
@@ -200,6 +216,16 @@ func importSet(in *Import) (*batch.ClaimTable, error) {
 	if a >= 0 {
 		pp.Add("person_id %s appears twice (persons %d and %d)", in.Persons[a].ID, a+1, b+1)
 	}
+	ids := slices.Sorted(maps.Keys(in.Histories))
+	for _, id := range ids {
+		checkHistory(&pp, id, in.Histories[id], func(id string) *calc.Person {
+			k, found := slices.BinarySearchFunc(byPerson, id, func(j int32, id string) int { return strings.Compare(in.Persons[j].ID, id) })
+			if !found {
+				return nil
+			}
+			return &in.Persons[byPerson[k]]
+		})
+	}
 	if err := pp.Err(calc.ErrInvalid); err != nil {
 		return nil, err
 	}
@@ -251,5 +277,55 @@ func importSet(in *Import) (*batch.ClaimTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import claims: %w", err) // cannot happen: every person was found
 	}
+	set.UseHistories(in.Histories)
+	for p := range set.Histories {
+		for r := set.Start[p]; r < set.Start[p+1]; r++ {
+			if _, err := set.PersonAt(int(p), int(r)); err != nil {
+				cp.Add("%v: no version of the person's register entry holds that day", err)
+			}
+		}
+	}
+	if err := cp.Err(calc.ErrInvalid); err != nil {
+		return nil, err
+	}
 	return set, nil
+}
+
+// checkHistory adds to pp what is wrong with person id's register versions h: versions
+// numbered 1, 2, ... in order, each ending on or after its start and after the version
+// before it ends (as a dated persons file has them), of a person of the import whose
+// entry (person) is the version in force on the last day.
+func checkHistory(pp *store.Problems, id string, h calc.History, person func(id string) *calc.Person) {
+	p := person(id)
+	if p == nil {
+		pp.Add("person %s has register versions but is not among the imported persons", id)
+		return
+	}
+	if len(h) == 0 {
+		pp.Add("person %s: no register version", id)
+		return
+	}
+	for i := range h {
+		v := &h[i]
+		switch {
+		case v.ID != id:
+			pp.Add("person %s: version %d is of person %s", id, i+1, v.ID)
+			return
+		case v.Version != int32(i+1):
+			pp.Add("person %s: version %d is numbered %d: versions are numbered 1, 2, ... in date order", id, i+1, v.Version)
+			return
+		case v.From == calc.NoDate || v.To == calc.NoDate || v.To < v.From:
+			pp.Add("person %s: version %d holds from %s to %s: each version ends on or after its start", id, i+1, v.From, v.To)
+			return
+		case i > 0 && v.From <= h[i-1].To:
+			pp.Add("person %s: version %d starts on %s, before version %d ends (%s): versions do not overlap", id, i+1, v.From, i, h[i-1].To)
+			return
+		case v.HouseholdID == "" || v.Aid >= calc.NumAidCategories:
+			pp.Add("person %s: version %d has no household or an unknown aid category", id, i+1)
+			return
+		}
+	}
+	if last := h.Last(); last == nil || !calc.SameAttributes(last, p) || last.Version != p.Version && p.Version != 0 {
+		pp.Add("person %s: the person's entry is not the register version in force on the last day of their versions", id)
+	}
 }

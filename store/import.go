@@ -23,7 +23,13 @@ import (
 // checks the input and settles the claims; store checks it against the database and
 // writes the rows.
 type Import struct {
-	Persons   []calc.Person
+	Persons []calc.Person
+	// Histories holds the register versions of the persons of Persons whose attributes
+	// changed or hold on some days only, checked by the caller (numbered 1, 2, ... in date
+	// order, not overlapping; the person's entry in Persons the one in force on the last
+	// day): they are stored as given. Every other person is stored as one version,
+	// numbered 1, holding always.
+	Histories map[string]calc.History
 	Providers []calc.Provider
 	// Claims yields the NumClaims claims, persons in id order and each person's claims in
 	// settlement order (calc.CompareClaims); the k-th claim is row k. ImportSettled walks
@@ -566,14 +572,18 @@ func (imp *importer) checkProviders(ctx context.Context) ([]calc.Provider, error
 
 func (imp *importer) writePersons(ctx context.Context) error {
 	persons := imp.in.Persons
-	w, err := imp.s.bulk(ctx, imp.tx, "persons", []string{"person_id", "household_id", "registered_poor", "aid_category"})
+	w, err := imp.s.bulk(ctx, imp.tx, "persons", []string{"person_id", "household_id", "registered_poor", "aid_category", "version"})
 	if err != nil {
 		return fmt.Errorf("import persons: %w", err)
 	}
 	imp.progress(ImportProgress{Stage: "persons", Total: len(persons)})
 	for i := range persons {
 		p := &persons[i]
-		if err := w.add(ctx, p.ID, p.HouseholdID, p.RegisteredPoor, p.Aid.String()); err != nil {
+		version := int32(1)
+		if h, ok := imp.in.Histories[p.ID]; ok {
+			version = h.Last().Version
+		}
+		if err := w.add(ctx, p.ID, p.HouseholdID, p.RegisteredPoor, p.Aid.String(), version); err != nil {
 			return fmt.Errorf("import persons: person %s: %w", p.ID, err)
 		}
 		if (i+1)%importProgressEvery == 0 && i+1 < len(persons) {
@@ -584,7 +594,7 @@ func (imp *importer) writePersons(ctx context.Context) error {
 		return fmt.Errorf("import persons: %w", err)
 	}
 	// Each imported person is new: one register version, holding always, the one every
-	// imported settlement records.
+	// imported settlement records; or the versions of their history.
 	if w, err = imp.s.bulk(ctx, imp.tx, "person_versions", []string{"person_id", "version", "valid_from", "valid_to",
 		"household_id", "registered_poor", "aid_category", "recorded_at"}); err != nil {
 		return fmt.Errorf("import persons: %w", err)
@@ -592,8 +602,18 @@ func (imp *importer) writePersons(ctx context.Context) error {
 	from, to, now := calc.Beginning.String(), calc.End.String(), imp.started.UTC().Format(stampLayout)
 	for i := range persons {
 		p := &persons[i]
-		if err := w.add(ctx, p.ID, 1, from, to, p.HouseholdID, p.RegisteredPoor, p.Aid.String(), now); err != nil {
-			return fmt.Errorf("import persons: person %s: %w", p.ID, err)
+		h, ok := imp.in.Histories[p.ID]
+		if !ok {
+			if err := w.add(ctx, p.ID, 1, from, to, p.HouseholdID, p.RegisteredPoor, p.Aid.String(), now); err != nil {
+				return fmt.Errorf("import persons: person %s: %w", p.ID, err)
+			}
+			continue
+		}
+		for k := range h {
+			v := &h[k]
+			if err := w.add(ctx, p.ID, v.Version, v.From.String(), v.To.String(), v.HouseholdID, v.RegisteredPoor, v.Aid.String(), now); err != nil {
+				return fmt.Errorf("import persons: person %s: %w", p.ID, err)
+			}
 		}
 	}
 	if err := w.close(ctx); err != nil {
