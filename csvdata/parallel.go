@@ -54,6 +54,7 @@ type block[V any] struct {
 	raw   []byte // the buffer text is read into
 	text  []byte
 	first int  // the line text starts on
+	lines int  // the line ends in text
 	last  bool // text runs to the end of the file
 	// tail, if not nil, is the text from the first line with a double quote on: the rest
 	// of the file is read by encoding/csv, from tail and then the file.
@@ -232,7 +233,8 @@ func (s *scanState[V]) nextBlock() *block[V] {
 		b.text = buf[:cut]
 		s.carry = append(s.carry[:0], buf[cut:]...)
 		b.first = s.line + 1
-		s.line += bytes.Count(b.text, []byte{'\n'})
+		b.lines = bytes.Count(b.text, []byte{'\n'})
+		s.line += b.lines
 		b.seq = s.read
 		s.read++
 		return b
@@ -360,6 +362,11 @@ func parseBlock[V any](t0 *table, rr *rowReader[V], b *block[V]) {
 	t := &table{file: t0.file, required: t0.required, field: t0.field, header: t0.header, errs: &Error{File: t0.file},
 		rec: make([]string, len(t0.header))}
 	width := len(t0.header)
+	// A row per line at most (one more for a last line without its end): made at that
+	// size once, rather than grown by copying, and kept with the block for the next.
+	if n := b.lines + 1; cap(b.rows) < n {
+		b.rows = make([]parsedRow[V], 0, n)
+	}
 	// The fields are slices of the block's own buffer, seen as a string without a copy:
 	// copying each block into a string of its own touched as many fresh pages as both
 	// files have bytes (a third of a what-if's page faults, each costly on a virtual
