@@ -11,7 +11,7 @@ import (
 const hugePageSize = 2 << 20
 
 // reserveHugePages makes about size bytes of the Go heap eligible for transparent huge
-// pages, for a run whose heap will grow to about that size: it allocates a slice of that
+// pages, for a run whose heap will spread over about that much: it allocates a slice of that
 // size, which the runtime takes from memory it has just mapped and never touched, marks
 // it MADV_HUGEPAGE, and lets it go, so that the heap's next allocations reuse that
 // memory. The mark belongs to the mapping and outlives the slice.
