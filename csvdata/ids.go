@@ -164,6 +164,11 @@ func (t *idTable) lookup(id string, key, hi, h uint64) (n int, found bool, slot 
 	}
 }
 
+// home is the first slot an id of hash h may have.
+func (t *idTable) home(h uint64) int {
+	return int(h>>t.regionShift)<<t.regionSlots + int(h)&t.mask
+}
+
 // find returns the number of id, if it was added. It builds the table if it is not built:
 // call index first when several goroutines may find at once.
 func (t *idTable) find(id string) (int, bool) {
@@ -181,6 +186,7 @@ func (t *idTable) findMany(n int, id func(k int) string, found []int) {
 	var key, hi, h [64]uint64
 	for k := range n {
 		key[k], hi[k], h[k] = slotFor(t, id(k))
+		prefetch(&t.slots[t.home(h[k])])
 	}
 	for k := range n {
 		m, ok, _ := t.lookup(id(k), key[k], hi[k], h[k])
@@ -267,8 +273,8 @@ func (t *idTable) index() {
 // waited for it. (Should any region come out over seven eighths full, which a seeded hash
 // makes as good as impossible, the table is built as one region instead.) Within a
 // goroutine the ids are entered a batch at a time: their slots' places are worked out and
-// read first, each read independent of the others, so that the processor waits for the
-// batch's cache misses together rather than one after the other.
+// prefetched first, so that the processor waits for the batch's cache misses together
+// rather than one after the other.
 func (t *idTable) rehash(size int) {
 	t.slots = make([]idSlot, size)
 	workers := runtime.GOMAXPROCS(0)
@@ -314,23 +320,24 @@ func bits64(n int) int {
 	return b
 }
 
-// fill enters the ids of the regions r with r%workers == w, counting them.
+// fill enters the ids of goroutine w's share of the regions (the w-th of workers runs of
+// them), counting them.
 func (t *idTable) fill(w, workers int) {
 	const batch = 32
 	var key, hi, at [batch]uint64
 	var num [batch]int
-	var sink uint64
+	regionBits := 64 - t.regionShift
 	for lo := 0; lo < t.n; {
 		m := 0
 		for ; lo < t.n && m < batch; lo++ {
 			k, top, h := slotFor(t, t.at(lo))
 			r := int(h >> t.regionShift)
-			if r%workers != w {
+			if r*workers>>regionBits != w {
 				continue
 			}
 			key[m], hi[m], num[m] = k, top, lo
 			at[m] = uint64(r<<t.regionSlots) | h&uint64(t.mask)
-			sink += t.slots[at[m]].val
+			prefetch(&t.slots[at[m]])
 			m++
 		}
 		for k := range m {
@@ -345,5 +352,4 @@ func (t *idTable) fill(w, workers int) {
 			}
 		}
 	}
-	runtime.KeepAlive(sink) // so that the compiler keeps the early reads
 }
