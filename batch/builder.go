@@ -18,6 +18,12 @@ type Persons interface {
 	Person(n int) calc.Person
 }
 
+// PersonsOf is what a Builder's Persons may also do: return several persons at once, each
+// as Person(n) returns it, more cheaply than one at a time. *csvdata.PersonIndex does.
+type PersonsOf interface {
+	PersonsOf(ns []int32) []calc.Person
+}
+
 // Households is what a Builder's Persons may also tell: each person's household, numbered
 // from 0 to Households()-1. *csvdata.PersonIndex does.
 type Households interface {
@@ -157,9 +163,14 @@ func (b *Builder) Table() *ClaimTable {
 			claimants = append(claimants, int32(p))
 		}
 	}
-	people := make([]calc.Person, len(claimants))
-	for k, p := range claimants {
-		people[k] = b.persons.Person(int(p))
+	var people []calc.Person
+	if many, ok := b.persons.(PersonsOf); ok {
+		people = many.PersonsOf(claimants)
+	} else {
+		people = make([]calc.Person, len(claimants))
+		for k, p := range claimants {
+			people[k] = b.persons.Person(int(p))
+		}
 	}
 	byID := make([]int32, len(claimants)) // the claimants' indexes in people, in id order
 	for k := range byID {

@@ -71,12 +71,21 @@ func daysFromCivil(y, m, d int) Date {
 	return Date(era*146097 + doe - 719468)
 }
 
+// year2100 is 2100-01-01.
+const year2100 = 47482
+
 // Time returns d as midnight UTC.
 func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
 // Year returns d's calendar year, which selects the annual ledger. It is on the settlement
 // hot path, so it uses Hinnant's days-to-civil arithmetic rather than time.Time.
 func (d Date) Year() int {
+	// From 1968 to 2099 every fourth year, 1968 first, is a leap year: a year is a quarter
+	// of a 1,461-day cycle counted from 1968-01-01 (day -731). Claims' days are in it; the
+	// general arithmetic below, several divisions, was 2% of a what-if's CPU.
+	if d >= -731 && d < year2100 {
+		return 1968 + int(4*(int64(d)+731)/1461)
+	}
 	z := int64(d) + 719468
 	era := z / 146097
 	if z < 0 && z%146097 != 0 {

@@ -2,6 +2,7 @@ package csvdata
 
 import (
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -116,4 +117,32 @@ func (x *PersonIndex) HouseholdOf(n int) int { return int(x.persons.at(n).househ
 func (x *PersonIndex) Person(n int) calc.Person {
 	p := x.persons.at(n)
 	return calc.Person{ID: x.ids.id(n), HouseholdID: x.households.id(int(p.household)), RegisteredPoor: p.poor, Aid: p.aid}
+}
+
+// PersonsOf returns persons ns, each as Person returns it, their ids slices of two
+// strings made for them all: a province's 400,000 claimants one by one were 800,000
+// allocations, on a what-if's one-core path.
+func (x *PersonIndex) PersonsOf(ns []int32) []calc.Person {
+	var ids, households strings.Builder
+	size, hsize := 0, 0
+	for _, n := range ns {
+		size += len(x.ids.at(int(n)))
+		hsize += len(x.households.at(int(x.persons.at(int(n)).household)))
+	}
+	ids.Grow(size)
+	households.Grow(hsize)
+	for _, n := range ns {
+		ids.Write(x.ids.at(int(n)))
+		households.Write(x.households.at(int(x.persons.at(int(n)).household)))
+	}
+	idText, householdText := ids.String(), households.String()
+	out := make([]calc.Person, len(ns))
+	at, hat := 0, 0
+	for k, n := range ns {
+		p := x.persons.at(int(n))
+		end, hend := at+len(x.ids.at(int(n))), hat+len(x.households.at(int(p.household)))
+		out[k] = calc.Person{ID: idText[at:end], HouseholdID: householdText[hat:hend], RegisteredPoor: p.poor, Aid: p.aid}
+		at, hat = end, hend
+	}
+	return out
 }

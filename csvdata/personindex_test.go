@@ -42,6 +42,18 @@ func readPersonIndex(t *testing.T, text string) (*csvdata.PersonIndex, error) {
 			t.Errorf("Find(%q) = %d, %v; want %d", p.ID, n, ok, i)
 		}
 	}
+	// PersonsOf gives what Person gives, for every person and for every other one.
+	for _, step := range []int{1, 2} {
+		var ns []int32
+		for i := 0; i < len(list); i += step {
+			ns = append(ns, int32(i))
+		}
+		for k, got := range x.PersonsOf(ns) {
+			if want := list[ns[k]]; got != want {
+				t.Errorf("PersonsOf, step %d: person %d is %+v, want %+v", step, ns[k], got, want)
+			}
+		}
+	}
 	return x, nil
 }
 
