@@ -54,6 +54,12 @@ type Builder struct {
 	n         int
 	providers []string         // each provider id once
 	byName    map[string]int32 // provider id → its index in providers
+	// count[p] is person p's number of claims; unordered reports whether a claim was added
+	// before one it comes after in settlement order (discharge day, then id). Kept as
+	// claims are added, while the files are still being read on every core, so that Table,
+	// which runs on one, need neither count them again nor check each person's order.
+	count     []int32
+	unordered bool
 }
 
 // claimChunk holds claimsPerChunk claims (the last one fewer), a column each, so that
@@ -94,6 +100,15 @@ func (b *Builder) Add(p int, c *calc.Claim) {
 		prov = int32(len(b.providers))
 		b.providers = append(b.providers, strings.Clone(c.ProviderID))
 		b.byName[b.providers[prov]] = prov
+	}
+	if b.count == nil {
+		b.count = make([]int32, b.nPersons)
+	}
+	b.count[p]++
+	if b.n > 0 && !b.unordered {
+		last := int32(b.n - 1)
+		d := b.discharged(last)
+		b.unordered = c.DischargedOn < d || c.DischargedOn == d && string(b.id(last)) > c.ID
 	}
 	if b.n&(claimsPerChunk-1) == 0 {
 		const n = claimsPerChunk
@@ -151,11 +166,9 @@ func (b *Builder) Table() *ClaimTable {
 
 	// Number the claimants in person-id order, as NewClaimTable orders them. count[p] is first
 	// person p's number of claims, then the row of p's next claim.
-	count := make([]int32, b.nPersons)
-	for _, k := range b.chunks {
-		for _, p := range k.person {
-			count[p]++
-		}
+	count := b.count
+	if count == nil {
+		count = make([]int32, b.nPersons)
 	}
 	var claimants []int32
 	for p, c := range count {
@@ -238,6 +251,9 @@ func (b *Builder) Table() *ClaimTable {
 		return calc.CompareOrder(b.discharged(x), b.id(x), b.discharged(y), b.id(y))
 	}
 	for k := range s.Persons {
+		if !b.unordered {
+			break // each person's claims were added in that order
+		}
 		rows := s.Input[s.Start[k]:s.Start[k+1]]
 		if !slices.IsSortedFunc(rows, settlementOrder) {
 			slices.SortStableFunc(rows, settlementOrder)

@@ -104,6 +104,13 @@ func TestBuilderMatchesNewClaimTable(t *testing.T) {
 		sameDay[i].PersonID, sameDay[i].DischargedOn = claims[i%3].PersonID, claims[0].DischargedOn
 	}
 	slices.Reverse(sameDay)
+	// In settlement order, no person's claims need sorting; one claim moved to the end
+	// breaks the order at the last claim added.
+	inOrder := slices.Clone(claims)
+	slices.SortStableFunc(inOrder, func(a, b calc.Claim) int {
+		return calc.CompareOrder(a.DischargedOn, a.ID, b.DischargedOn, b.ID)
+	})
+	lastLate := append(slices.Clone(inOrder[1:]), inOrder[0])
 	tests := []struct {
 		name    string
 		persons []calc.Person
@@ -114,6 +121,8 @@ func TestBuilderMatchesNewClaimTable(t *testing.T) {
 		{"ClaimsShuffled", persons, shuffledClaims},
 		{"BothShuffled", shuffledPersons, shuffledClaims},
 		{"SameDay", shuffledPersons, sameDay},
+		{"SettlementOrder", persons, inOrder},
+		{"LastOutOfOrder", shuffledPersons, lastLate},
 		{"OneClaim", persons, claims[5:6]},
 		{"NoClaims", persons, nil},
 	}
