@@ -54,11 +54,15 @@ type Builder struct {
 	n         int
 	providers []string         // each provider id once
 	byName    map[string]int32 // provider id → its index in providers
-	// count[p] is person p's number of claims; unordered reports whether a claim was added
-	// before one it comes after in settlement order (discharge day, then id). Kept as
-	// claims are added, while the files are still being read on every core, so that Table,
-	// which runs on one, need neither count them again nor check each person's order.
+	// count[p] is person p's number of claims in the chunks before chunks[counted];
+	// unordered reports whether a claim was added before one it comes after in settlement
+	// order (discharge day, then id). Kept as claims are added, while the files are still
+	// being read on every core, so that Table, which runs on one, need neither count them
+	// all nor check each person's order. A chunk's claims are counted once it is full, in a
+	// loop of their own: counted one by one in Add, each count was a cache miss that Add
+	// waited for.
 	count     []int32
+	counted   int
 	unordered bool
 }
 
@@ -101,16 +105,13 @@ func (b *Builder) Add(p int, c *calc.Claim) {
 		b.providers = append(b.providers, strings.Clone(c.ProviderID))
 		b.byName[b.providers[prov]] = prov
 	}
-	if b.count == nil {
-		b.count = make([]int32, b.nPersons)
-	}
-	b.count[p]++
 	if b.n > 0 && !b.unordered {
 		last := int32(b.n - 1)
 		d := b.discharged(last)
 		b.unordered = c.DischargedOn < d || c.DischargedOn == d && string(b.id(last)) > c.ID
 	}
 	if b.n&(claimsPerChunk-1) == 0 {
+		b.countChunks(len(b.chunks))
 		const n = claimsPerChunk
 		b.chunks = append(b.chunks, claimChunk{
 			person: make([]int32, 0, n), provider: make([]int32, 0, n), idEnd: make([]int32, 0, n),
@@ -132,6 +133,18 @@ func (b *Builder) Add(p int, c *calc.Claim) {
 	k.total = append(k.total, c.Total)
 	k.inPolicy = append(k.inPolicy, c.InPolicy)
 	b.n++
+}
+
+// countChunks counts the claims of the chunks from b.counted up to chunks[end].
+func (b *Builder) countChunks(end int) {
+	if b.count == nil {
+		b.count = make([]int32, b.nPersons)
+	}
+	for ; b.counted < end; b.counted++ {
+		for _, p := range b.chunks[b.counted].person {
+			b.count[p]++
+		}
+	}
 }
 
 // discharged returns claim i's discharge day.
@@ -166,10 +179,8 @@ func (b *Builder) Table() *ClaimTable {
 
 	// Number the claimants in person-id order, as NewClaimTable orders them. count[p] is first
 	// person p's number of claims, then the row of p's next claim.
+	b.countChunks(len(b.chunks))
 	count := b.count
-	if count == nil {
-		count = make([]int32, b.nPersons)
-	}
 	var claimants []int32
 	for p, c := range count {
 		if c > 0 {
