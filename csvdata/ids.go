@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // idTable is a set of ids numbered 0, 1, 2, ... in the order they were first added, with
@@ -30,18 +31,11 @@ import (
 type idTable struct {
 	seed    maphash.Seed
 	collide bool     // every id hashes to 0: lets tests check that lookups are exact
-	slots   []idSlot // nil until needed
-	// A large table is cut into regions of its own (see rehash), each an open-addressing
-	// table: an id's region is the top regionBits of its hash, and its place within the
-	// region the bottom bits (mask). regionShift is 64-regionBits (64: one region), and
-	// count each region's ids while add enters them.
-	mask        int // the size of a region less 1
-	regionShift uint
-	regionSlots uint // log2 of a region's size
-	count       []int32
-	mixSeed     uint64 // mixed into a short id's hash, so that no file can choose its regions
-	chunks      []idChunk
-	n           int
+	slots   []idSlot // nil until needed; an open-addressing table
+	mask    int      // len(slots) less 1: an id's first slot is the bottom bits of its hash
+	mixSeed uint64   // mixed into a short id's hash, so that no file can choose its slots
+	chunks  []idChunk
+	n       int
 }
 
 // idSlot is an empty slot (val 0) or an id's. For an id of at most shortID bytes, key and
@@ -63,6 +57,24 @@ const (
 func pack[S string | []byte](id S) (key, hi uint64, ok bool) {
 	if len(id) > shortID {
 		return 0, 0, false
+	}
+	if len(id) >= 8 {
+		// The first eight bytes in one load (the compiler joins the byte loads), checked
+		// for a zero byte all at once: most ids are 8 or 9 bytes long.
+		_ = id[7]
+		key = uint64(id[0]) | uint64(id[1])<<8 | uint64(id[2])<<16 | uint64(id[3])<<24 |
+			uint64(id[4])<<32 | uint64(id[5])<<40 | uint64(id[6])<<48 | uint64(id[7])<<56
+		if (key-0x0101010101010101)&^key&0x8080808080808080 != 0 {
+			return 0, 0, false
+		}
+		for i := 8; i < len(id); i++ {
+			b := uint64(id[i])
+			if b == 0 {
+				return 0, 0, false
+			}
+			hi |= b << (8 * (i - 8))
+		}
+		return key, hi, true
 	}
 	for i := 0; i < len(id); i++ {
 		b := uint64(id[i])
@@ -152,21 +164,15 @@ func slotFor[S string | []byte](t *idTable, id S) (key, hi, h uint64) {
 
 // lookup returns the number of id, if it was added, or else the empty slot where id goes.
 func (t *idTable) lookup(id string, key, hi, h uint64) (n int, found bool, slot int) {
-	base := int(h>>t.regionShift) << t.regionSlots
 	for i := int(h) & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[base+i]
+		s := &t.slots[i]
 		if s.val == 0 {
-			return 0, false, base + i
+			return 0, false, i
 		}
 		if s.key == key && s.val>>32 == hi && (hi != longMark || string(t.at(int(uint32(s.val))-1)) == id) {
-			return int(uint32(s.val)) - 1, true, base + i
+			return int(uint32(s.val)) - 1, true, i
 		}
 	}
-}
-
-// home is the first slot an id of hash h may have.
-func (t *idTable) home(h uint64) int {
-	return int(h>>t.regionShift)<<t.regionSlots + int(h)&t.mask
 }
 
 // find returns the number of id, if it was added. It builds the table if it is not built:
@@ -186,7 +192,7 @@ func (t *idTable) findMany(n int, id func(k int) string, found []int) {
 	var key, hi, h [64]uint64
 	for k := range n {
 		key[k], hi[k], h[k] = slotFor(t, id(k))
-		prefetch(&t.slots[t.home(h[k])])
+		prefetch(&t.slots[int(h[k])&t.mask])
 	}
 	for k := range n {
 		m, ok, _ := t.lookup(id(k), key[k], hi[k], h[k])
@@ -217,15 +223,8 @@ func (t *idTable) add(id string, line int) (int, bool) {
 	}
 	n = t.push(id, line)
 	t.slots[slot] = idSlot{key: key, val: hi<<32 | uint64(n+1)}
-	// Keep the table at most three quarters full, so that probes stay short, and each
-	// region at most seven eighths.
-	full := t.n > len(t.slots)/4*3
-	if t.count != nil {
-		r := slot >> t.regionSlots
-		t.count[r]++
-		full = full || int(t.count[r]) > (t.mask+1)/8*7
-	}
-	if full {
+	// Keep the table at most three quarters full, so that probes stay short.
+	if t.n > len(t.slots)/4*3 {
 		t.rehash(2 * len(t.slots))
 	}
 	return n, true
@@ -267,89 +266,58 @@ func (t *idTable) index() {
 
 // rehash makes the table size slots (a power of two) and enters every id in it.
 //
-// A table of 1<<18 slots or more is cut into 64 regions, filled on every core, each
-// goroutine entering the ids of its own regions: building the table of a province's
-// 1,500,000 persons took a tenth of a what-if's time on one core while the others
-// waited for it. (Should any region come out over seven eighths full, which a seeded hash
-// makes as good as impossible, the table is built as one region instead.) Within a
-// goroutine the ids are entered a batch at a time: their slots' places are worked out and
-// prefetched first, so that the processor waits for the batch's cache misses together
-// rather than one after the other.
+// A table of 1<<18 slots or more is filled on every core, each goroutine entering its
+// share of the ids, claiming each id's slot with a compare-and-swap: building the table of
+// a province's 1,500,000 persons took a tenth of a what-if's time on one core while the
+// others waited for it. (The ids are distinct, so no goroutine needs another's key: only
+// whether a slot is taken.) The ids are entered a batch at a time: their slots' places are
+// worked out and prefetched first, so that the processor waits for the batch's cache
+// misses together rather than one after the other.
 func (t *idTable) rehash(size int) {
 	t.slots = make([]idSlot, size)
+	t.mask = size - 1
 	workers := runtime.GOMAXPROCS(0)
 	if t.collide || size < 1<<18 || workers < 2 {
-		t.setRegions(size, 0)
-		t.fill(0, 1)
+		t.fill(0, t.n, false)
 		return
 	}
-	t.setRegions(size, 6)
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() { t.fill(w, workers) })
+		wg.Go(func() { t.fill(t.n*w/workers, t.n*(w+1)/workers, true) })
 	}
 	wg.Wait()
-	for _, c := range t.count {
-		if int(c) > (t.mask+1)/8*7 {
-			clear(t.slots)
-			t.setRegions(size, 0)
-			t.fill(0, 1)
-			return
-		}
-	}
 }
 
-// setRegions cuts a table of size slots into 1<<bits regions.
-func (t *idTable) setRegions(size int, bits uint) {
-	t.regionShift = 64 - bits
-	t.regionSlots = uint(bits64(size)) - bits
-	t.mask = size>>bits - 1
-	t.count = nil
-	if bits > 0 {
-		t.count = make([]int32, 1<<bits)
-	}
-}
-
-// bits64 returns log2 of n, a power of two.
-func bits64(n int) int {
-	b := 0
-	for n > 1 {
-		n >>= 1
-		b++
-	}
-	return b
-}
-
-// fill enters the ids of goroutine w's share of the regions (the w-th of workers runs of
-// them), counting them.
-func (t *idTable) fill(w, workers int) {
+// fill enters ids lo to hi-1, which are not in the table; shared says other goroutines
+// are filling it at the same time.
+func (t *idTable) fill(lo, hi int, shared bool) {
 	const batch = 32
-	var key, hi, at [batch]uint64
-	var num [batch]int
-	regionBits := 64 - t.regionShift
-	for lo := 0; lo < t.n; {
-		m := 0
-		for ; lo < t.n && m < batch; lo++ {
-			k, top, h := slotFor(t, t.at(lo))
-			r := int(h >> t.regionShift)
-			if r*workers>>regionBits != w {
-				continue
-			}
-			key[m], hi[m], num[m] = k, top, lo
-			at[m] = uint64(r<<t.regionSlots) | h&uint64(t.mask)
-			prefetch(&t.slots[at[m]])
-			m++
+	var key, top, at [batch]uint64
+	for lo < hi {
+		m := min(batch, hi-lo)
+		for k := range m {
+			var h uint64
+			key[k], top[k], h = slotFor(t, t.at(lo+k))
+			at[k] = h & uint64(t.mask)
+			prefetch(&t.slots[at[k]])
 		}
 		for k := range m {
-			base := int(at[k]) &^ t.mask
-			i := int(at[k]) & t.mask
-			for t.slots[base+i].val != 0 {
+			val := top[k]<<32 | uint64(lo+k+1)
+			i := int(at[k])
+			for {
+				s := &t.slots[i]
+				if !shared && s.val == 0 {
+					s.val = val
+					break
+				}
+				if shared && atomic.LoadUint64(&s.val) == 0 && atomic.CompareAndSwapUint64(&s.val, 0, val) {
+					break
+				}
 				i = (i + 1) & t.mask
 			}
-			t.slots[base+i] = idSlot{key: key[k], val: hi[k]<<32 | uint64(num[k]+1)}
-			if t.count != nil {
-				t.count[base>>t.regionSlots]++
-			}
+			// The key is read only once the table is built, after every fill returned.
+			t.slots[i].key = key[k]
 		}
+		lo += m
 	}
 }

@@ -8,14 +8,14 @@ import (
 
 // TestIDTable adds ids in increasing order, then out of order, with repeats, and checks
 // every answer against a map; with collide set, every id has the same hash, so that only
-// the comparison of the bytes tells ids apart. Regions has tables large enough to be cut
-// into regions built on every core.
+// the comparison of the bytes tells ids apart. EveryCore has tables large enough to be
+// built on every core.
 func TestIDTable(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		n       int
 		collide bool
-	}{{"Hashed", 50000, false}, {"EveryHashAlike", 600, true}, {"Regions", 360000, false}} {
+	}{{"Hashed", 50000, false}, {"EveryHashAlike", 600, true}, {"EveryCore", 360000, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ids := newIDTable()
 			ids.collide = tc.collide
@@ -66,13 +66,13 @@ func TestIDTable(t *testing.T) {
 			if ids.len() != len(want) {
 				t.Fatalf("%d ids, want %d", ids.len(), len(want))
 			}
-			if regions := ids.count != nil; regions != (tc.name == "Regions") {
-				t.Errorf("the table is cut into regions: %v", regions)
-			}
 			// Rebuilt on every core at once (index after the table was let go).
-			if tc.name == "Regions" {
+			if tc.name == "EveryCore" {
 				ids.slots = nil
 				ids.index()
+				if len(ids.slots) < 1<<18 {
+					t.Fatalf("a table of %d slots is not built on every core", len(ids.slots))
+				}
 			}
 			for id, n := range want {
 				if got, ok := ids.find(id); !ok || got != n {
@@ -122,6 +122,42 @@ func TestColumns(t *testing.T) {
 			if int(c) >= len(tc.list) || tc.list[c] != name {
 				t.Errorf("column %d is not %s in %v", c, name, tc.list)
 			}
+		}
+	}
+}
+
+// TestPack: pack, which reads an id's first eight bytes at once, packs ids as a byte at a
+// time does, and refuses those with a zero byte anywhere, for strings and byte slices alike.
+func TestPack(t *testing.T) {
+	slow := func(id []byte) (key, hi uint64, ok bool) {
+		if len(id) > shortID {
+			return 0, 0, false
+		}
+		for i, b := range id {
+			if b == 0 {
+				return 0, 0, false
+			}
+			if i < 8 {
+				key |= uint64(b) << (8 * i)
+			} else {
+				hi |= uint64(b) << (8 * (i - 8))
+			}
+		}
+		return key, hi, true
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte{0, 1, 'A', 'P', '0', '9', 0x7f, 0x80, 0xfe, 0xff}
+	for range 200_000 {
+		id := make([]byte, rng.IntN(shortID+3))
+		for i := range id {
+			id[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		wk, wh, wok := slow(id)
+		if k, h, ok := pack(id); k != wk || h != wh || ok != wok {
+			t.Fatalf("pack(%q) = %x, %x, %v; want %x, %x, %v", id, k, h, ok, wk, wh, wok)
+		}
+		if k, h, ok := pack(string(id)); k != wk || h != wh || ok != wok {
+			t.Fatalf("pack(string %q) = %x, %x, %v; want %x, %x, %v", id, k, h, ok, wk, wh, wok)
 		}
 	}
 }
