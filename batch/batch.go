@@ -223,24 +223,41 @@ type Options struct {
 // naming the first claim that cannot be settled; persons are settled in parallel, so
 // which claim is "first" may vary between runs when several fail.
 func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error) {
+	res, err := runEach(set, []*calc.PolicySet{policies}, opt)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// runEach is Run under each of several policy sets at once, a Result for each: every
+// claim is read once and settled under each set in turn. A what-if settling its claims
+// under the base and the scenario in two runs read each claim twice, and the reading
+// (each claim's columns, its person, its year) cost as much as a settlement. opt.Each is
+// called with the settlements of the first set only.
+func runEach(set *ClaimTable, sets []*calc.PolicySet, opt Options) ([]*Result, error) {
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	persons := len(set.Persons)
-	res := &Result{OutOfPocket: make([]calc.Money, persons), Lines: make([][calc.NumLines]calc.Money, persons)}
+	results := make([]*Result, len(sets))
 	movers := set.Movers()
-	if movers != nil {
-		n := 0
-		for p := range movers {
-			n += int(set.Start[p+1] - set.Start[p])
-		}
-		res.Moved = make([]MovedClaim, n)
-		for p, at := range movers {
-			for r := set.Start[p]; r < set.Start[p+1]; r++ {
-				res.Moved[at+r-set.Start[p]] = MovedClaim{Person: p, Row: r}
+	for i := range results {
+		res := &Result{OutOfPocket: make([]calc.Money, persons), Lines: make([][calc.NumLines]calc.Money, persons)}
+		if movers != nil {
+			n := 0
+			for p := range movers {
+				n += int(set.Start[p+1] - set.Start[p])
+			}
+			res.Moved = make([]MovedClaim, n)
+			for p, at := range movers {
+				for r := set.Start[p]; r < set.Start[p+1]; r++ {
+					res.Moved[at+r-set.Start[p]] = MovedClaim{Person: p, Row: r}
+				}
 			}
 		}
+		results[i] = res
 	}
 	// Persons are handed out in chunks, so that a worker with heavy persons does not hold
 	// up the others.
@@ -259,26 +276,29 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 		}
 		close(next)
 	}()
+	// each is what a worker keeps for one policy set.
+	type each struct {
+		t      cells
+		s      calc.Settlement
+		policy *calc.Policy
+		ledger calc.Ledger
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var (
-				t      cells
-				s      calc.Settlement
-				policy *calc.Policy
-			)
+			mine := make([]each, len(sets))
 			for lo := range next {
 				if stopped.Load() {
 					return
 				}
 				for p := lo; p < min(lo+chunk, persons); p++ {
-					var ledger calc.Ledger
-					moved := []MovedClaim(nil) // p's claims in res.Moved, if p moved
+					for i := range mine {
+						mine[i].ledger = calc.Ledger{}
+					}
+					movedAt, moved := int32(0), false // p's claims in each result's Moved, if p moved
 					if movers != nil {
-						if at, ok := movers[int32(p)]; ok {
-							moved = res.Moved[at:]
-						}
+						movedAt, moved = movers[int32(p)]
 					}
 					for r := int(set.Start[p]); r < int(set.Start[p+1]); r++ {
 						person, err := set.PersonAt(p, r)
@@ -288,36 +308,42 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 							mu.Unlock()
 							return
 						}
-						ledger = ledger.ForYear(set.Discharged[r].Year())
-						if policy == nil || !policy.Covers(set.Discharged[r]) {
-							if policy = policies.At(set.Discharged[r]); policy == nil {
+						day := set.Discharged[r]
+						year := day.Year()
+						c := set.Claim(p, r)
+						for i := range mine {
+							e, res := &mine[i], results[i]
+							e.ledger = e.ledger.ForYear(year)
+							if e.policy == nil || !e.policy.Covers(day) {
+								if e.policy = sets[i].At(day); e.policy == nil {
+									mu.Lock()
+									first = cmp.Or(first, fmt.Errorf("claim %s: %w on %s", set.ID[r], calc.ErrNoPolicy, day))
+									mu.Unlock()
+									return
+								}
+							}
+							s := &e.s
+							if err := calc.SettleInto(s, e.policy, person, &e.ledger, &c); err != nil {
 								mu.Lock()
-								first = cmp.Or(first, fmt.Errorf("claim %s: %w on %s", set.ID[r], calc.ErrNoPolicy, set.Discharged[r]))
+								first = cmp.Or(first, err)
 								mu.Unlock()
 								return
 							}
-						}
-						c := set.Claim(p, r)
-						if err := calc.SettleInto(&s, policy, person, &ledger, &c); err != nil {
-							mu.Lock()
-							first = cmp.Or(first, err)
-							mu.Unlock()
-							return
-						}
-						t[s.Level][s.Kind][s.Aid].Add(&s)
-						res.OutOfPocket[p] += s.OutOfPocket
-						for l := range calc.NumLines {
-							res.Lines[p][l] += s.Lines[l].Amount
-						}
-						if moved != nil {
-							m := &moved[r-int(set.Start[p])]
-							m.OutOfPocket = s.OutOfPocket
+							e.t[s.Level][s.Kind][s.Aid].Add(s)
+							res.OutOfPocket[p] += s.OutOfPocket
 							for l := range calc.NumLines {
-								m.Lines[l] = s.Lines[l].Amount
+								res.Lines[p][l] += s.Lines[l].Amount
 							}
-						}
-						if opt.Each != nil {
-							opt.Each(p, r, &s)
+							if moved {
+								m := &res.Moved[int(movedAt)+r-int(set.Start[p])]
+								m.OutOfPocket = s.OutOfPocket
+								for l := range calc.NumLines {
+									m.Lines[l] = s.Lines[l].Amount
+								}
+							}
+							if i == 0 && opt.Each != nil {
+								opt.Each(p, r, s)
+							}
 						}
 					}
 				}
@@ -333,7 +359,9 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 				}
 			}
 			mu.Lock()
-			res.Totals.merge(&t)
+			for i := range mine {
+				results[i].Totals.merge(&mine[i].t)
+			}
 			mu.Unlock()
 		}()
 	}
@@ -344,5 +372,5 @@ func Run(set *ClaimTable, policies *calc.PolicySet, opt Options) (*Result, error
 		}
 		return nil, first
 	}
-	return res, nil
+	return results, nil
 }

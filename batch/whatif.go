@@ -34,17 +34,14 @@ func (h *HouseholdChange) PublicDelta() calc.Money { return h.PublicScenario - h
 // OOPDelta is the scenario's out-of-pocket less the baseline's.
 func (h *HouseholdChange) OOPDelta() calc.Money { return h.OOPScenario - h.OOPBase }
 
-// RunWhatIf settles set under base and under scenario and compares the two runs.
+// RunWhatIf settles set under base and under scenario, in one pass, and compares the two
+// runs; opt.Each, if set, sees the base's settlements.
 func RunWhatIf(set *ClaimTable, base, scenario *calc.PolicySet, opt Options) (*WhatIf, error) {
-	b, err := Run(set, base, opt)
+	runs, err := runEach(set, []*calc.PolicySet{base, scenario}, opt)
 	if err != nil {
 		return nil, err
 	}
-	s, err := Run(set, scenario, opt)
-	if err != nil {
-		return nil, err
-	}
-	return compare(set, b, s, opt.TopHouseholds), nil
+	return compare(set, runs[0], runs[1], opt.TopHouseholds), nil
 }
 
 // Compare compares two runs of the same set; its Households are every household.
