@@ -395,15 +395,22 @@ func parseBlock[V any](t0 *table, rr *rowReader[V], b *block[V]) {
 		if len(text) == 0 {
 			continue // encoding/csv skips empty lines
 		}
-		if n := strings.Count(text, ",") + 1; n != width {
-			b.perr = &csv.ParseError{StartLine: line, Line: line, Column: 1, Err: csv.ErrFieldCount}
-			b.perrFields = n
-			break
-		}
-		for f := range width - 1 {
+		// Split as the commas are found, the count checked on the way (counting them in a
+		// pass of their own first was 2% of a what-if's CPU).
+		whole, fields := text, 1
+		for fields < width {
 			i := strings.IndexByte(text, ',')
-			t.rec[f] = text[:i]
+			if i < 0 {
+				break
+			}
+			t.rec[fields-1] = text[:i]
 			text = text[i+1:]
+			fields++
+		}
+		if fields != width || strings.IndexByte(text, ',') >= 0 {
+			b.perr = &csv.ParseError{StartLine: line, Line: line, Column: 1, Err: csv.ErrFieldCount}
+			b.perrFields = strings.Count(whole, ",") + 1
+			break
 		}
 		t.rec[width-1] = text
 		t.recLine = line
