@@ -46,7 +46,7 @@ func TestRunMatchesReplay(t *testing.T) {
 				defer mu.Unlock()
 				seen++
 				if *s != want.Settlements[set.Input[r]] {
-					t.Errorf("claim %s: %+v, replay %+v", set.ID[r], *s, want.Settlements[set.Input[r]])
+					t.Errorf("claim %s: %+v, replay %+v", set.ClaimID(r), *s, want.Settlements[set.Input[r]])
 				}
 			}})
 			if err != nil {

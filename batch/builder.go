@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/hpcalc/hpcalc/calc"
 )
@@ -309,34 +310,41 @@ func (b *Builder) fill(s *ClaimTable) {
 	for k := range b.chunks {
 		b.chunks[k].admitted, b.chunks[k].discharged = nil, nil
 	}
-	s.Level, s.Kind, s.Provider = make([]calc.Level, n), make([]calc.Kind, n), make([]string, n)
+	s.Level, s.Kind, s.Provider = make([]calc.Level, n), make([]calc.Kind, n), make([]int32, n)
 	each(func(r int, k *claimChunk, j int32) {
-		s.Level[r], s.Kind[r], s.Provider[r] = k.level[j], k.kind[j], b.providers[k.provider[j]]
+		s.Level[r], s.Kind[r], s.Provider[r] = k.level[j], k.kind[j], k.provider[j]
 	})
+	s.Providers = b.providers
 	for k := range b.chunks {
 		b.chunks[k].level, b.chunks[k].kind, b.chunks[k].provider = nil, nil, nil
 	}
-	// One string holds every claim's id; the ClaimTable's IDs are slices of it.
-	var all strings.Builder
-	size := 0
-	for k := range b.chunks {
-		size += len(b.chunks[k].text)
-	}
-	all.Grow(size)
-	base := make([]int, len(b.chunks)) // where each chunk's text starts in all
-	for k := range b.chunks {
-		base[k] = all.Len()
-		all.Write(b.chunks[k].text)
-		b.chunks[k].text = nil
-	}
-	ids := all.String()
-	s.ID = make([]string, n)
+	// The ids in row order: each one's length, where each ends, then the bytes.
+	s.IDEnd = make([]uint32, n)
 	each(func(r int, k *claimChunk, j int32) {
-		start := int32(0)
-		if j > 0 {
-			start = k.idEnd[j-1]
-		}
-		off := base[s.Input[r]>>chunkBits]
-		s.ID[r] = ids[off+int(start) : off+int(k.idEnd[j])]
+		start, end := k.idSpan(j)
+		s.IDEnd[r] = uint32(end - start)
 	})
+	size := uint32(0)
+	for r, length := range s.IDEnd {
+		size += length
+		s.IDEnd[r] = size
+	}
+	text := make([]byte, size)
+	each(func(r int, k *claimChunk, j int32) {
+		start, end := k.idSpan(j)
+		copy(text[s.IDEnd[r]-uint32(end-start):], k.text[start:end])
+	})
+	for k := range b.chunks {
+		b.chunks[k] = claimChunk{}
+	}
+	// The bytes are never written again: the string is theirs, without a copy.
+	s.IDs = unsafe.String(unsafe.SliceData(text), len(text))
+}
+
+// idSpan returns where claim j of the chunk has its id in the chunk's text.
+func (k *claimChunk) idSpan(j int32) (start, end int) {
+	if j > 0 {
+		start = int(k.idEnd[j-1])
+	}
+	return start, int(k.idEnd[j])
 }

@@ -259,7 +259,7 @@ func AuditPaid(set *ClaimTable, paid *PaidTable, policies *calc.PolicySet, opt O
 		a.Differences = append(a.Differences, pt.diffs...)
 		a.Drift = append(a.Drift, pt.drift...)
 		for _, r := range pt.notPaid {
-			a.NotPaid = append(a.NotPaid, Unmatched{ClaimID: set.ID[r]})
+			a.NotPaid = append(a.NotPaid, Unmatched{ClaimID: set.ClaimID(r)})
 		}
 	}
 	a.Claims = a.Paid.Claims
@@ -300,7 +300,7 @@ func auditPerson(set *ClaimTable, paid []Paid, first int, policies *calc.PolicyS
 		rules, asPaid = rules.ForYear(year), asPaid.ForYear(year)
 		if policy == nil || !policy.Covers(set.Discharged[r]) {
 			if policy = policies.At(set.Discharged[r]); policy == nil {
-				return fmt.Errorf("claim %s: %w on %s", set.ID[r], calc.ErrNoPolicy, set.Discharged[r])
+				return fmt.Errorf("claim %s: %w on %s", set.ClaimID(r), calc.ErrNoPolicy, set.Discharged[r])
 			}
 		}
 		c := set.Claim(p, r)

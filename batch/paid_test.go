@@ -208,7 +208,7 @@ func TestAuditPaidNone(t *testing.T) {
 		t.Fatalf("%d differences, want 1", len(a.Differences))
 	}
 	got := a.Differences[0]
-	if got.ClaimID != set.ID[r] || got.Kind() != batch.KindNone || got.Root != calc.Critical || !slices.Equal(got.Follows, []calc.Line{calc.Backstop}) {
+	if got.ClaimID != set.ClaimID(r) || got.Kind() != batch.KindNone || got.Root != calc.Critical || !slices.Equal(got.Follows, []calc.Line{calc.Backstop}) {
 		t.Errorf("difference %+v", got)
 	}
 	if len(a.Drift) != 1 || a.Drift[0].PersonID != set.Persons[p].ID || a.Drift[0].Delta != [calc.NumLines]calc.Money{0, 1, 0, 0, -1} {
@@ -224,7 +224,7 @@ func TestAuditPaidNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.NotPaid) != 1 || a.NotPaid[0].ClaimID != set.ID[set.Start[p]] || a.Claims != set.Len()-1 {
+	if len(a.NotPaid) != 1 || a.NotPaid[0].ClaimID != set.ClaimID(int(set.Start[p])) || a.Claims != set.Len()-1 {
 		t.Errorf("not paid %+v, claims %d", a.NotPaid, a.Claims)
 	}
 	for _, diff := range a.Differences {

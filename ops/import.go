@@ -160,7 +160,7 @@ func coveredBy(set *batch.ClaimTable, ps *calc.PolicySet) ([]string, error) {
 	for r, day := range set.Discharged {
 		if policy == nil || !policy.Covers(day) {
 			if policy = ps.At(day); policy == nil {
-				cp.Add("claim %s: discharged_on: no published policy is in force on %s", set.ID[r], day)
+				cp.Add("claim %s: discharged_on: no published policy is in force on %s", set.ClaimID(r), day)
 				continue
 			}
 			used[policy.Version] = true

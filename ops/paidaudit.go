@@ -98,13 +98,13 @@ func readPaid(in *PaidFiles, set *batch.ClaimTable) (*batch.PaidTable, []batch.U
 	claims := csvdata.PaidClaims{N: n,
 		At: func(k int, id string) (calc.Money, bool) {
 			r := rowOf[k]
-			return set.Total[r], set.ID[r] == id
+			return set.Total[r], set.ClaimID(int(r)) == id
 		},
 		Find: func(id string) (int, calc.Money, bool) {
 			if byID == nil {
 				byID = make(map[string]int32, n)
-				for r, id := range set.ID {
-					byID[id] = int32(r)
+				for r := range n {
+					byID[set.ClaimID(r)] = int32(r)
 				}
 			}
 			r, ok := byID[id]
