@@ -49,17 +49,24 @@ func readBodyInto(c echo.Context, b []byte) ([]byte, error) {
 		if len(b) > maxBody {
 			return nil, fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
 		}
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			return b, nil
-		}
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
-		}
-		if err != nil {
-			return nil, fail(kindBadRequest, "the body could not be read")
+		case err != nil:
+			return nil, readError(err)
 		}
 	}
+}
+
+// readError is the answer to a body whose reading failed with err: 413 if it ran over
+// maxBody, else 400. (Its own function: the MaxBytesError errors.As fills is put on the
+// heap, which a body read without error need not pay for.)
+func readError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fail(kindTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody))
+	}
+	return fail(kindBadRequest, "the body could not be read")
 }
 
 // bodyBuffers recycles the buffers claim bodies are read into: decodeClaimInto copies out
@@ -68,10 +75,12 @@ var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return
 
 // mediaType is the request's content type without parameters, "" if none is given.
 func mediaType(c echo.Context) string {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if ct == "" {
+	// Header.Get less its canonicalisation of a key that is already canonical.
+	v := c.Request().Header[echo.HeaderContentType]
+	if len(v) == 0 || v[0] == "" {
 		return ""
 	}
+	ct := v[0]
 	if ct == echo.MIMEApplicationJSON { // what nearly every client sends: parsed, it is itself
 		return ct
 	}

@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	gotoken "go/token"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
@@ -94,6 +96,58 @@ func TestComputedJSONMatches(t *testing.T) {
 				t.Fatalf("claim %s, variant %d:\n got %s\nwant %s", st.ClaimID, j, got, want)
 			}
 		}
+	}
+}
+
+// TestAppendAmountAgrees checks appendAmount against calc.Money.Append on every power of
+// ten and its neighbours, both signs, the extremes and random amounts of every length, each
+// appended after some bytes that must stay and into buffers with and without the room
+// for its fast path; and eightDigits against strconv on every number it takes near a
+// power of ten and at random.
+func TestAppendAmountAgrees(t *testing.T) {
+	cases := []calc.Money{0, 1, 5, 9, 10, 99, 100, 101, 999, 1000, math.MaxInt64, math.MinInt64, math.MinInt64 + 1,
+		calc.MaxAmount, calc.NoCap, 100_000_000*calc.Yuan - 1, 100_000_000 * calc.Yuan}
+	for p := calc.Money(1); p <= math.MaxInt64/10; p *= 10 {
+		cases = append(cases, p-1, p, p+1, 10*p-1)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		cases = append(cases, calc.Money(r.Int64N(math.MaxInt64)>>r.IntN(63)))
+	}
+	for _, m := range cases {
+		for _, v := range []calc.Money{m, -m} {
+			want := v.Append([]byte("x:"))
+			for room := range 20 { // spare capacity: under, at and over what the fast path needs
+				got := appendAmount(append(make([]byte, 0, 2+room), "x:"...), v)
+				if string(got) != string(want) {
+					t.Fatalf("appendAmount(%d) with %d bytes to spare = %q, want %q", int64(v), room, got, want)
+				}
+			}
+			if got := appendAmount(append(make([]byte, 0, 4096), "x:"...), v); string(got) != string(want) {
+				t.Fatalf("appendAmount(%d) = %q, want %q", int64(v), got, want)
+			}
+		}
+	}
+	check := func(v uint64) {
+		d := eightDigits(v)
+		var got [8]byte
+		for i := range got {
+			got[i] = byte(d>>(8*i)) + '0'
+		}
+		if want := fmt.Sprintf("%08d", v); string(got[:]) != want {
+			t.Fatalf("eightDigits(%d) = %q, want %s", v, got, want)
+		}
+	}
+	for v := range uint64(20000) {
+		check(v)
+	}
+	for p := uint64(10); p <= 100_000_000; p *= 10 {
+		for v := p - 1000; v < p+1000 && v < 100_000_000; v++ {
+			check(v)
+		}
+	}
+	for range 200000 {
+		check(r.Uint64N(100_000_000))
 	}
 }
 

@@ -64,12 +64,12 @@ func (s *server) settleClaim(c echo.Context) (outcome string, err error) {
 
 // quote answers POST /v1/quotes: what the claim would settle to now, stored nowhere.
 func (s *server) quote(c echo.Context) error {
-	claim, err := s.claimFor(c)
+	sc := quoteScratches.Get().(*quoteScratch)
+	defer quoteScratches.Put(sc)
+	claim, err := s.claimInto(c, &sc.body)
 	if err != nil {
 		return err
 	}
-	sc := quoteScratches.Get().(*quoteScratch)
-	defer quoteScratches.Put(sc)
 	q := &sc.quoted
 	if err := s.settler.QuoteInto(c.Request().Context(), q, claim); err != nil {
 		return claimStoreError(err, claim)
@@ -87,25 +87,36 @@ func (s *server) quote(c echo.Context) error {
 // are replaced or appended to (a new slice), never written in place.
 var jsonContentType = []string{echo.MIMEApplicationJSON}
 
-// quoteScratch is what a quote is computed and written in, recycled: the settlement
-// (some 750 bytes, which the call through the settler interface would put on the heap)
-// and the answer's buffer.
+// quoteScratch is what a quote is read, computed and written in, recycled: the claim's
+// body, the settlement (some 750 bytes, which the call through the settler interface
+// would put on the heap) and the answer's buffer.
 type quoteScratch struct {
+	body   []byte
 	quoted ops.Quoted
 	answer []byte
 }
 
-var quoteScratches = sync.Pool{New: func() any { return &quoteScratch{answer: make([]byte, 0, 4096)} }}
+var quoteScratches = sync.Pool{New: func() any {
+	return &quoteScratch{body: make([]byte, 0, 1024), answer: make([]byte, 0, 4096)}
+}}
 
 // claimFor decodes the claim of a settle or quote request and checks what the API
 // knows of it: that a clinic token acts for its provider (403), that the provider exists
 // (its level is the claim's), and, when anything is wrong, whether the person exists, so
 // that every problem is reported at once (422).
 func (s *server) claimFor(c echo.Context) (calc.Claim, error) {
+	buf := bodyBuffers.Get().(*[]byte)
+	claim, err := s.claimInto(c, buf)
+	bodyBuffers.Put(buf)
+	return claim, err
+}
+
+// claimInto is claimFor reading the body into *buf, which it leaves empty (and nil if the
+// body was huge, to be left to the collector) for the next request.
+func (s *server) claimInto(c echo.Context, buf *[]byte) (calc.Claim, error) {
 	if err := requireJSON(c); err != nil {
 		return calc.Claim{}, err
 	}
-	buf := bodyBuffers.Get().(*[]byte)
 	body, err := readBodyInto(c, (*buf)[:0])
 	var (
 		claim calc.Claim
@@ -113,9 +124,10 @@ func (s *server) claimFor(c echo.Context) (calc.Claim, error) {
 	)
 	if err == nil {
 		claim, err = decodeClaimInto(body, &f)
-		if cap(body) <= 64<<10 { // a body of its kind; a huge one is left to the collector
+		if cap(body) <= 64<<10 { // a body of its kind
 			*buf = body[:0]
-			bodyBuffers.Put(buf)
+		} else {
+			*buf = nil
 		}
 	}
 	if err != nil {
