@@ -26,11 +26,7 @@ func quickClaim(body []byte) (calc.Claim, bool) {
 	}
 	i = skipSpace(body, i+1)
 	for {
-		name, end, ok := plainString(body, i)
-		if !ok {
-			return calc.Claim{}, false
-		}
-		k := claimMember(body[name:end])
+		k, end := memberAt(body, i)
 		if k < 0 || seen&(1<<k) != 0 {
 			return calc.Claim{}, false
 		}
@@ -40,8 +36,8 @@ func quickClaim(body []byte) (calc.Claim, bool) {
 			return calc.Claim{}, false
 		}
 		i = skipSpace(body, i+1)
-		start, end, ok := plainString(body, i)
-		if !ok {
+		start, end, id, ok := plainValue(body, i)
+		if !ok || k < idMembers && !id {
 			return calc.Claim{}, false
 		}
 		spans[k] = [2]int{start, end}
@@ -78,9 +74,12 @@ func quickClaim(body []byte) (calc.Claim, bool) {
 
 	var c calc.Claim
 	c.ID, c.PersonID, c.ProviderID = field(0), field(1), field(2)
-	// ValidID is IDRule's "" with a fast path for ASCII, which these values are.
-	if !calc.ValidID(c.ID) || !calc.ValidID(c.PersonID) || !calc.ValidID(c.ProviderID) {
-		return calc.Claim{}, false
+	// calc.ValidID, whose ASCII path (these values are printable ASCII) is a length of 1
+	// to MaxIDLen and id bytes only, which the scan checked.
+	for _, id := range [...]string{c.ID, c.PersonID, c.ProviderID} {
+		if len(id) == 0 || len(id) > calc.MaxIDLen {
+			return calc.Claim{}, false
+		}
 	}
 	var err error
 	if c.Kind, err = calc.ParseKind(field(3)); err != nil {
@@ -125,43 +124,98 @@ func quickMoney(s string) (calc.Money, error) {
 	return calc.ParseMoney(s)
 }
 
-// claimMember is the place in claimOK of the member named name, -1 if none.
-func claimMember(name []byte) int {
-	switch string(name) { // compared in place: no string is made
-	case "claim_id":
-		return 0
-	case "person_id":
-		return 1
-	case "provider_id":
-		return 2
-	case "kind":
-		return 3
-	case "admitted_on":
-		return 4
-	case "discharged_on":
-		return 5
-	case "total":
-		return 6
-	case "in_policy":
-		return 7
+// memberAt reads the name of a member, the JSON string that starts at b[i], if it is the
+// name of one of claimOK's members written as it is (no escapes: a JSON string then equals
+// its bytes): it returns the member's place in claimOK and where the name's closing quote
+// is, or -1. The name is compared whole with the one or two names that start with its
+// first letter rather than scanned for escapes first.
+func memberAt(b []byte, i int) (k, end int) {
+	if i+1 >= len(b) || b[i] != '"' {
+		return -1, 0
 	}
-	return -1
-}
-
-// plainString reads the JSON string that starts at b[i] if it holds only printable ASCII
-// and no escape, which it then equals byte for byte; it returns where its content starts
-// and ends (the closing quote).
-func plainString(b []byte, i int) (start, end int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, 0, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return i + 1, j, true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return 0, 0, false
+	for _, m := range membersByInitial[b[i+1]] {
+		if m < 0 {
+			break
+		}
+		if name := quotedMembers[m]; len(b)-i-1 >= len(name) && string(b[i+1:i+1+len(name)]) == name {
+			return int(m), i + len(name)
 		}
 	}
-	return 0, 0, false
+	return -1, 0
 }
+
+// quotedMembers are claimOK's names, each with the quote that closes it.
+var quotedMembers = func() (q [len(claimOK)]string) {
+	for k, name := range claimOK {
+		q[k] = name + `"`
+	}
+	return q
+}()
+
+// membersByInitial lists, by a name's first byte, the places in claimOK of the names that
+// start with it (at most two: person_id and provider_id), -1 after the last.
+var membersByInitial = func() (t [256][2]int8) {
+	for c := range t {
+		t[c] = [2]int8{-1, -1}
+	}
+	for k, name := range claimOK {
+		at := &t[name[0]]
+		switch {
+		case at[0] < 0:
+			at[0] = int8(k)
+		case at[1] < 0:
+			at[1] = int8(k)
+		default:
+			panic("three claim members start with " + name[:1])
+		}
+	}
+	return t
+}()
+
+// idMembers is how many of claimOK's first members are ids (claim, person, provider).
+const idMembers = 3
+
+// plainValue reads the JSON string that starts at b[i] if it holds only printable ASCII
+// and no escape, which it then equals byte for byte: it returns where its content starts
+// and ends (the closing quote), and whether every byte of the string is one
+// calc.ValidID takes (a letter, a digit, '.', '_' or '-'): the member's value is read
+// and, if it is an id, checked in the same pass.
+func plainValue(b []byte, i int) (start, end int, id, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, false, false
+	}
+	all := byte(idByte)
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		class := byteClass[c]
+		if class == 0 {
+			if c == '"' {
+				return i + 1, j, all != 0, true
+			}
+			return 0, 0, false, false
+		}
+		all &= class
+	}
+	return 0, 0, false, false
+}
+
+// The classes of bytes in a claim's strings, by bit: plainByte, printable ASCII but a quote
+// or backslash (a string holding only these needs no decoding); idByte, a plain byte
+// calc.ValidID takes in an id.
+const (
+	plainByte = 1 << iota
+	idByte
+)
+
+var byteClass = func() (t [256]byte) {
+	for c := 0x20; c <= 0x7e; c++ {
+		if c == '"' || c == '\\' {
+			continue
+		}
+		t[c] = plainByte
+		if calc.ValidID(string(rune(c))) {
+			t[c] |= idByte
+		}
+	}
+	return t
+}()

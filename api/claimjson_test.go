@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,9 +18,20 @@ import (
 // duplicates, unknown or missing members, wrong types, bad values, broken JSON).
 func TestQuickClaimAgrees(t *testing.T) {
 	for k, name := range claimOK {
-		if claimMember([]byte(name)) != k {
-			t.Fatalf("claimMember(%q) = %d, want %d", name, claimMember([]byte(name)), k)
+		for _, s := range []string{`"` + name + `"`, ` "` + name + `" :`} {
+			at := strings.IndexByte(s, '"')
+			if got, end := memberAt([]byte(s), at); got != k || end != at+len(name)+1 {
+				t.Fatalf("memberAt(%q, %d) = %d, %d; want %d, %d", s, at, got, end, k, at+len(name)+1)
+			}
 		}
+		for _, s := range []string{name, `"` + name, `"` + name[:len(name)-1] + `"`, `"` + name + `x"`, `"\u00` + name + `"`, `"` + strings.ToUpper(name) + `"`, `""`, `"`} {
+			if got, _ := memberAt([]byte(s), 0); got >= 0 {
+				t.Fatalf("memberAt(%q) = %d, want -1", s, got)
+			}
+		}
+	}
+	if got := claimOK[:idMembers]; !slices.Equal(got, []string{"claim_id", "person_id", "provider_id"}) {
+		t.Fatalf("claimOK's first %d members are %q, not the claim's ids", idMembers, got)
 	}
 	d, err := fixtures.Load()
 	if err != nil {
@@ -44,6 +56,13 @@ func TestQuickClaimAgrees(t *testing.T) {
 		``, `{}`, `[]`, `null`, `{"claim_id":"C1"}`,
 		"\t{ \"claim_id\" : \"C1\" ,\n\"person_id\":\"P00003\",\"provider_id\":\"CTY01\",\"kind\":\"inpatient\",\"admitted_on\":\"2018-05-27\",\"discharged_on\":\"2018-06-01\",\"total\":\"20000.00\",\"in_policy\":\"16000.00\"}\r\n",
 	}, good...)
+	// Every printable ASCII byte, and some others, in each id of a good body: the scan's
+	// classes of bytes against calc.ValidID's.
+	for c := 0x00; c <= 0xff; c++ {
+		for _, id := range []string{`"claim_id":"`, `"person_id":"`, `"provider_id":"`} {
+			bodies = append(bodies, strings.Replace(good[0], id, id+string([]byte{byte(c)}), 1))
+		}
+	}
 	r := rand.New(rand.NewPCG(12, 13))
 	swaps := [][2]string{
 		{`"C`, `"\u0043`}, {`"P`, `"P\u00e9`}, {`inpatient`, `outpatient_chronic`}, {`inpatient`, `Inpatient`},

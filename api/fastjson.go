@@ -265,12 +265,12 @@ func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.
 	b = append(b, `,"aid_category":`...)
 	b = appendJSONName(b, int(st.Aid), aidsJSON[:], st.Aid.String)
 	b = append(b, `,"year":`...)
-	b = strconv.AppendInt(b, int64(st.Year), 10)
+	b = appendSmallInt(b, st.Year)
 	b = append(b, `,"policy_version":`...)
 	b = appendJSONString(b, st.PolicyVersion)
 	if personVersion != 0 {
 		b = append(b, `,"person_version":`...)
-		b = strconv.AppendInt(b, int64(personVersion), 10)
+		b = appendSmallInt(b, int(personVersion))
 	}
 	b = append(b, `,"total":"`...)
 	b = appendAmount(b, st.Total)
@@ -292,9 +292,9 @@ func appendComputedJSON(b []byte, typ string, st *calc.Settlement, ledger *calc.
 		b = append(b, ',')
 	}
 	b = append(b, `"year":`...)
-	b = strconv.AppendInt(b, int64(ledger.Year), 10)
+	b = appendSmallInt(b, ledger.Year)
 	b = append(b, `,"claims":`...)
-	b = strconv.AppendInt(b, int64(ledger.Claims), 10)
+	b = appendSmallInt(b, ledger.Claims)
 	b = append(b, `,"basic_inpatient":"`...)
 	b = appendAmount(b, ledger.BasicInpatient)
 	b = append(b, `","basic_chronic":"`...)
@@ -464,6 +464,25 @@ func eightDigits(v uint64) uint64 {
 	x = hi | (x-hi*100)<<16                       // [0, 100) in each 16-bit lane
 	hi = (x * 103 >> 10) & 0x000f000f_000f000f    // each lane / 10: exact below 100
 	return hi | (x-hi*10)<<8
+}
+
+// appendSmallInt is strconv.AppendInt(b, v, 10) with numbers from 0 to 9999 (a year, a
+// count of claims, a register version) written from the digit pairs' table
+// (TestAppendSmallIntAgrees).
+func appendSmallInt(b []byte, v int) []byte {
+	switch {
+	case v < 0 || v >= 10000:
+		return strconv.AppendInt(b, int64(v), 10)
+	case v < 10:
+		return append(b, byte('0'+v))
+	case v < 100:
+		return append(b, digitPairs[2*v], digitPairs[2*v+1])
+	case v < 1000:
+		lo := v % 100 * 2
+		return append(b, byte('0'+v/100), digitPairs[lo], digitPairs[lo+1])
+	}
+	hi, lo := v/100*2, v%100*2
+	return append(b, digitPairs[hi], digitPairs[hi+1], digitPairs[lo], digitPairs[lo+1])
 }
 
 // powersOfTen[k] is 10^k, as far as a uint64 holds.

@@ -151,6 +151,19 @@ func TestAppendAmountAgrees(t *testing.T) {
 	}
 }
 
+// TestAppendSmallIntAgrees checks appendSmallInt against strconv.AppendInt.
+func TestAppendSmallIntAgrees(t *testing.T) {
+	cases := []int{math.MinInt, math.MaxInt, -10000, -9999, -1}
+	for v := range 100_001 {
+		cases = append(cases, v)
+	}
+	for _, v := range cases {
+		if got, want := appendSmallInt([]byte("x:"), v), strconv.AppendInt([]byte("x:"), int64(v), 10); string(got) != string(want) {
+			t.Fatalf("appendSmallInt(%d) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 // TestAppendJSONString checks string escaping against encoding/json on edge cases and
 // random bytes, valid UTF-8 or not.
 func TestAppendJSONString(t *testing.T) {
