@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+
 	"github.com/hpcalc/hpcalc/calc"
 )
 
@@ -57,44 +59,45 @@ func quickClaim(body []byte) (calc.Claim, bool) {
 		return calc.Claim{}, false
 	}
 
-	// The values, copied into one string that the claim's strings are parts of: one
-	// allocation, and nothing of the request's buffer is kept.
+	// The ids, copied into one string that the claim's ids are parts of: one allocation,
+	// and nothing of the request's buffer is kept. The other values are read in place.
 	var (
-		buf  [256]byte
-		vals = buf[:0]
-		at   [len(claimOK) + 1]int
+		buf [3 * calc.MaxIDLen]byte
+		ids = buf[:0]
+		at  [idMembers + 1]int
 	)
-	for k, sp := range spans {
-		at[k] = len(vals)
-		vals = append(vals, body[sp[0]:sp[1]]...)
-	}
-	at[len(claimOK)] = len(vals)
-	all := string(vals)
-	field := func(k int) string { return all[at[k]:at[k+1]] }
-
-	var c calc.Claim
-	c.ID, c.PersonID, c.ProviderID = field(0), field(1), field(2)
-	// calc.ValidID, whose ASCII path (these values are printable ASCII) is a length of 1
-	// to MaxIDLen and id bytes only, which the scan checked.
-	for _, id := range [...]string{c.ID, c.PersonID, c.ProviderID} {
-		if len(id) == 0 || len(id) > calc.MaxIDLen {
+	for k, sp := range spans[:idMembers] {
+		if n := sp[1] - sp[0]; n == 0 || n > calc.MaxIDLen {
+			// calc.ValidID, whose ASCII path (these values are printable ASCII) is a
+			// length of 1 to MaxIDLen and id bytes only, which the scan checked.
 			return calc.Claim{}, false
 		}
+		at[k] = len(ids)
+		ids = append(ids, body[sp[0]:sp[1]]...)
+	}
+	at[idMembers] = len(ids)
+	all := string(ids)
+	value := func(k int) []byte { return body[spans[k][0]:spans[k][1]] }
+
+	var (
+		c  calc.Claim
+		ok bool
+	)
+	c.ID, c.PersonID, c.ProviderID = all[at[0]:at[1]], all[at[1]:at[2]], all[at[2]:at[3]]
+	if c.Kind, ok = quickKind(value(3)); !ok {
+		return calc.Claim{}, false
+	}
+	if c.AdmittedOn, ok = quickDate(value(4)); !ok {
+		return calc.Claim{}, false
+	}
+	if c.DischargedOn, ok = quickDate(value(5)); !ok {
+		return calc.Claim{}, false
 	}
 	var err error
-	if c.Kind, err = calc.ParseKind(field(3)); err != nil {
+	if c.Total, err = quickMoney(value(6)); err != nil || c.Total < 0 || c.Total > calc.MaxAmount {
 		return calc.Claim{}, false
 	}
-	if c.AdmittedOn, err = calc.ParseDate(field(4)); err != nil {
-		return calc.Claim{}, false
-	}
-	if c.DischargedOn, err = calc.ParseDate(field(5)); err != nil {
-		return calc.Claim{}, false
-	}
-	if c.Total, err = quickMoney(field(6)); err != nil || c.Total < 0 || c.Total > calc.MaxAmount {
-		return calc.Claim{}, false
-	}
-	if c.InPolicy, err = quickMoney(field(7)); err != nil || c.InPolicy < 0 || c.InPolicy > calc.MaxAmount {
+	if c.InPolicy, err = quickMoney(value(7)); err != nil || c.InPolicy < 0 || c.InPolicy > calc.MaxAmount {
 		return calc.Claim{}, false
 	}
 	if c.Validate() != nil {
@@ -103,9 +106,82 @@ func quickClaim(body []byte) (calc.Claim, bool) {
 	return c, true
 }
 
+// quickKind is calc.ParseKind of s, false for a name it refuses.
+func quickKind(s []byte) (calc.Kind, bool) {
+	for k := range calc.NumKinds {
+		if string(s) == k.String() {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// quickDate is calc.ParseDate of s, read directly for the years of firstDays (from 1900
+// to 2155), whose first days calc gave, and by ParseDate otherwise; false for a date
+// ParseDate refuses (TestQuickDateAgrees).
+func quickDate(s []byte) (calc.Date, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, false
+	}
+	y, m, d := 0, 0, 0
+	for _, c := range s[:4] {
+		y = y*10 + int(c-'0')
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	for _, c := range s[5:7] {
+		m = m*10 + int(c-'0')
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	for _, c := range s[8:] {
+		d = d*10 + int(c-'0')
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	if y < firstYear || y >= firstYear+len(firstDays) {
+		day, err := calc.ParseDate(string(s))
+		return day, err == nil
+	}
+	leap := 0
+	if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		leap = 1
+	}
+	if m < 1 || m > 12 || d < 1 || d > daysBefore[leap][m]-daysBefore[leap][m-1] {
+		return 0, false
+	}
+	return firstDays[y-firstYear] + calc.Date(daysBefore[leap][m-1]+d-1), true
+}
+
+// firstYear is the first year of firstDays.
+const firstYear = 1900
+
+// firstDays holds the first day of each year from 1900 to 2155, as calc.ParseDate reads
+// it.
+var firstDays = func() (t [256]calc.Date) {
+	for i := range t {
+		d, err := calc.ParseDate(fmt.Sprintf("%04d-01-01", firstYear+i))
+		if err != nil {
+			panic(err)
+		}
+		t[i] = d
+	}
+	return t
+}()
+
+// daysBefore[leap][m] is how many days a year (a leap year if leap is 1) has before its
+// month m+1: 0, 31, 59 (60), ..., 365 (366).
+var daysBefore = [2][13]int{
+	{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365},
+	{0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366},
+}
+
 // quickMoney is calc.ParseMoney, read directly when s is what clients send, 1 to 15 digits
 // and then none, one or two decimals ("20000.00"), and by ParseMoney otherwise.
-func quickMoney(s string) (calc.Money, error) {
+func quickMoney[S string | []byte](s S) (calc.Money, error) {
 	var v calc.Money
 	i := 0
 	for ; i < len(s) && i < 15 && '0' <= s[i] && s[i] <= '9'; i++ {
@@ -121,7 +197,7 @@ func quickMoney(s string) (calc.Money, error) {
 	case len(s) == i+3 && '0' <= s[i+1] && s[i+1] <= '9' && '0' <= s[i+2] && s[i+2] <= '9':
 		return v*100 + calc.Money(s[i+1]-'0')*10 + calc.Money(s[i+2]-'0'), nil
 	}
-	return calc.ParseMoney(s)
+	return calc.ParseMoney(string(s))
 }
 
 // memberAt reads the name of a member, the JSON string that starts at b[i], if it is the

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -124,6 +125,62 @@ func TestQuickMoneyAgrees(t *testing.T) {
 		want, wantErr := calc.ParseMoney(s)
 		if got != want || (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("quickMoney(%q) = %v, %v; ParseMoney gives %v, %v", s, got, gotErr, want, wantErr)
+		}
+		if got, gotErr := quickMoney([]byte(s)); got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("quickMoney([]byte(%q)) = %v, %v; ParseMoney gives %v, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestQuickDateAgrees checks quickDate against calc.ParseDate on every day, month and
+// year number around those of its table (every month and day number from 0 to 13 and 32,
+// in and out of the table's years), and on random strings of digits, dashes and others.
+func TestQuickDateAgrees(t *testing.T) {
+	var cases []string
+	for y := firstYear - 10; y < firstYear+len(firstDays)+10; y++ {
+		for m := range 14 {
+			for d := range 33 {
+				cases = append(cases, fmt.Sprintf("%04d-%02d-%02d", y, m, d))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(8, 9))
+	alphabet := "0123456789012345678901234567890123456789-- x/:"
+	for range 50000 {
+		b := []byte(fmt.Sprintf("%04d-%02d-%02d", r.IntN(10000), r.IntN(14), r.IntN(33)))
+		for range r.IntN(3) {
+			b[r.IntN(len(b))] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b[:8+r.IntN(3)]), string(b))
+	}
+	cases = append(cases, "", "2018-6-1", "2018-06-1 ", "02018-06-01", "+018-06-01", "-018-06-01", "2018_06_01")
+	accepted := 0
+	for _, s := range cases {
+		got, ok := quickDate([]byte(s))
+		want, err := calc.ParseDate(s)
+		if ok != (err == nil) || ok && got != want {
+			t.Fatalf("quickDate(%q) = %v, %v; ParseDate gives %v, %v", s, got, ok, want, err)
+		}
+		if ok {
+			accepted++
+		}
+	}
+	if accepted < 90000 {
+		t.Fatalf("only %d of %d dates were good: the cases should be mostly dates", accepted, len(cases))
+	}
+}
+
+// TestQuickKindAgrees checks quickKind against calc.ParseKind.
+func TestQuickKindAgrees(t *testing.T) {
+	cases := []string{"", "x", "Inpatient", "inpatient ", "outpatient", "outpatient_chronicx"}
+	for k := range calc.NumKinds + 1 {
+		cases = append(cases, k.String())
+	}
+	for _, s := range cases {
+		got, ok := quickKind([]byte(s))
+		want, err := calc.ParseKind(s)
+		if ok != (err == nil) || ok && got != want {
+			t.Fatalf("quickKind(%q) = %v, %v; ParseKind gives %v, %v", s, got, ok, want, err)
 		}
 	}
 }
