@@ -485,15 +485,6 @@ func appendSmallInt(b []byte, v int) []byte {
 	return append(b, digitPairs[hi], digitPairs[hi+1], digitPairs[lo], digitPairs[lo+1])
 }
 
-// powersOfTen[k] is 10^k, as far as a uint64 holds.
-var powersOfTen = func() (t [20]uint64) {
-	t[0] = 1
-	for k := 1; k < len(t); k++ {
-		t[k] = t[k-1] * 10
-	}
-	return t
-}()
-
 // digitPairs holds the two digits of each number from 00 to 99.
 const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
 	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
