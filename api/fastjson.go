@@ -422,8 +422,9 @@ var plainASCII = func() (t [utf8.RuneSelf]bool) {
 
 // appendAmount appends m as calc.Money.Append does ("-1234.50"), by arithmetic on all
 // digits at once: the yuan of an amount under 100,000,000 yuan (every amount of a claim,
-// and of nearly every ledger) become eight ASCII digits in one machine word (eightDigits),
-// stored at once and then cut after the significant ones; the fen follow from a table.
+// and of nearly every ledger) become eight ASCII digits in one machine word (eightDigits;
+// under 10,000 yuan, four in a 32-bit word by half the work, fourDigits), stored at once
+// and then cut after the significant ones; the fen follow from a table.
 // calc's writes a digit pair at a time into a buffer of its own and copies it, and both
 // the pairs' dependent divisions and the copy (whose wide reads of bytes just written
 // singly wait for them) cost more than the digits. A quote's answer holds some 40 amounts
@@ -442,15 +443,32 @@ func appendAmount(b []byte, m calc.Money) []byte {
 	}
 	at := len(b)
 	o := b[at : at+16] // within b's capacity: the word is stored whole, only n+3 bytes kept
-	d := eightDigits(yuan)
-	skip := bits.TrailingZeros64(d) >> 3 // the leading zeros, 8 for 0
-	if skip == 8 {
-		skip = 7 // 5 fen is 0.05
+	var n int
+	if yuan < 10000 {
+		d := fourDigits(yuan)
+		skip := bits.TrailingZeros32(d) >> 3 // the leading zeros, 4 for 0
+		if skip == 4 {
+			skip = 3 // 5 fen is 0.05
+		}
+		binary.LittleEndian.PutUint32(o, (d+0x30303030)>>(skip<<3))
+		n = 4 - skip
+	} else {
+		d := eightDigits(yuan)
+		skip := bits.TrailingZeros64(d) >> 3 // the leading zeros
+		binary.LittleEndian.PutUint64(o, (d+0x3030303030303030)>>(skip<<3))
+		n = 8 - skip
 	}
-	binary.LittleEndian.PutUint64(o, (d+0x3030303030303030)>>(skip<<3))
-	n := 8 - skip
 	o[n], o[n+1], o[n+2] = '.', digitPairs[fen*2], digitPairs[fen*2+1]
 	return b[:at+n+3]
+}
+
+// fourDigits is eightDigits of v < 10,000, in a 32-bit word.
+func fourDigits(v uint64) uint32 {
+	x := uint32(v)
+	hi := (x * 10486 >> 20) & 0x7f // v / 100
+	x = hi | (x-hi*100)<<16
+	hi = (x * 103 >> 10) & 0x000f000f
+	return hi | (x-hi*10)<<8
 }
 
 // eightDigits returns the eight decimal digits of v < 100,000,000 as the bytes of a

@@ -102,8 +102,8 @@ func TestComputedJSONMatches(t *testing.T) {
 // TestAppendAmountAgrees checks appendAmount against calc.Money.Append on every power of
 // ten and its neighbours, both signs, the extremes and random amounts of every length, each
 // appended after some bytes that must stay and into buffers with and without the room
-// for its fast path; and eightDigits against strconv on every number it takes near a
-// power of ten and at random.
+// for its fast path; and eightDigits against fmt on every number it takes near a power
+// of ten and at random, fourDigits on every number it takes.
 func TestAppendAmountAgrees(t *testing.T) {
 	cases := []calc.Money{0, 1, 5, 9, 10, 99, 100, 101, 999, 1000, math.MaxInt64, math.MinInt64, math.MinInt64 + 1,
 		calc.MaxAmount, calc.NoCap, 100_000_000*calc.Yuan - 1, 100_000_000 * calc.Yuan}
@@ -140,6 +140,12 @@ func TestAppendAmountAgrees(t *testing.T) {
 	}
 	for v := range uint64(20000) {
 		check(v)
+		if v < 10000 {
+			d := fourDigits(v)
+			if got, want := fmt.Sprintf("%c%c%c%c", byte(d)+'0', byte(d>>8)+'0', byte(d>>16)+'0', byte(d>>24)+'0'), fmt.Sprintf("%04d", v); got != want {
+				t.Fatalf("fourDigits(%d) = %q, want %s", v, got, want)
+			}
+		}
 	}
 	for p := uint64(10); p <= 100_000_000; p *= 10 {
 		for v := p - 1000; v < p+1000 && v < 100_000_000; v++ {
