@@ -22,14 +22,24 @@ type personList []calc.Person
 func (l personList) Len() int                 { return len(l) }
 func (l personList) Person(n int) calc.Person { return l[n] }
 
-// built adds claims of persons to a Builder in order and returns its ClaimTable.
+// inIDOrder is a personList that says it is in id order, as a sorted file's index does.
+type inIDOrder struct{ personList }
+
+func (inIDOrder) InIDOrder() bool { return true }
+
+// built adds claims of persons to a Builder in order and returns its ClaimTable. Persons
+// in id order say so, as a sorted file's index does.
 func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.ClaimTable {
 	t.Helper()
 	number := map[string]int{}
 	for i, p := range persons {
 		number[p.ID] = i
 	}
-	b := batch.NewBuilder(personList(persons))
+	var list batch.Persons = personList(persons)
+	if slices.IsSortedFunc(persons, func(a, b calc.Person) int { return strings.Compare(a.ID, b.ID) }) {
+		list = inIDOrder{personList(persons)}
+	}
+	b := batch.NewBuilder(list)
 	for i := range claims {
 		n, ok := number[claims[i].PersonID]
 		if !ok {

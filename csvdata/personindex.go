@@ -25,6 +25,7 @@ type PersonIndex struct {
 	persons    chunked[indexedPerson]
 	households *idTable             // each household id once
 	histories  map[int]calc.History // by number; only from a file with dates (dated.go)
+	inIDOrder  bool                 // the file listed the persons in id order
 }
 
 // indexedPerson is a person of a PersonIndex but the id.
@@ -80,6 +81,8 @@ func readPersonIndex(file string, r io.Reader) (*PersonIndex, error) {
 	// Only duplicate ids need lines, and the file has been read.
 	x.ids.dropLines()
 	x.households.dropLines()
+	// The table of ids is built only once an id breaks their increasing order.
+	x.inIDOrder = x.ids.slots == nil
 	x.ids.index() // now, so that Find may be called from several goroutines
 	x.built.Store(true)
 	return x, nil
@@ -106,6 +109,10 @@ func (x *PersonIndex) dropTable() {
 	x.built.Store(false)
 	x.ids.slots = nil
 }
+
+// InIDOrder reports whether the persons are numbered in id order: whether the file
+// listed them so.
+func (x *PersonIndex) InIDOrder() bool { return x.inIDOrder }
 
 // Households is the number of households.
 func (x *PersonIndex) Households() int { return x.households.len() }
