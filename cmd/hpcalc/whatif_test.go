@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -245,5 +246,47 @@ func TestWhatifHouseholdOnDischargeDay(t *testing.T) {
 		} else if m != sum {
 			t.Errorf("the households' commercial changes add to %s, the line's is %s:\n%s", sum, m, out)
 		}
+	}
+}
+
+// TestLimitMemory: a what-if over files sets a memory limit of 64 MiB plus the files' size
+// and, unless GOGC is set, leaves collections to the limit alone; both are as before once
+// it is done. With GOMEMLIMIT set it changes neither.
+func TestLimitMemory(t *testing.T) {
+	dir := t.TempDir()
+	claims, persons := filepath.Join(dir, "claims.csv"), filepath.Join(dir, "persons.csv")
+	for _, name := range []string{claims, persons} {
+		if err := os.WriteFile(name, make([]byte, 1000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gcPercent := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	limitBefore, gcBefore := debug.SetMemoryLimit(-1), gcPercent()
+	for _, tc := range []struct {
+		name, gogc, gomemlimit string
+		limit                  int64
+		gc                     int
+	}{
+		{"Default", "", "", 64<<20 + 2000, -1},
+		{"GOGCSet", "100", "", 64<<20 + 2000, gcBefore},
+		{"GOMEMLIMITSet", "", "1GiB", limitBefore, gcBefore},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOGC", tc.gogc)
+			t.Setenv("GOMEMLIMIT", tc.gomemlimit)
+			restore := limitMemory(claims, persons)
+			limit, gc := debug.SetMemoryLimit(-1), gcPercent()
+			restore()
+			if limit != tc.limit || gc != tc.gc {
+				t.Errorf("during: limit %d, GC percent %d; want %d, %d", limit, gc, tc.limit, tc.gc)
+			}
+			if limit, gc := debug.SetMemoryLimit(-1), gcPercent(); limit != limitBefore || gc != gcBefore {
+				t.Errorf("after: limit %d, GC percent %d; want %d, %d", limit, gc, limitBefore, gcBefore)
+			}
+		})
 	}
 }
