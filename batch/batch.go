@@ -145,7 +145,7 @@ func (s *ClaimTable) PersonAt(p, r int) (*calc.Person, error) {
 
 // Claim returns row r as a claim.
 func (s *ClaimTable) Claim(p, r int) calc.Claim {
-	return calc.Claim{ID: s.ClaimID(r), PersonID: s.Persons[p].ID, ProviderID: s.Providers[s.Provider[r]], Level: s.Level[r], Kind: s.Kind[r],
+	return calc.Claim{ID: s.ClaimID(r), PersonID: s.Persons[p].ID, ProviderID: s.ProviderID(r), Level: s.Level[r], Kind: s.Kind[r],
 		AdmittedOn: s.Admitted[r], DischargedOn: s.Discharged[r], Total: s.Total[r], InPolicy: s.InPolicy[r]}
 }
 
@@ -273,23 +273,24 @@ func runEach(set *ClaimTable, sets []*calc.PolicySet, opt Options) ([]*Result, e
 		workers = runtime.GOMAXPROCS(0)
 	}
 	persons := len(set.Persons)
-	results := make([]*Result, len(sets))
 	movers := set.Movers()
-	for i := range results {
-		res := &Result{OutOfPocket: make([]calc.Money, persons), Lines: make([][calc.NumLines]calc.Money, persons)}
-		if movers != nil {
-			n := 0
-			for p := range movers {
-				n += int(set.Start[p+1] - set.Start[p])
-			}
-			res.Moved = make([]MovedClaim, n)
-			for p, at := range movers {
-				for r := set.Start[p]; r < set.Start[p+1]; r++ {
-					res.Moved[at+r-set.Start[p]] = MovedClaim{Person: p, Row: r}
-				}
+	var moved []MovedClaim // the movers' claims, in each result's Moved
+	if movers != nil {
+		n := 0
+		for p := range movers {
+			n += int(set.Start[p+1] - set.Start[p])
+		}
+		moved = make([]MovedClaim, n)
+		for p, at := range movers {
+			for r := set.Start[p]; r < set.Start[p+1]; r++ {
+				moved[at+r-set.Start[p]] = MovedClaim{Person: p, Row: r}
 			}
 		}
-		results[i] = res
+	}
+	results := make([]*Result, len(sets))
+	for i := range results {
+		results[i] = &Result{OutOfPocket: make([]calc.Money, persons), Lines: make([][calc.NumLines]calc.Money, persons),
+			Moved: slices.Clone(moved)}
 	}
 	// Persons are handed out in chunks, so that a worker with heavy persons does not hold
 	// up the others.

@@ -162,11 +162,8 @@ func (b *Builder) discharged(i int32) calc.Date {
 // idSpan returns where claim i's id is in its chunk's text.
 func (b *Builder) idSpan(i int32) (chunk *claimChunk, start, end int) {
 	chunk = &b.chunks[i>>chunkBits]
-	j := i & (claimsPerChunk - 1)
-	if j > 0 {
-		start = int(chunk.idEnd[j-1])
-	}
-	return chunk, start, int(chunk.idEnd[j])
+	start, end = chunk.idSpan(i & (claimsPerChunk - 1))
+	return chunk, start, end
 }
 
 // id returns claim i's id; the bytes must not be kept or changed.
