@@ -94,16 +94,26 @@ const (
 	claimsPerChunk = 1 << chunkBits
 )
 
-// NewBuilder returns an empty Builder of claims of persons.
+// NewBuilder returns an empty Builder of claims of persons. With persons nil, the claims'
+// persons are numbered by the caller as it goes, from 0, and given by SetPersons before
+// Table: a reader that meets the claims before their persons numbers each claimant at its
+// first claim.
 func NewBuilder(persons Persons) *Builder {
-	return &Builder{persons: persons, nPersons: persons.Len(), byName: map[string]int32{}}
+	b := &Builder{persons: persons, byName: map[string]int32{}}
+	if persons != nil {
+		b.nPersons = persons.Len()
+	}
+	return b
 }
 
 // Add adds claim c of person number p. c.PersonID is not read: p says whose claim it is.
 // Add copies what it keeps of c. It panics if p is not a person's number, which is a bug
 // of the caller.
 func (b *Builder) Add(p int, c *calc.Claim) {
-	if p < 0 || p >= b.nPersons {
+	switch {
+	case b.persons == nil && p >= 0 && p < 1<<31-1:
+		b.nPersons = max(b.nPersons, p+1)
+	case p < 0 || p >= b.nPersons:
 		panic(fmt.Sprintf("batch: claim %s of person number %d: there are %d persons", c.ID, p, b.nPersons))
 	}
 	prov, ok := b.byName[c.ProviderID]
@@ -144,14 +154,48 @@ func (b *Builder) Add(p int, c *calc.Claim) {
 
 // countChunks counts the claims of the chunks from b.counted up to chunks[end].
 func (b *Builder) countChunks(end int) {
-	if b.count == nil {
-		b.count = make([]int32, b.nPersons)
+	if len(b.count) < b.nPersons {
+		// Persons numbered as the claims come (SetPersons) grow the count.
+		b.count = append(b.count, make([]int32, b.nPersons-len(b.count))...)
 	}
 	for ; b.counted < end; b.counted++ {
 		for _, p := range b.chunks[b.counted].person {
 			b.count[p]++
 		}
 	}
+}
+
+// SetPersons gives a Builder made with no persons the persons of its claims: the claims
+// added as person p's are person renumber[p]'s. It panics if the Builder has persons
+// already, or if renumber does not map every number added to one of persons', which are
+// bugs of the caller.
+func (b *Builder) SetPersons(persons Persons, renumber []int32) {
+	n := persons.Len()
+	if b.persons != nil || len(renumber) < b.nPersons {
+		panic(fmt.Sprintf("batch: SetPersons of %d numbers on a Builder of %d, with persons %v", len(renumber), b.nPersons, b.persons != nil))
+	}
+	to := renumber[:b.nPersons]
+	for _, q := range to {
+		if q < 0 || int(q) >= n {
+			panic(fmt.Sprintf("batch: SetPersons: number %d of %d persons", q, n))
+		}
+	}
+	for k := range b.chunks {
+		person := b.chunks[k].person
+		for i, p := range person {
+			person[i] = to[p]
+		}
+	}
+	if b.count != nil {
+		count := make([]int32, n)
+		for p, c := range b.count {
+			if c > 0 {
+				count[to[p]] += c
+			}
+		}
+		b.count = count
+	}
+	b.persons, b.nPersons = persons, n
 }
 
 // discharged returns claim i's discharge day.

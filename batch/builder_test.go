@@ -57,6 +57,36 @@ func built(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.Clai
 	return set
 }
 
+// builtLater is built with persons given after the claims: the Builder numbers each
+// claimant at its first claim, as a reader of the claims file first does, and learns
+// their numbers among persons by SetPersons.
+func builtLater(t *testing.T, persons []calc.Person, claims []calc.Claim) *batch.ClaimTable {
+	t.Helper()
+	number := map[string]int32{}
+	for i, p := range persons {
+		number[p.ID] = int32(i)
+	}
+	var list batch.Persons = personList(persons)
+	if slices.IsSortedFunc(persons, func(a, b calc.Person) int { return strings.Compare(a.ID, b.ID) }) {
+		list = inIDOrder{personList(persons)}
+	}
+	b := batch.NewBuilder(nil)
+	claimant := map[string]int{}
+	var renumber []int32
+	for i := range claims {
+		id := claims[i].PersonID
+		c, ok := claimant[id]
+		if !ok {
+			c = len(renumber)
+			claimant[id] = c
+			renumber = append(renumber, number[id])
+		}
+		b.Add(c, &claims[i])
+	}
+	b.SetPersons(list, renumber)
+	return b.Table()
+}
+
 // sameSet fails unless got and want hold the same claims in the same places.
 func sameSet(t *testing.T, got, want *batch.ClaimTable) {
 	t.Helper()
@@ -155,8 +185,27 @@ func TestBuilderMatchesNewClaimTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameSet(t, built(t, tt.persons, tt.claims), want)
+			sameSet(t, builtLater(t, tt.persons, tt.claims), want)
 		})
 	}
+	t.Run("SetPersonsTwice", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("SetPersons on a Builder with persons did not panic")
+			}
+		}()
+		batch.NewBuilder(personList(persons)).SetPersons(personList(persons), nil)
+	})
+	t.Run("SetPersonsOutOfRange", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("SetPersons to person number len(persons) did not panic")
+			}
+		}()
+		b := batch.NewBuilder(nil)
+		b.Add(0, &claims[0])
+		b.SetPersons(personList(persons), []int32{int32(len(persons))})
+	})
 	t.Run("UnknownPersonNumber", func(t *testing.T) {
 		defer func() {
 			if recover() == nil {
@@ -222,6 +271,17 @@ func TestBuilderFromFiles(t *testing.T) {
 		t.Fatalf("only %d claims of %d persons", got.Len(), persons)
 	}
 	sameSet(t, got, want)
+
+	// Claims first: the claimants numbered as they come, the claims counted in chunks
+	// before their persons are known.
+	b = batch.NewBuilder(nil)
+	x, err := csvdata.ScanClaimantsFirst("persons.csv", open("persons.csv"), "claims.csv", open("claims.csv"),
+		csvdata.ClaimChecks{Policies: policies}, func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SetPersons(x, x.Numbers())
+	sameSet(t, b.Table(), want)
 }
 
 // BenchmarkBuilder adds 1,000,000 claims of 400,000 persons to a Builder and makes

@@ -549,7 +549,7 @@ type ClaimRow struct {
 //
 // It returns nil, or a *Error listing every problem (up to MaxErrors), or an error of r.
 func ScanClaims(file string, r io.Reader, checks ClaimChecks, add func(row *ClaimRow)) error {
-	return scanClaims(file, r, checks, nil, add)
+	return scanClaims(file, r, checks, nil, nil, add)
 }
 
 // personLater is the person number of a claim whose person is looked up once the persons
@@ -573,7 +573,10 @@ type pendingPersons struct {
 // scanClaims is ScanClaims. With pending not nil, the claims'
 // persons are those pending reads, which checks.PersonIndex is set to once read; it
 // returns errPersons if they could not be.
-func scanClaims(file string, r io.Reader, checks ClaimChecks, pending *pendingPersons, add func(row *ClaimRow)) error {
+//
+// With claimants not nil, pending and checks' persons must be nil: each claim's person is
+// numbered by its id in claimants, added there if new, rather than looked up.
+func scanClaims(file string, r io.Reader, checks ClaimChecks, pending *pendingPersons, claimants *idTable, add func(row *ClaimRow)) error {
 	t, br, cr, err := readHeader(file, r, ClaimColumns)
 	if err != nil {
 		return err
@@ -634,6 +637,23 @@ func scanClaims(file string, r io.Reader, checks ClaimChecks, pending *pendingPe
 			return nil
 		}
 	}
+	if claimants != nil {
+		claimants.index()
+		rr.resolve = func(b *block[claimValue]) error {
+			numberClaimants(b, claimants)
+			return nil
+		}
+		rr.row = func(t *table) error {
+			var v claimValue
+			t.seen = rr.seen
+			err := rr.check(t, &v)
+			if t.clean() {
+				v.person, _ = claimants.add(v.claim.PersonID, 0)
+				rr.deliver(t, &v)
+			}
+			return err
+		}
+	}
 	if cr != nil || !parallel {
 		var ahead *lookahead
 		if checks.PersonIndex != nil {
@@ -644,6 +664,20 @@ func scanClaims(file string, r io.Reader, checks ClaimChecks, pending *pendingPe
 		return scanSequential(t, rr)
 	}
 	return scanParallel(t, br, rr)
+}
+
+// numberClaimants numbers the persons of b's claims in claimants, a batch at a time (see
+// idTable.addMany). Rows with problems are numbered too, or not: they are never delivered.
+func numberClaimants(b *block[claimValue], claimants *idTable) {
+	rows := b.rows
+	var number [64]int
+	for lo := 0; lo < len(rows); lo += len(number) {
+		n := min(len(number), len(rows)-lo)
+		claimants.addMany(n, func(k int) string { return rows[lo+k].v.claim.PersonID }, number[:n])
+		for k := range n {
+			rows[lo+k].v.person = number[k]
+		}
+	}
 }
 
 // errPersons is what scanClaims returns when the persons it waited for could not be read.
@@ -722,7 +756,7 @@ func ScanPersonsAndClaims(personsFile string, persons io.Reader, claimsFile stri
 		}
 	}()
 	checks.Persons, checks.PersonIndex = nil, nil
-	err := scanClaims(claimsFile, claims, checks, pending, add)
+	err := scanClaims(claimsFile, claims, checks, pending, nil, add)
 	<-pending.ready
 	if pending.err != nil {
 		return nil, pending.err

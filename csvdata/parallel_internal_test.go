@@ -78,52 +78,7 @@ func TestParallelMatchesSequential(t *testing.T) {
 	defer func(size int) { blockSize = size }(blockSize)
 	persons, claims := parallelFiles(3000)
 	last := len(claims) - 40 // a line near the end of the claims file
-	type edit struct {
-		name           string
-		persons, claim func(p, c []string)
-	}
-	set := func(lines []string, i, field int, v string) {
-		f := strings.Split(lines[i], ",")
-		f[field] = v
-		lines[i] = strings.Join(f, ",")
-	}
-	edits := []edit{
-		{"Valid", nil, nil},
-		{"DuplicateClaimLate", nil, func(_, c []string) { set(c, last, 0, strings.Split(c[17], ",")[0]) }},
-		{"DuplicateClaimOutOfOrder", nil, func(_, c []string) {
-			set(c, last-500, 0, "C000000005x")
-			set(c, last, 0, "C000000005x")
-		}},
-		{"UnknownPersonLate", nil, func(_, c []string) { set(c, last, 1, "P9999999") }},
-		{"UnknownPersonAndMore", nil, func(_, c []string) {
-			set(c, last, 1, "P9999999")
-			set(c, last, 7, "x")
-			set(c, last, 0, "")
-		}},
-		{"BadAmountLate", nil, func(_, c []string) { set(c, last, 7, "12.345") }},
-		{"TooManyProblems", nil, func(_, c []string) {
-			for i := last - 30; i < len(c); i++ {
-				set(c, i, 1+i%3, "?")
-			}
-		}},
-		{"FieldCountLate", nil, func(_, c []string) { c[last] += ",extra" }},
-		{"ProblemsThenFieldCount", nil, func(_, c []string) {
-			set(c, last-3, 4, "daycare")
-			c[last] += ",extra"
-		}},
-		{"QuotedLate", nil, func(_, c []string) { set(c, last, 2, `"TWN01"`) }},
-		{"QuoteBroken", nil, func(_, c []string) { set(c, last, 2, `TW"N01`) }},
-		{"QuotedThenProblem", nil, func(_, c []string) {
-			set(c, last-10, 2, `"TWN01"`)
-			set(c, last, 3, "nowhere")
-		}},
-		{"BlankAndCRLFLines", nil, func(_, c []string) {
-			c[last] += "\r\n"
-			c[last-5] += "\n\n"
-		}},
-		{"DuplicatePersonLate", func(p, _ []string) { set(p, len(p)-3, 0, "P0000007") }, nil},
-		{"BadPersonAndBadClaim", func(p, _ []string) { set(p, len(p)-3, 2, "maybe") }, func(_, c []string) { set(c, last, 7, "x") }},
-	}
+	edits := parallelEdits(last)
 	checks := ClaimChecks{Providers: map[string]Provider{
 		"TWN01": {ID: "TWN01", Level: calc.Township}, "CTY01": {ID: "CTY01", Level: calc.County},
 	}}
@@ -161,6 +116,62 @@ func TestParallelMatchesSequential(t *testing.T) {
 				t.Errorf("valid files: %d claims read, error %v", len(want.rows), want.err)
 			}
 		})
+	}
+}
+
+// edit changes a persons file's and a claims file's lines.
+type edit struct {
+	name           string
+	persons, claim func(p, c []string)
+}
+
+// setField sets field field of line i to v.
+func setField(lines []string, i, field int, v string) {
+	f := strings.Split(lines[i], ",")
+	f[field] = v
+	lines[i] = strings.Join(f, ",")
+}
+
+// parallelEdits are edits of parallelFiles, most of them making a problem at or near line
+// last of the claims file.
+func parallelEdits(last int) []edit {
+	set := setField
+	return []edit{
+		{"Valid", nil, nil},
+		{"DuplicateClaimLate", nil, func(_, c []string) { set(c, last, 0, strings.Split(c[17], ",")[0]) }},
+		{"DuplicateClaimOutOfOrder", nil, func(_, c []string) {
+			set(c, last-500, 0, "C000000005x")
+			set(c, last, 0, "C000000005x")
+		}},
+		{"UnknownPersonLate", nil, func(_, c []string) { set(c, last, 1, "P9999999") }},
+		{"UnknownPersonAndMore", nil, func(_, c []string) {
+			set(c, last, 1, "P9999999")
+			set(c, last, 7, "x")
+			set(c, last, 0, "")
+		}},
+		{"BadAmountLate", nil, func(_, c []string) { set(c, last, 7, "12.345") }},
+		{"TooManyProblems", nil, func(_, c []string) {
+			for i := last - 30; i < len(c); i++ {
+				set(c, i, 1+i%3, "?")
+			}
+		}},
+		{"FieldCountLate", nil, func(_, c []string) { c[last] += ",extra" }},
+		{"ProblemsThenFieldCount", nil, func(_, c []string) {
+			set(c, last-3, 4, "daycare")
+			c[last] += ",extra"
+		}},
+		{"QuotedLate", nil, func(_, c []string) { set(c, last, 2, `"TWN01"`) }},
+		{"QuoteBroken", nil, func(_, c []string) { set(c, last, 2, `TW"N01`) }},
+		{"QuotedThenProblem", nil, func(_, c []string) {
+			set(c, last-10, 2, `"TWN01"`)
+			set(c, last, 3, "nowhere")
+		}},
+		{"BlankAndCRLFLines", nil, func(_, c []string) {
+			c[last] += "\r\n"
+			c[last-5] += "\n\n"
+		}},
+		{"DuplicatePersonLate", func(p, _ []string) { set(p, len(p)-3, 0, "P0000007") }, nil},
+		{"BadPersonAndBadClaim", func(p, _ []string) { set(p, len(p)-3, 2, "maybe") }, func(_, c []string) { set(c, last, 7, "x") }},
 	}
 }
 

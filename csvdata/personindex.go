@@ -130,24 +130,31 @@ func (x *PersonIndex) Person(n int) calc.Person {
 // strings made for them all: a province's 400,000 claimants one by one were 800,000
 // allocations, on a what-if's one-core path.
 func (x *PersonIndex) PersonsOf(ns []int32) []calc.Person {
-	var ids, households strings.Builder
+	return personsOf(ns, func(n int32) []byte { return x.ids.at(int(n)) },
+		func(n int32) *indexedPerson { return x.persons.at(int(n)) }, x.households)
+}
+
+// personsOf returns persons ns, person n's id being id(n) and the rest person(n) with its
+// household in households, their ids slices of two strings made for them all.
+func personsOf(ns []int32, id func(n int32) []byte, person func(n int32) *indexedPerson, households *idTable) []calc.Person {
+	var ids, hids strings.Builder
 	size, hsize := 0, 0
 	for _, n := range ns {
-		size += len(x.ids.at(int(n)))
-		hsize += len(x.households.at(int(x.persons.at(int(n)).household)))
+		size += len(id(n))
+		hsize += len(households.at(int(person(n).household)))
 	}
 	ids.Grow(size)
-	households.Grow(hsize)
+	hids.Grow(hsize)
 	for _, n := range ns {
-		ids.Write(x.ids.at(int(n)))
-		households.Write(x.households.at(int(x.persons.at(int(n)).household)))
+		ids.Write(id(n))
+		hids.Write(households.at(int(person(n).household)))
 	}
-	idText, householdText := ids.String(), households.String()
+	idText, householdText := ids.String(), hids.String()
 	out := make([]calc.Person, len(ns))
 	at, hat := 0, 0
 	for k, n := range ns {
-		p := x.persons.at(int(n))
-		end, hend := at+len(x.ids.at(int(n))), hat+len(x.households.at(int(p.household)))
+		p := person(n)
+		end, hend := at+len(id(n)), hat+len(households.at(int(p.household)))
 		out[k] = calc.Person{ID: idText[at:end], HouseholdID: householdText[hat:hend], RegisteredPoor: p.poor, Aid: p.aid}
 		at, hat = end, hend
 	}

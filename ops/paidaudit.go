@@ -49,13 +49,22 @@ func AuditPaidFiles(in PaidFiles) (*batch.PaidAudit, error) {
 	return AuditPaidTable(set, in)
 }
 
-// ReadClaimTable reads a persons file and a claims file at once, on every core, into the
-// bulk engine's columns: the persons into a csvdata.PersonIndex (a dated file's versions
-// too), the claims straight into a batch.Builder, checked as csvdata.ScanPersonsAndClaims
-// checks them, never into a calc.Person or calc.Claim per row. It is how replay, what-if
-// and the audit from files read their files, from the command and the API alike. Errors:
-// those of csvdata.ScanPersonsAndClaims, the persons file's first.
+// ReadClaimTable reads a persons file and a claims file, on every core, into the bulk
+// engine's columns: the claims straight into a batch.Builder, checked as
+// csvdata.ScanPersonsAndClaims checks them, never into a calc.Person or calc.Claim per row.
+// It is how replay, what-if and the audit from files read their files, from the command
+// and the API alike. Errors: those of csvdata.ScanPersonsAndClaims, the persons file's
+// first.
+//
+// Files that can be read again (an *os.File, an upload) are read claims first
+// (csvdata.ScanClaimantsFirst), keeping only the persons with claims; when that reading
+// cannot be sure of them, or finds anything wrong, both are read again from where they
+// started with csvdata.ScanPersonsAndClaims, which indexes every person (a dated file's
+// versions too) and says what is wrong.
 func ReadClaimTable(personsName string, persons io.Reader, claimsName string, claims io.Reader, checks csvdata.ClaimChecks) (*batch.ClaimTable, error) {
+	if set, ok, err := readClaimantsFirst(personsName, persons, claimsName, claims, checks); ok || err != nil {
+		return set, err
+	}
 	var b *batch.Builder
 	_, err := csvdata.ScanPersonsAndClaims(personsName, persons, claimsName, claims, checks,
 		func(x *csvdata.PersonIndex) { b = batch.NewBuilder(x) },
@@ -66,6 +75,36 @@ func ReadClaimTable(personsName string, persons io.Reader, claimsName string, cl
 	// The persons index, the lookup table of a province's ids, need not outlive the
 	// claims' reading: the table holds the claimants.
 	return b.Table(), nil
+}
+
+// readClaimantsFirst is ReadClaimTable's reading of the claims first, for readers that
+// can seek: ok says it read the files; with ok false and no error, both readers are back
+// where they started, to be read persons first. The error is one of seeking back.
+func readClaimantsFirst(personsName string, persons io.Reader, claimsName string, claims io.Reader, checks csvdata.ClaimChecks) (set *batch.ClaimTable, ok bool, err error) {
+	ps, ok1 := persons.(io.Seeker)
+	cs, ok2 := claims.(io.Seeker)
+	if !ok1 || !ok2 {
+		return nil, false, nil
+	}
+	personsAt, err1 := ps.Seek(0, io.SeekCurrent)
+	claimsAt, err2 := cs.Seek(0, io.SeekCurrent)
+	if err1 != nil || err2 != nil {
+		return nil, false, nil // not a file that seeks, after all (a pipe)
+	}
+	b := batch.NewBuilder(nil)
+	x, err := csvdata.ScanClaimantsFirst(personsName, persons, claimsName, claims, checks,
+		func(row *csvdata.ClaimRow) { b.Add(row.Person, &row.Claim) })
+	if err == nil {
+		b.SetPersons(x, x.Numbers())
+		return b.Table(), true, nil
+	}
+	if _, err := ps.Seek(personsAt, io.SeekStart); err != nil {
+		return nil, false, fmt.Errorf("read %s again: %w", personsName, err)
+	}
+	if _, err := cs.Seek(claimsAt, io.SeekStart); err != nil {
+		return nil, false, fmt.Errorf("read %s again: %w", claimsName, err)
+	}
+	return nil, false, nil
 }
 
 // AuditPaidTable is AuditPaidFiles for claims already read into set (by ReadClaimTable,
