@@ -452,11 +452,8 @@ func (t *table) uniqueID(c column, what string, seen *idTable) (string, error) {
 			return id, t.fail(c, "%s", rule)
 		}
 	}
-	if seen == nil {
-		t.validID = id
-		return id, nil
-	}
 	if seen == nil { // the caller checks repeats itself
+		t.validID = id
 		return id, nil
 	}
 	if n, added := seen.add(id, t.line()); !added {
