@@ -32,6 +32,8 @@ func TestClaimantsFirst(t *testing.T) {
 		}, nil},
 		edit{"ClaimantNotAPerson", func(p, _ []string) { p[len(p)-1] = strings.Replace(p[len(p)-1], "P", "Q", 1) }, nil},
 		edit{"ClaimsQuotedHeader", nil, func(_, c []string) { c[0] = `"claim_id"` + c[0][len("claim_id"):] }},
+		edit{"ClaimsOutOfOrder", nil, func(_, c []string) { c[50], c[51] = c[51], c[50] }},
+		edit{"ClaimsOutOfOrderLate", nil, func(_, c []string) { c[len(c)-2], c[len(c)-1] = c[len(c)-1], c[len(c)-2] }},
 	)
 	// The edits whose files are valid and read claims first.
 	fast := map[string]bool{"Valid": true, "QuotedLate": true, "BlankAndCRLFLines": true, "ClaimsQuotedHeader": true,
@@ -110,7 +112,8 @@ func TestClaimantsFirst(t *testing.T) {
 				}
 			}
 			if fast[e.name] != (want.err == nil) && e.name != "PersonsOutOfOrder" && e.name != "PersonsOutOfOrderLate" &&
-				e.name != "PersonQuotedLate" && e.name != "PersonsDated" {
+				e.name != "PersonQuotedLate" && e.name != "PersonsDated" &&
+				e.name != "ClaimsOutOfOrder" && e.name != "ClaimsOutOfOrderLate" {
 				t.Errorf("persons first: error %v", want.err)
 			}
 		})

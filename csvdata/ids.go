@@ -36,6 +36,13 @@ type idTable struct {
 	mixSeed uint64   // mixed into a short id's hash, so that no file can choose its slots
 	chunks  []idChunk
 	n       int
+
+	// lastOnly says the table keeps only its last id (last, first seen on lastLine), for
+	// ids that must come in increasing order: add then refuses an id that does not come
+	// after the last, a repeat or not.
+	lastOnly bool
+	last     []byte
+	lastLine int
 }
 
 // idSlot is an empty slot (val 0) or an id's. For an id of at most shortID bytes, key and
@@ -133,7 +140,15 @@ func (t *idTable) at(n int) []byte {
 func (t *idTable) id(n int) string { return string(t.at(n)) }
 
 // line returns the line id n was first seen on.
-func (t *idTable) line(n int) int { return int(t.chunks[n>>idChunkBits].line[n&(idsPerChunk-1)]) }
+func (t *idTable) line(n int) int {
+	if t.lastOnly {
+		return t.lastLine
+	}
+	return int(t.chunks[n>>idChunkBits].line[n&(idsPerChunk-1)])
+}
+
+// newLastOnly returns an empty table that keeps only its last id (see lastOnly).
+func newLastOnly() *idTable { return &idTable{lastOnly: true} }
 
 // dropLines forgets the lines, once no more ids will be added.
 func (t *idTable) dropLines() {
@@ -229,6 +244,14 @@ func (t *idTable) addMany(n int, id func(k int) string, number []int) {
 // add adds id, first seen on line, unless it was added before. It returns id's number
 // and whether it is new.
 func (t *idTable) add(id string, line int) (int, bool) {
+	if t.lastOnly {
+		if t.n > 0 && string(t.last) >= id {
+			return t.n - 1, false
+		}
+		t.last, t.lastLine = append(t.last[:0], id...), line
+		t.n++
+		return t.n - 1, true
+	}
 	if t.slots == nil {
 		// Still in increasing order?
 		switch {

@@ -161,3 +161,27 @@ func TestPack(t *testing.T) {
 		}
 	}
 }
+
+// TestLastOnly: a table that keeps only its last id takes ids in increasing order and
+// refuses a repeat of the last, with the last's line, and any id before it.
+func TestLastOnly(t *testing.T) {
+	tab := newLastOnly()
+	for i, tt := range []struct {
+		id    string
+		added bool
+		n     int
+	}{
+		{"C1", true, 0}, {"C2", true, 1}, {"C2", false, 1}, {"C10", false, 1}, {"C3", true, 2}, {"C30", true, 3},
+	} {
+		n, added := tab.add(tt.id, 10+i)
+		if n != tt.n || added != tt.added {
+			t.Errorf("add %s: %d, %v; want %d, %v", tt.id, n, added, tt.n, tt.added)
+		}
+	}
+	if got := tab.line(1); got != 15 {
+		t.Errorf("line of the last id: %d, want 15", got)
+	}
+	if tab.len() != 4 {
+		t.Errorf("len %d, want 4", tab.len())
+	}
+}
