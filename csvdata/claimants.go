@@ -91,6 +91,7 @@ func ScanClaimantsFirst(personsFile string, persons io.Reader, claimsFile string
 		return nil, fmt.Errorf("%w: reading on one core", ErrNeedsFullRead)
 	}
 	x := &ClaimantIndex{claimants: newIDTable(), households: newIDTable()}
+	x.claimants.dense = true
 	checks.Persons, checks.PersonIndex = nil, nil
 	err := scanClaims(claimsFile, claims, checks, nil, x.claimants, add)
 	if err != nil {

@@ -95,25 +95,33 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 // limitMemory sets a soft limit on the Go runtime's memory for a run over the claims and
 // persons files named, unless GOMEMLIMIT sets one, and returns what restores the limit
 // before. Without it the garbage collector lets the heap grow to twice what was live at
-// its last cycle: the what-if's live data peaks at about 1.15 bytes per byte of the two
-// files (157 MiB for the 999,558 claims of 1,500,000 persons, while their ClaimTable is
-// built), but the heap reached 250 MiB, its resident set 330 MiB, because the columns the
-// Builder lets go are collected only when the heap reaches twice the 128 MiB live at the
-// cycle before. A limit of 64 MiB plus the files' size keeps the peak near the live data,
-// at a few more collections near it, and grows with the files (a soft limit: above it
-// the collector works harder, it never fails an allocation). Shipped files (empty names)
-// are small: no limit.
+// its last cycle: the what-if's heap reached 250 MiB, its resident set 330 MiB, because the
+// columns the Builder lets go are collected only when the heap reaches twice the 128 MiB
+// live at the cycle before. The limit is 64 MiB plus the claims file's size plus half the
+// persons file's: the claims are kept whole, in columns, but of the persons, read claims
+// first (ops.ReadClaimTable), only those with claims, a quarter of a province's register.
+// The heap grows to the limit before its first collection (see below), so that the limit
+// is about the memory a run touches, each page of it a page fault: with the whole persons
+// file's size in the limit, the what-if of a province's files touched 220 MB, with half of
+// it 190 MB (run just after the pandas peer had freed its memory, 0.56-0.70 s rather than
+// 0.58-0.85 s); with less than that, more collections took as much time as they saved
+// (docs/performance.md, "From files, sixth pass"). It is a soft limit: above it the collector works harder, it never fails an
+// allocation (files read persons first, out of id order, use more). Shipped files (empty
+// names) are small: no limit.
 func limitMemory(claimsFile, personsFile string) (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" || claimsFile == "" || personsFile == "" {
 		return func() {}
 	}
 	size := int64(64 << 20)
-	for _, name := range []string{claimsFile, personsFile} {
-		fi, err := os.Stat(name)
+	for _, f := range []struct {
+		name string
+		part int64 // of the file's size, in halves
+	}{{claimsFile, 2}, {personsFile, 1}} {
+		fi, err := os.Stat(f.name)
 		if err != nil || !fi.Mode().IsRegular() {
 			return func() {}
 		}
-		size += fi.Size()
+		size += fi.Size() * f.part / 2
 	}
 	before := debug.SetMemoryLimit(size)
 	// The heap's addresses spread past the limit (memory the collector has freed but not

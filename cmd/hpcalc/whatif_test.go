@@ -255,8 +255,8 @@ func TestWhatifHouseholdOnDischargeDay(t *testing.T) {
 func TestLimitMemory(t *testing.T) {
 	dir := t.TempDir()
 	claims, persons := filepath.Join(dir, "claims.csv"), filepath.Join(dir, "persons.csv")
-	for _, name := range []string{claims, persons} {
-		if err := os.WriteFile(name, make([]byte, 1000), 0o600); err != nil {
+	for name, size := range map[string]int{claims: 1000, persons: 3000} {
+		if err := os.WriteFile(name, make([]byte, size), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -271,8 +271,8 @@ func TestLimitMemory(t *testing.T) {
 		limit                  int64
 		gc                     int
 	}{
-		{"Default", "", "", 64<<20 + 2000, -1},
-		{"GOGCSet", "100", "", 64<<20 + 2000, gcBefore},
+		{"Default", "", "", 64<<20 + 1000 + 3000/2, -1},
+		{"GOGCSet", "100", "", 64<<20 + 1000 + 3000/2, gcBefore},
 		{"GOMEMLIMITSet", "", "1GiB", limitBefore, gcBefore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
