@@ -98,6 +98,7 @@ func ScanClaimantsFirst(personsFile string, persons io.Reader, claimsFile string
 		return nil, fmt.Errorf("%w: %s: %w", ErrNeedsFullRead, claimsFile, err)
 	}
 	x.claimants.dropLines()
+	x.claimants.buildFilter() // most persons have no claim
 	if err := x.readPersons(personsFile, persons); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNeedsFullRead, personsFile, err)
 	}

@@ -3,6 +3,7 @@ package csvdata
 import (
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,11 @@ type idTable struct {
 	lastOnly bool
 	last     []byte
 	lastLine int
+
+	// filter, if not nil, has the bit h>>filterShift set for the hash h of every id
+	// (buildFilter).
+	filter      []uint64
+	filterShift uint
 
 	// dense says the table may be seven eighths full rather than three quarters: for a
 	// table of claimants, which is rebuilt at each doubling as the claims are read, and
@@ -218,18 +224,57 @@ func (t *idTable) find(id string) (int, bool) {
 // ids at once, their slots' places worked out before any is read, so that the processor
 // can wait for several slots at once rather than one after the other. The table must be
 // built.
+//
+// With a filter (buildFilter), an id whose hash's bit is not set is not looked up.
 func (t *idTable) findMany(n int, id func(k int) string, found []int) {
 	var key, hi, h [64]uint64
 	for k := range n {
 		key[k], hi[k], h[k] = slotFor(t, id(k))
+		if t.filter != nil && t.filter[h[k]>>t.filterShift>>6]&(1<<(h[k]>>t.filterShift&63)) == 0 {
+			found[k] = -1
+			continue
+		}
+		found[k] = 0
 		prefetch(&t.slots[int(h[k])&t.mask])
 	}
 	for k := range n {
+		if found[k] < 0 {
+			continue
+		}
 		m, ok, _ := t.lookup(id(k), key[k], hi[k], h[k])
 		if !ok {
 			m = -1
 		}
 		found[k] = m
+	}
+}
+
+// buildFilter makes the table's filter: a bit for each id's hash, in a bitmap of about
+// sixteen bits an id, so that findMany passes over most ids that are not in the table
+// with one read of a bitmap that stays in the processor's cache (one in sixteen or so is
+// looked up for nothing). It is for a table of a few of many ids looked up: the
+// claimants among a province's persons, three quarters of whom have no claim, whose
+// lookups, each probing a table seven eighths full until an empty slot, were 5% of a
+// what-if's CPU. The table must be built; ids added after are not in the filter.
+func (t *idTable) buildFilter() {
+	size := 64
+	for size < 16*t.n {
+		size *= 2
+	}
+	t.filter = make([]uint64, size/64)
+	t.filterShift = uint(64 - bits.Len(uint(size-1)))
+	for _, s := range t.slots {
+		if s.val == 0 {
+			continue
+		}
+		h := s.key // a long id's key is its hash
+		if hi := s.val >> 32; hi != longMark {
+			h = mix(s.key^t.mixSeed, hi)
+		}
+		if t.collide {
+			h = 0
+		}
+		t.filter[h>>t.filterShift>>6] |= 1 << (h >> t.filterShift & 63)
 	}
 }
 

@@ -185,3 +185,45 @@ func TestLastOnly(t *testing.T) {
 		t.Errorf("len %d, want 4", tab.len())
 	}
 }
+
+// TestFilter: with its filter built, findMany still finds every id of the table, short
+// and long, and no other, whether the hashes differ or are all alike.
+func TestFilter(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		tab := newIDTable()
+		tab.collide = collide
+		in := map[string]int{}
+		n := 20000
+		if collide {
+			n = 300
+		}
+		for i := range n {
+			id := fmt.Sprintf("P%07d", 7*i)
+			if i%10 == 0 {
+				id += "-a-long-id-past-twelve-bytes"
+			}
+			m, _ := tab.add(id, 0)
+			in[id] = m
+		}
+		tab.index()
+		tab.buildFilter()
+		var queries []string
+		for i := range 5 * n {
+			queries = append(queries, fmt.Sprintf("P%07d", i), fmt.Sprintf("P%07d-a-long-id-past-twelve-bytes", i))
+		}
+		found := make([]int, 64)
+		for lo := 0; lo < len(queries); lo += 64 {
+			k := min(64, len(queries)-lo)
+			tab.findMany(k, func(j int) string { return queries[lo+j] }, found[:k])
+			for j, got := range found[:k] {
+				want, ok := in[queries[lo+j]]
+				if !ok {
+					want = -1
+				}
+				if got != want {
+					t.Fatalf("collide %v: findMany %s = %d, want %d", collide, queries[lo+j], got, want)
+				}
+			}
+		}
+	}
+}
