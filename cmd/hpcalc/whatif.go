@@ -97,31 +97,26 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 // before. Without it the garbage collector lets the heap grow to twice what was live at
 // its last cycle: the what-if's heap reached 250 MiB, its resident set 330 MiB, because the
 // columns the Builder lets go are collected only when the heap reaches twice the 128 MiB
-// live at the cycle before. The limit is 64 MiB plus the claims file's size plus half the
-// persons file's: the claims are kept whole, in columns, but of the persons, read claims
-// first (ops.ReadClaimTable), only those with claims, a quarter of a province's register.
-// The heap grows to the limit before its first collection (see below), so that the limit
-// is about the memory a run touches, each page of it a page fault: with the whole persons
-// file's size in the limit, the what-if of a province's files touched 220 MB, with half of
-// it 190 MB (run just after the pandas peer had freed its memory, 0.56-0.70 s rather than
-// 0.58-0.85 s); with less than that, more collections took as much time as they saved
-// (docs/performance.md, "From files, sixth pass"). It is a soft limit: above it the collector works harder, it never fails an
-// allocation (files read persons first, out of id order, use more). Shipped files (empty
-// names) are small: no limit.
+// live at the cycle before. The limit is 64 MiB plus the claims and persons files' sizes:
+// the heap grows to it before its first collection (see below), so that it is about the
+// memory a run touches, each page of it a page fault. Read claims first
+// (ops.ReadClaimTable), a province's files need less (with half the persons file's size in
+// the limit, the what-if touched 190 MB rather than 220, a little faster), but read
+// persons first (claims or persons out of id order) they need all of it: with the limit
+// below what is live, the collector ran fourteen times in a row and the what-if took twice
+// as long. It is a soft limit: above it the collector works harder, it never fails an
+// allocation. Shipped files (empty names) are small: no limit.
 func limitMemory(claimsFile, personsFile string) (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" || claimsFile == "" || personsFile == "" {
 		return func() {}
 	}
 	size := int64(64 << 20)
-	for _, f := range []struct {
-		name string
-		part int64 // of the file's size, in halves
-	}{{claimsFile, 2}, {personsFile, 1}} {
-		fi, err := os.Stat(f.name)
+	for _, name := range []string{claimsFile, personsFile} {
+		fi, err := os.Stat(name)
 		if err != nil || !fi.Mode().IsRegular() {
 			return func() {}
 		}
-		size += fi.Size() * f.part / 2
+		size += fi.Size()
 	}
 	before := debug.SetMemoryLimit(size)
 	// The heap's addresses spread past the limit (memory the collector has freed but not

@@ -271,8 +271,8 @@ func TestLimitMemory(t *testing.T) {
 		limit                  int64
 		gc                     int
 	}{
-		{"Default", "", "", 64<<20 + 1000 + 3000/2, -1},
-		{"GOGCSet", "100", "", 64<<20 + 1000 + 3000/2, gcBefore},
+		{"Default", "", "", 64<<20 + 1000 + 3000, -1},
+		{"GOGCSet", "100", "", 64<<20 + 1000 + 3000, gcBefore},
 		{"GOMEMLIMITSet", "", "1GiB", limitBefore, gcBefore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
