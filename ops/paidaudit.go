@@ -42,7 +42,7 @@ type PaidFiles struct {
 // total; the errors of batch.AuditPaid.
 func AuditPaidFiles(in PaidFiles) (*batch.PaidAudit, error) {
 	checks := csvdata.ClaimChecks{Providers: in.Providers, Policies: in.Policies}
-	set, err := ReadClaimTable(in.PersonsName, in.Persons, in.ClaimsName, in.Claims, checks)
+	set, err := ReadClaimTable(in.PersonsName, in.Persons, in.ClaimsName, in.Claims, checks, ReadOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -61,9 +61,12 @@ func AuditPaidFiles(in PaidFiles) (*batch.PaidAudit, error) {
 // cannot be sure of them, or finds anything wrong, both are read again from where they
 // started with csvdata.ScanPersonsAndClaims, which indexes every person (a dated file's
 // versions too) and says what is wrong.
-func ReadClaimTable(personsName string, persons io.Reader, claimsName string, claims io.Reader, checks csvdata.ClaimChecks) (*batch.ClaimTable, error) {
+func ReadClaimTable(personsName string, persons io.Reader, claimsName string, claims io.Reader, checks csvdata.ClaimChecks, opt ReadOptions) (*batch.ClaimTable, error) {
 	if set, ok, err := readClaimantsFirst(personsName, persons, claimsName, claims, checks); ok || err != nil {
 		return set, err
+	}
+	if opt.BeforePersonsFirst != nil {
+		opt.BeforePersonsFirst()
 	}
 	var b *batch.Builder
 	_, err := csvdata.ScanPersonsAndClaims(personsName, persons, claimsName, claims, checks,
@@ -75,6 +78,14 @@ func ReadClaimTable(personsName string, persons io.Reader, claimsName string, cl
 	// The persons index, the lookup table of a province's ids, need not outlive the
 	// claims' reading: the table holds the claimants.
 	return b.Table(), nil
+}
+
+// ReadOptions are how ReadClaimTable reads.
+type ReadOptions struct {
+	// BeforePersonsFirst, if not nil, is called before the files are read persons first,
+	// which holds an index of every person rather than of those with claims: a caller that
+	// limits its memory may allow for more.
+	BeforePersonsFirst func()
 }
 
 // readClaimantsFirst is ReadClaimTable's reading of the claims first, for readers that

@@ -92,9 +92,15 @@ func TestReadClaimTableEitherWay(t *testing.T) {
 				return f
 			}
 			pf, cf := write("persons.csv", tt.persons), write("claims.csv", tt.claims)
-			got, gotErr := ops.ReadClaimTable("persons.csv", pf, "claims.csv", cf, checks)
+			personsFirst := 0
+			got, gotErr := ops.ReadClaimTable("persons.csv", pf, "claims.csv", cf, checks,
+				ops.ReadOptions{BeforePersonsFirst: func() { personsFirst++ }})
 			pf2, cf2 := write("persons2.csv", tt.persons), write("claims2.csv", tt.claims)
-			want, wantErr := ops.ReadClaimTable("persons.csv", onlyReader{pf2}, "claims.csv", onlyReader{cf2}, checks)
+			want, wantErr := ops.ReadClaimTable("persons.csv", onlyReader{pf2}, "claims.csv", onlyReader{cf2}, checks, ops.ReadOptions{})
+			// Only files in id order and without problems are read claims first.
+			if wantPersonsFirst := map[bool]int{false: 0, true: 1}[tt.name != "InIDOrder"]; personsFirst != wantPersonsFirst {
+				t.Errorf("read persons first %d times, want %d", personsFirst, wantPersonsFirst)
+			}
 			if (wantErr != nil) != tt.wantErr {
 				t.Fatalf("persons first: error %v", wantErr)
 			}

@@ -45,7 +45,7 @@ func runAuditFiles(f *auditFiles, policyFiles []string, format string, stdout io
 	defer paid.Close()
 	// The persons and claims files are read at once, as replay reads them; the persons'
 	// index goes once the claims are in the table.
-	in, err := loadReplayInput(policyFiles, f.persons, f.providers, f.claims)
+	in, err := loadReplayInput(policyFiles, f.persons, f.providers, f.claims, nil)
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func runFixturesScale(args []string, stdout, stderr io.Writer) error {
 // writeLegacyPaid settles the claims written to dir as a legacy system with faults paid
 // them, and writes paid.csv and planted.csv.
 func writeLegacyPaid(dir string, share float64, seed uint64, stdout io.Writer) error {
-	in, err := loadReplayInput(nil, filepath.Join(dir, "persons.csv"), filepath.Join(dir, "providers.csv"), filepath.Join(dir, "claims.csv"))
+	in, err := loadReplayInput(nil, filepath.Join(dir, "persons.csv"), filepath.Join(dir, "providers.csv"), filepath.Join(dir, "claims.csv"), nil)
 	if err != nil {
 		return err
 	}

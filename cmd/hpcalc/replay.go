@@ -42,7 +42,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile)
+	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile, nil)
 	if err != nil {
 		return err
 	}
@@ -87,8 +87,9 @@ type replayInput struct {
 // empty name meaning the shipped file. The persons go into a csvdata.PersonIndex and the
 // claims straight into a batch.Builder, never into a calc.Person or calc.Claim per row:
 // that keeps a province's files (1,500,000 persons, 1,000,000 claims) well under 500 MiB.
-// The persons and claims files are read at once, on every core.
-func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFile string) (*replayInput, error) {
+// The persons and claims files are read on every core (ops.ReadClaimTable), and
+// beforePersonsFirst, if not nil, is called before they are read persons first.
+func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFile string, beforePersonsFirst func()) (*replayInput, error) {
 	ref, err := loadReference(policyFiles, "", providersFile, claimsFile, false)
 	if err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFil
 	}
 	defer f.Close()
 	checks := csvdata.ClaimChecks{Providers: ref.providers, Policies: in.policies}
-	if in.set, err = ops.ReadClaimTable(personsName, persons, name, f, checks); err != nil {
+	if in.set, err = ops.ReadClaimTable(personsName, persons, name, f, checks, ops.ReadOptions{BeforePersonsFirst: beforePersonsFirst}); err != nil {
 		return nil, err
 	}
 	return in, nil

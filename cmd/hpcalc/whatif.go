@@ -62,8 +62,9 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer limitMemory(*claimsFile, *personsFile)()
-	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile)
+	limit := limitMemory(*claimsFile, *personsFile)
+	defer limit.Restore()
+	in, err := loadReplayInput(policyFiles, *personsFile, *providersFile, *claimsFile, limit.PersonsFirst)
 	if err != nil {
 		return err
 	}
@@ -92,51 +93,80 @@ func runWhatif(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// limitMemory sets a soft limit on the Go runtime's memory for a run over the claims and
-// persons files named, unless GOMEMLIMIT sets one, and returns what restores the limit
-// before. Without it the garbage collector lets the heap grow to twice what was live at
-// its last cycle: the what-if's heap reached 250 MiB, its resident set 330 MiB, because the
+// memoryLimit is the soft limit on the Go runtime's memory that limitMemory set for a run
+// over a claims file and a persons file.
+//
+// Without a limit the garbage collector lets the heap grow to twice what was live at its
+// last cycle: the what-if's heap reached 250 MiB, its resident set 330 MiB, because the
 // columns the Builder lets go are collected only when the heap reaches twice the 128 MiB
-// live at the cycle before. The limit is 64 MiB plus the claims and persons files' sizes:
-// the heap grows to it before its first collection (see below), so that it is about the
-// memory a run touches, each page of it a page fault. Read claims first
-// (ops.ReadClaimTable), a province's files need less (with half the persons file's size in
-// the limit, the what-if touched 190 MB rather than 220, a little faster), but read
-// persons first (claims or persons out of id order) they need all of it: with the limit
-// below what is live, the collector ran fourteen times in a row and the what-if took twice
-// as long. It is a soft limit: above it the collector works harder, it never fails an
-// allocation. Shipped files (empty names) are small: no limit.
-func limitMemory(claimsFile, personsFile string) (restore func()) {
+// live at the cycle before. With it, the heap grows to the limit before its first
+// collection (see limitMemory), so that the limit is about the memory a run touches, each
+// page of it a page fault. It is 64 MiB plus the claims file's size plus half the persons
+// file's: files read claims first (ops.ReadClaimTable) keep the claims whole, in columns,
+// but of the persons only those with claims, a quarter of a province's register (with the
+// whole persons file's size in the limit, the what-if of a province's files touched 220 MB
+// rather than 190, and the runs just after the pandas peer had freed its memory took
+// 0.58-0.85 s rather than 0.56-0.70 s). Files read persons first (out of id order) hold
+// an index of every person: PersonsFirst raises the limit by the other half of the persons
+// file (below what is live, the collector ran fourteen times in a row and a what-if of a
+// shuffled claims file took twice as long). It is a soft limit: above it the collector
+// works harder, it never fails an allocation.
+type memoryLimit struct {
+	set          bool  // limitMemory set a limit
+	before       int64 // the limit before
+	personsFirst int64 // the limit for files read persons first
+	restoreGC    func()
+}
+
+// limitMemory sets a soft limit on the Go runtime's memory for a run over the claims and
+// persons files named (see memoryLimit), unless GOMEMLIMIT sets one. Shipped files (empty
+// names) are small: no limit. Restore puts back the limit before.
+func limitMemory(claimsFile, personsFile string) *memoryLimit {
+	m := &memoryLimit{restoreGC: func() {}}
 	if os.Getenv("GOMEMLIMIT") != "" || claimsFile == "" || personsFile == "" {
-		return func() {}
+		return m
 	}
-	size := int64(64 << 20)
-	for _, name := range []string{claimsFile, personsFile} {
+	var sizes [2]int64
+	for i, name := range []string{claimsFile, personsFile} {
 		fi, err := os.Stat(name)
 		if err != nil || !fi.Mode().IsRegular() {
-			return func() {}
+			return m
 		}
-		size += fi.Size()
+		sizes[i] = fi.Size()
 	}
-	before := debug.SetMemoryLimit(size)
+	size := 64<<20 + sizes[0] + sizes[1]/2
+	m.set, m.personsFirst = true, 64<<20+sizes[0]+sizes[1]
+	m.before = debug.SetMemoryLimit(size)
 	// The heap's addresses spread past the limit (memory the collector has freed but not
 	// yet reused, and the scavenger's returned pages, lie between live objects): with
 	// only the limit's size of huge pages a what-if of a province's files still took
 	// 16,000 small-page faults, with half as much again 3,300-4,800. Reserving is only
 	// address space: memory is used as the heap touches it.
-	reserveHugePages(size + size/2)
+	reserveHugePages(m.personsFirst + m.personsFirst/2)
 	// The limit alone, not the heap's growth, starts a collection, unless GOGC says
 	// otherwise: while the heap grows from nothing to the limit, a collection each time it
 	// doubled (seven of them while the persons were read) scanned what was live for
 	// nothing, 0.1 s of a 1.1 s what-if, the peak staying where the limit keeps it.
-	restoreGC := func() {}
 	if os.Getenv("GOGC") == "" {
 		percent := debug.SetGCPercent(-1)
-		restoreGC = func() { debug.SetGCPercent(percent) }
+		m.restoreGC = func() { debug.SetGCPercent(percent) }
 	}
-	return func() {
-		restoreGC()
-		debug.SetMemoryLimit(before)
+	return m
+}
+
+// PersonsFirst raises the limit for files read persons first: ops.ReadOptions'
+// BeforePersonsFirst.
+func (m *memoryLimit) PersonsFirst() {
+	if m.set {
+		debug.SetMemoryLimit(m.personsFirst)
+	}
+}
+
+// Restore puts back the limit and the collector's setting from before limitMemory.
+func (m *memoryLimit) Restore() {
+	m.restoreGC()
+	if m.set {
+		debug.SetMemoryLimit(m.before)
 	}
 }
 
@@ -253,7 +283,7 @@ func runSweep(spec string, policyFiles []string, personsFile, providersFile, cla
 	if err != nil {
 		return fmt.Errorf("--sweep %s=%s: %w", field, rng, err)
 	}
-	in, err := loadReplayInput(policyFiles, personsFile, providersFile, claimsFile)
+	in, err := loadReplayInput(policyFiles, personsFile, providersFile, claimsFile, nil)
 	if err != nil {
 		return err
 	}

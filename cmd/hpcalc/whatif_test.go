@@ -268,21 +268,23 @@ func TestLimitMemory(t *testing.T) {
 	limitBefore, gcBefore := debug.SetMemoryLimit(-1), gcPercent()
 	for _, tc := range []struct {
 		name, gogc, gomemlimit string
-		limit                  int64
+		limit, personsFirst    int64 // claims first, persons first
 		gc                     int
 	}{
-		{"Default", "", "", 64<<20 + 1000 + 3000, -1},
-		{"GOGCSet", "100", "", 64<<20 + 1000 + 3000, gcBefore},
-		{"GOMEMLIMITSet", "", "1GiB", limitBefore, gcBefore},
+		{"Default", "", "", 64<<20 + 1000 + 3000/2, 64<<20 + 1000 + 3000, -1},
+		{"GOGCSet", "100", "", 64<<20 + 1000 + 3000/2, 64<<20 + 1000 + 3000, gcBefore},
+		{"GOMEMLIMITSet", "", "1GiB", limitBefore, limitBefore, gcBefore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GOGC", tc.gogc)
 			t.Setenv("GOMEMLIMIT", tc.gomemlimit)
-			restore := limitMemory(claims, persons)
+			m := limitMemory(claims, persons)
 			limit, gc := debug.SetMemoryLimit(-1), gcPercent()
-			restore()
-			if limit != tc.limit || gc != tc.gc {
-				t.Errorf("during: limit %d, GC percent %d; want %d, %d", limit, gc, tc.limit, tc.gc)
+			m.PersonsFirst()
+			personsFirst := debug.SetMemoryLimit(-1)
+			m.Restore()
+			if limit != tc.limit || personsFirst != tc.personsFirst || gc != tc.gc {
+				t.Errorf("during: limit %d, persons first %d, GC percent %d; want %d, %d, %d", limit, personsFirst, gc, tc.limit, tc.personsFirst, tc.gc)
 			}
 			if limit, gc := debug.SetMemoryLimit(-1), gcPercent(); limit != limitBefore || gc != gcBefore {
 				t.Errorf("after: limit %d, GC percent %d; want %d, %d", limit, gc, limitBefore, gcBefore)
