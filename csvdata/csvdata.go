@@ -526,9 +526,11 @@ func ReadClaims(file string, r io.Reader, checks ClaimChecks) (*Claims, error) {
 
 // ClaimRow is a row of a claims file as ScanClaims hands it on.
 type ClaimRow struct {
-	Claim  calc.Claim
-	Line   int // the line the row starts on
-	Person int // the claim's person's number in ClaimChecks.PersonIndex; -1 without one
+	Claim calc.Claim
+	Line  int // the line the row starts on
+	// Person is the claim's person's number in ClaimChecks.PersonIndex, -1 without one; or,
+	// from ScanClaimantsFirst, the claimant's number in the order of first claims.
+	Person int
 	// Columns are the 1-based columns of ClaimColumns in the file, for a caller that
 	// finds a problem with a row later: the same slice for every row.
 	Columns []int

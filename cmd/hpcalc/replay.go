@@ -84,9 +84,10 @@ type replayInput struct {
 }
 
 // loadReplayInput reads and checks the policy, persons, providers and claims files, each
-// empty name meaning the shipped file. The persons go into a csvdata.PersonIndex and the
-// claims straight into a batch.Builder, never into a calc.Person or calc.Claim per row:
-// that keeps a province's files (1,500,000 persons, 1,000,000 claims) well under 500 MiB.
+// empty name meaning the shipped file. The claims go straight into a batch.Builder, the
+// persons with claims into a csvdata.ClaimantIndex (or, read persons first, every person
+// into a csvdata.PersonIndex), never into a calc.Person or calc.Claim per row: that keeps
+// a province's files (1,500,000 persons, 1,000,000 claims) under 200 MiB.
 // The persons and claims files are read on every core (ops.ReadClaimTable), and
 // beforePersonsFirst, if not nil, is called before they are read persons first.
 func loadReplayInput(policyFiles []string, personsFile, providersFile, claimsFile string, beforePersonsFirst func()) (*replayInput, error) {
