@@ -38,30 +38,17 @@ func TestClaimantsFirst(t *testing.T) {
 	// The edits whose files are valid and read claims first.
 	fast := map[string]bool{"Valid": true, "QuotedLate": true, "BlankAndCRLFLines": true, "ClaimsQuotedHeader": true,
 		"PersonsQuotedHeader": true}
-	checks := ClaimChecks{Providers: map[string]Provider{
-		"TWN01": {ID: "TWN01", Level: calc.Township}, "CTY01": {ID: "CTY01", Level: calc.County},
-	}}
+	checks := parallelChecks()
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {
-			p, c := append([]string(nil), persons...), append([]string(nil), claims...)
-			if e.persons != nil {
-				e.persons(p, c)
-			}
-			if e.claim != nil {
-				e.claim(p, c)
-			}
-			pText, cText := strings.Join(p, "\n")+"\n", strings.Join(c, "\n")
+			pText, cText := e.apply(persons, claims)
 			blockSize = 256 << 10
 			want := scanBoth(t, pText, cText, checks, true)
 			for _, size := range []int{100, 1000, 256 << 10} {
 				blockSize = size
 				var rows []ClaimRow
 				x, err := ScanClaimantsFirst("persons.csv", strings.NewReader(pText), "claims.csv", strings.NewReader(cText), checks,
-					func(row *ClaimRow) {
-						r := *row
-						r.Claim.ID, r.Claim.PersonID, r.Claim.ProviderID = strings.Clone(r.Claim.ID), strings.Clone(r.Claim.PersonID), strings.Clone(r.Claim.ProviderID)
-						rows = append(rows, r)
-					})
+					func(row *ClaimRow) { rows = append(rows, keptRow(row)) })
 				if !fast[e.name] {
 					if !errors.Is(err, ErrNeedsFullRead) {
 						t.Fatalf("blocks of %d bytes: error %v, want ErrNeedsFullRead", size, err)

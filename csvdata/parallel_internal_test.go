@@ -43,11 +43,7 @@ type scanned struct {
 func scanBoth(t *testing.T, persons, claims string, checks ClaimChecks, atOnce bool) scanned {
 	t.Helper()
 	var out scanned
-	add := func(row *ClaimRow) {
-		r := *row
-		r.Claim.ID, r.Claim.PersonID, r.Claim.ProviderID = strings.Clone(r.Claim.ID), strings.Clone(r.Claim.PersonID), strings.Clone(r.Claim.ProviderID)
-		out.rows = append(out.rows, r)
-	}
+	add := func(row *ClaimRow) { out.rows = append(out.rows, keptRow(row)) }
 	var x *PersonIndex
 	if atOnce {
 		x, out.err = ScanPersonsAndClaims("persons.csv", strings.NewReader(persons), "claims.csv", strings.NewReader(claims), checks,
@@ -79,19 +75,10 @@ func TestParallelMatchesSequential(t *testing.T) {
 	persons, claims := parallelFiles(3000)
 	last := len(claims) - 40 // a line near the end of the claims file
 	edits := parallelEdits(last)
-	checks := ClaimChecks{Providers: map[string]Provider{
-		"TWN01": {ID: "TWN01", Level: calc.Township}, "CTY01": {ID: "CTY01", Level: calc.County},
-	}}
+	checks := parallelChecks()
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {
-			p, c := append([]string(nil), persons...), append([]string(nil), claims...)
-			if e.persons != nil {
-				e.persons(p, c)
-			}
-			if e.claim != nil {
-				e.claim(p, c)
-			}
-			pText, cText := strings.Join(p, "\n")+"\n", strings.Join(c, "\n")
+			pText, cText := e.apply(persons, claims)
 			parallel, blockSize = false, 256<<10
 			want := scanBoth(t, pText, cText, checks, false)
 			parallel = true
@@ -123,6 +110,33 @@ func TestParallelMatchesSequential(t *testing.T) {
 type edit struct {
 	name           string
 	persons, claim func(p, c []string)
+}
+
+// apply makes the files' texts from persons and claims with the edit's changes, which
+// leave the lines given as they were.
+func (e edit) apply(persons, claims []string) (pText, cText string) {
+	p, c := append([]string(nil), persons...), append([]string(nil), claims...)
+	if e.persons != nil {
+		e.persons(p, c)
+	}
+	if e.claim != nil {
+		e.claim(p, c)
+	}
+	return strings.Join(p, "\n") + "\n", strings.Join(c, "\n")
+}
+
+// parallelChecks are the checks of parallelFiles' claims: their two providers.
+func parallelChecks() ClaimChecks {
+	return ClaimChecks{Providers: map[string]Provider{
+		"TWN01": {ID: "TWN01", Level: calc.Township}, "CTY01": {ID: "CTY01", Level: calc.County},
+	}}
+}
+
+// keptRow is a copy of row that may be kept: its strings no longer the reading's.
+func keptRow(row *ClaimRow) ClaimRow {
+	r := *row
+	r.Claim.ID, r.Claim.PersonID, r.Claim.ProviderID = strings.Clone(r.Claim.ID), strings.Clone(r.Claim.PersonID), strings.Clone(r.Claim.ProviderID)
+	return r
 }
 
 // setField sets field field of line i to v.
