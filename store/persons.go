@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // The register's versions (migration 0013, docs/storage.md "Persons as they were"): each
@@ -93,25 +95,56 @@ func (s *Store) UpsertPersonVersions(ctx context.Context, versions []calc.Person
 // and the persons row give it). If the register holds another, or does not hold the
 // person, nothing is stored and the error is a *StaleError. The check and the write are
 // in one transaction, the person's row locked on PostgreSQL (SQLite has one writer), so a
-// version recorded meanwhile by another upsert is never overwritten unseen.
+// version recorded meanwhile by another upsert is never overwritten unseen. Upserts of
+// one person at once take their turns, whether or not the person was registered before;
+// on PostgreSQL one that lost a race (a version number taken meanwhile, a deadlock between
+// upserts of several persons) is run again from the start, as InPersonYear is.
 func (s *Store) UpsertPersonVersionsIf(ctx context.Context, versions []calc.PersonVersion, current map[string]int32) (err error) {
 	defer s.classify(&err)
+	for attempt := 1; ; attempt++ {
+		err = s.upsertPersonVersions(ctx, versions, current)
+		if err == nil || attempt == maxPersonYearAttempts || !(retryable(err) || raced(err)) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// raced reports whether PostgreSQL refused a person's new version because another upsert
+// recorded the same version number meanwhile: two upserts of a person not yet on the
+// register both read an empty history (there is no row to lock yet), and the one that
+// commits second finds the first's version 1 taken. Run again, it reads that version
+// under the person's lock, as an upsert of a registered person does.
+func raced(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.Table == "person_versions"
+}
+
+func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.PersonVersion, current map[string]int32) (err error) {
 	today := s.Today()
+	// Each person's versions, [lo, hi) of versions, taken in the order of their ids: two
+	// upserts of the same persons in other orders would otherwise each hold one person's
+	// lock while waiting for the other's.
+	type span struct{ lo, hi int }
+	var people []span
+	for lo := 0; lo < len(versions); {
+		id := versions[lo].ID
+		hi := lo + 1
+		for hi < len(versions) && versions[hi].ID == id {
+			hi++
+		}
+		if slices.ContainsFunc(versions[hi:], func(v calc.PersonVersion) bool { return v.ID == id }) {
+			return &VersionError{Index: hi, PersonID: id, Field: "person_id", Rule: "a person's versions must follow each other"}
+		}
+		people = append(people, span{lo, hi})
+		lo = hi
+	}
+	slices.SortFunc(people, func(a, b span) int { return strings.Compare(versions[a.lo].ID, versions[b.lo].ID) })
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		for lo := 0; lo < len(versions); {
-			id := versions[lo].ID
-			hi := lo + 1
-			for hi < len(versions) && versions[hi].ID == id {
-				hi++
-			}
-			if slices.ContainsFunc(versions[hi:], func(v calc.PersonVersion) bool { return v.ID == id }) {
-				return &VersionError{Index: hi, PersonID: id, Field: "person_id", Rule: "a person's versions must follow each other"}
-			}
-			want, check := current[id]
-			if err := s.recordPerson(ctx, tx, lo, versions[lo:hi], today, want, check); err != nil {
+		for _, p := range people {
+			want, check := current[versions[p.lo].ID]
+			if err := s.recordPerson(ctx, tx, p.lo, versions[p.lo:p.hi], today, want, check); err != nil {
 				return err
 			}
-			lo = hi
 		}
 		return s.cache.notify(ctx, tx, string(changedPersons))
 	})
@@ -124,17 +157,7 @@ func (s *Store) UpsertPersonVersionsIf(ctx context.Context, versions []calc.Pers
 // UpsertPersonVersionsIf).
 func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []calc.PersonVersion, today calc.Date, want int32, check bool) error {
 	id := news[0].ID
-	if check && s.dialect.forUpdate != "" {
-		// Hold the person's row until COMMIT, so that an upsert of the same person running
-		// meanwhile waits and then finds the version this one records, which is a
-		// StaleError for it, rather than both reading the same history.
-		var v int32
-		err := tx.GetContext(ctx, &v, tx.Rebind(`SELECT version FROM persons WHERE person_id = ?`+s.dialect.forUpdate), id)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("lock person %s: %w", id, err)
-		}
-	}
-	old, err := history(ctx, tx, id)
+	old, err := s.lockedHistory(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -201,6 +224,34 @@ func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []ca
 		return fmt.Errorf("record person %s: %w", id, err)
 	}
 	return nil
+}
+
+// lockedHistory reads a person's versions (history) for an upsert that will record new
+// ones. On PostgreSQL it first locks the person's row until COMMIT, so that an upsert of
+// the same person running meanwhile waits and then finds the versions this one records (a
+// StaleError for a conditional upsert), rather than both reading the same history and
+// numbering their versions alike. A person not yet registered has no row to lock: two
+// upserts creating one person find out at the second's INSERT of version 1 (see raced).
+func (s *Store) lockedHistory(ctx context.Context, tx *sqlx.Tx, id string) (calc.History, error) {
+	if s.dialect.forUpdate == "" {
+		return history(ctx, tx, id)
+	}
+	for try := 1; ; try++ {
+		var v int32
+		err := tx.GetContext(ctx, &v, tx.Rebind(`SELECT version FROM persons WHERE person_id = ?`+s.dialect.forUpdate), id)
+		locked := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("lock person %s: %w", id, err)
+		}
+		h, err := history(ctx, tx, id)
+		// Each statement sees what had committed when it started: an upsert that created
+		// the person may have committed between the lock, which found no row, and the
+		// history, which finds its versions. Recording after them without the lock would
+		// race a locked upsert of the person for the next version number; take the lock.
+		if err != nil || locked || len(h) == 0 || try == 2 {
+			return h, err
+		}
+	}
 }
 
 const versionColumns = `person_id, version, valid_from, valid_to, household_id, registered_poor, aid_category`

@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
+	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
 )
@@ -60,6 +63,84 @@ func TestPersonsAfter(t *testing.T) {
 		}
 		if _, err := s.Person(ctx, "NOBODY"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Person(NOBODY): %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestConcurrentUpserts: upserts of persons not yet on the register, from 16 clients at
+// once, each with a household of its own, and half of them upserting two persons in the
+// opposite order. None fails; each person ends with one version per upsert, numbered
+// 1..16, and the persons row holds the last. Conditional creations (current version 0)
+// of one new person at once: exactly one succeeds and the others get ErrConflict, never
+// a database error.
+func TestConcurrentUpserts(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		const clients = 16
+		person := func(id string, i int) calc.PersonVersion {
+			return calc.PersonVersion{Person: calc.Person{ID: id, HouseholdID: fmt.Sprintf("H%02d", i), RegisteredPoor: true, Aid: calc.AidNone},
+				From: calc.NoDate, To: calc.NoDate}
+		}
+		errs := make([]error, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				list := []calc.PersonVersion{person("NEW-A", i), person("NEW-B", i)}
+				if i%2 == 1 {
+					list[0], list[1] = list[1], list[0]
+				}
+				errs[i] = s.UpsertPersonVersions(ctx, list)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("concurrent upserts: %v", err)
+		}
+		for _, id := range []string{"NEW-A", "NEW-B"} {
+			versions, err := s.PersonVersions(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			households := map[string]bool{}
+			for i, v := range versions {
+				if v.Version != int32(i+1) {
+					t.Errorf("%s: version %d recorded as %d", id, i+1, v.Version)
+				}
+				households[v.HouseholdID] = true
+			}
+			if len(versions) != clients || len(households) != clients {
+				t.Errorf("%s: %d versions of %d households, want %d of each", id, len(versions), len(households), clients)
+			}
+			p, err := s.Person(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := versions[len(versions)-1]; p.Version != last.Version || p.HouseholdID != last.HouseholdID {
+				t.Errorf("%s: the register holds version %d of %s, the last recorded is %d of %s", id, p.Version, p.HouseholdID, last.Version, last.HouseholdID)
+			}
+		}
+
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.UpsertPersonVersionsIf(ctx, []calc.PersonVersion{person("NEW-C", i)}, map[string]int32{"NEW-C": 0})
+			}()
+		}
+		wg.Wait()
+		created := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, store.ErrConflict):
+				t.Errorf("client %d: %v, want nil or ErrConflict", i, err)
+			}
+		}
+		if created != 1 {
+			t.Errorf("%d conditional creations of one person succeeded, want 1", created)
 		}
 	})
 }
