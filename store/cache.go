@@ -49,6 +49,7 @@ type readCache struct {
 	mu        sync.RWMutex
 	gen       uint64 // bumped by every eviction
 	persons   map[personYear]personLedger
+	years     map[int]bool // the years of persons' entries, for evicting a person's every year
 	providers map[string]calc.Provider
 
 	tokens    *sync.Map // the store's remembered tokens, emptied when one is revoked
@@ -84,7 +85,7 @@ type personLedger struct {
 // Payloads of the change notifications: one letter, then what changed.
 const (
 	changedLedger    = 'L' // "L<year> <person id>": one person-year ledger
-	changedPersons   = 'P' // "P": persons were upserted
+	changedPersons   = 'P' // "P<id> <id>...": these persons were upserted; "P": any may have been
 	changedProviders = 'V' // "V": providers were upserted
 	changedTokens    = 'T' // "T": a token was revoked
 )
@@ -92,6 +93,7 @@ const (
 func newReadCache() *readCache {
 	return &readCache{
 		persons:   make(map[personYear]personLedger),
+		years:     make(map[int]bool),
 		providers: make(map[string]calc.Provider),
 	}
 }
@@ -196,6 +198,7 @@ func (c *readCache) flush() {
 	c.mu.Lock()
 	c.gen++
 	clear(c.persons)
+	clear(c.years)
 	clear(c.providers)
 	c.mu.Unlock()
 	c.forgetTokens()
@@ -245,9 +248,14 @@ func (c *readCache) apply(payload string) {
 		}
 		c.evictLedger(id, y)
 	case changedPersons:
+		if len(payload) > 1 {
+			c.evictPersons(strings.Split(payload[1:], " "))
+			return
+		}
 		c.mu.Lock()
 		c.gen++
 		clear(c.persons)
+		clear(c.years)
 		c.mu.Unlock()
 	case changedProviders:
 		c.mu.Lock()
@@ -259,6 +267,19 @@ func (c *readCache) apply(payload string) {
 	default:
 		c.flush()
 	}
+}
+
+// evictPersons forgets every year of each person of ids: an upsert changes a person's
+// versions, which each of their person-years holds.
+func (c *readCache) evictPersons(ids []string) {
+	c.mu.Lock()
+	c.gen++
+	for _, id := range ids {
+		for year := range c.years {
+			delete(c.persons, personYear{id, year})
+		}
+	}
+	c.mu.Unlock()
 }
 
 func (c *readCache) evictLedger(id string, year int) {
@@ -309,6 +330,7 @@ func (c *readCache) keepPersonLedger(gen uint64, v personLedger) {
 		}
 	}
 	c.persons[personYear{v.person.ID, v.ledger.Year}] = v
+	c.years[v.ledger.Year] = true
 }
 
 func (c *readCache) provider(id string) (calc.Provider, bool) {
@@ -361,6 +383,36 @@ func (c *readCache) notify(ctx context.Context, tx *sqlx.Tx, payload string) err
 		return fmt.Errorf("notify change: %w", err)
 	}
 	return nil
+}
+
+// maxPersonsChange bounds the notification of an upsert that names its persons: PostgreSQL
+// takes payloads under 8,000 bytes, and a larger upsert (a register's import) changes so
+// many persons that emptying the cache costs no more than evicting them one by one.
+const maxPersonsChange = 4000
+
+// personsChange is the notification of an upsert of the persons ids: their ids, or none
+// (any person may have changed) for more than maxPersonsChange bytes of them or for an id
+// with a space, which the list could not carry (ids have none: calc.ValidID).
+func personsChange(ids []string) string {
+	n := 1
+	for _, id := range ids {
+		if strings.Contains(id, " ") {
+			return string(changedPersons)
+		}
+		n += len(id) + 1
+	}
+	if len(ids) == 0 || n > maxPersonsChange {
+		return string(changedPersons)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, changedPersons)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, id...)
+	}
+	return string(b)
 }
 
 func ledgerChange(personID string, year int) string {

@@ -67,6 +67,11 @@ func TestReadCacheApply(t *testing.T) {
 		{ledgerChange("P1", 2018), []personYear{{"P1", 2019}, {"P 2", 2018}}, true},
 		{ledgerChange("P 2", 2018), []personYear{{"P1", 2018}, {"P1", 2019}}, true},
 		{"P", nil, true},
+		{personsChange([]string{"P1"}), []personYear{{"P 2", 2018}}, true}, // every year of P1
+		{personsChange([]string{"P9", "P8"}), []personYear{{"P1", 2018}, {"P1", 2019}, {"P 2", 2018}}, true},
+		{personsChange([]string{"P1", "P 2"}), nil, true}, // an id the list cannot carry: every person
+		{personsChange(strings.Fields(strings.Repeat("P1234567 ", maxPersonsChange/9+1))), nil, true},
+		{personsChange(nil), nil, true},
 		{"V", []personYear{{"P1", 2018}, {"P1", 2019}, {"P 2", 2018}}, false},
 		{"Lxx P1", nil, false}, // unreadable: anything may have changed
 		{"", nil, false},

@@ -109,6 +109,23 @@ func TestQuoteCacheFollowsWrites(t *testing.T) {
 		if st, _, _ := ops.New(s).Quote(ctx, quoteClaim); st.Aid != p.Aid {
 			t.Fatalf("quote after the person changed has aid category %s, want %s", st.Aid, p.Aid)
 		}
+		// Another person's change leaves this person's year in memory.
+		var other calc.Person
+		for id, q := range d.Persons {
+			if id != p.ID {
+				other = q
+				break
+			}
+		}
+		other.HouseholdID += "-moved"
+		if err := s.UpsertPersons(ctx, []calc.Person{other}); err != nil {
+			t.Fatal(err)
+		}
+		before = s.CacheStats()
+		checkQuote(t, s, quoteClaim, "after another person changed")
+		if after := s.CacheStats(); after.Misses != before.Misses {
+			t.Fatalf("a quote was read from the database after only another person changed: %+v then %+v", before, after)
+		}
 
 		pr := d.Providers[c.ProviderID]
 		if _, err := s.Provider(ctx, pr.ID); err != nil {

@@ -139,6 +139,11 @@ func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.Person
 		lo = hi
 	}
 	slices.SortFunc(people, func(a, b span) int { return strings.Compare(versions[a.lo].ID, versions[b.lo].ID) })
+	ids := make([]string, len(people))
+	for i, p := range people {
+		ids[i] = versions[p.lo].ID
+	}
+	change := personsChange(ids)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, p := range people {
 			want, check := current[versions[p.lo].ID]
@@ -146,9 +151,9 @@ func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.Person
 				return err
 			}
 		}
-		return s.cache.notify(ctx, tx, string(changedPersons))
+		return s.cache.notify(ctx, tx, change)
 	})
-	s.cache.apply(string(changedPersons)) // even if the commit failed: it may still have committed
+	s.cache.apply(change) // even if the commit failed: it may still have committed
 	return err
 }
 
