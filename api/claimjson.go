@@ -93,11 +93,10 @@ func quickClaim(body []byte) (calc.Claim, bool) {
 	if c.DischargedOn, ok = quickDate(value(5)); !ok {
 		return calc.Claim{}, false
 	}
-	var err error
-	if c.Total, err = quickMoney(value(6)); err != nil || c.Total < 0 || c.Total > calc.MaxAmount {
+	if c.Total, ok = calc.QuickMoney(value(6)); !ok {
 		return calc.Claim{}, false
 	}
-	if c.InPolicy, err = quickMoney(value(7)); err != nil || c.InPolicy < 0 || c.InPolicy > calc.MaxAmount {
+	if c.InPolicy, ok = calc.QuickMoney(value(7)); !ok {
 		return calc.Claim{}, false
 	}
 	if c.Validate() != nil {
@@ -177,27 +176,6 @@ var firstDays = func() (t [256]calc.Date) {
 var daysBefore = [2][13]int{
 	{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365},
 	{0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366},
-}
-
-// quickMoney is calc.ParseMoney, read directly when s is what clients send, 1 to 15 digits
-// and then none, one or two decimals ("20000.00"), and by ParseMoney otherwise.
-func quickMoney[S string | []byte](s S) (calc.Money, error) {
-	var v calc.Money
-	i := 0
-	for ; i < len(s) && i < 15 && '0' <= s[i] && s[i] <= '9'; i++ {
-		v = v*10 + calc.Money(s[i]-'0')
-	}
-	switch {
-	case i == 0:
-	case i == len(s):
-		return v * 100, nil
-	case s[i] != '.':
-	case len(s) == i+2 && '0' <= s[i+1] && s[i+1] <= '9':
-		return v*100 + calc.Money(s[i+1]-'0')*10, nil
-	case len(s) == i+3 && '0' <= s[i+1] && s[i+1] <= '9' && '0' <= s[i+2] && s[i+2] <= '9':
-		return v*100 + calc.Money(s[i+1]-'0')*10 + calc.Money(s[i+2]-'0'), nil
-	}
-	return calc.ParseMoney(string(s))
 }
 
 // memberAt reads the name of a member, the JSON string that starts at b[i], if it is the

@@ -275,7 +275,7 @@ func (t *table) result() error {
 // money reads a non-negative amount of at most MaxAmount.
 func (t *table) money(c column) (calc.Money, error) {
 	s := t.get(c)
-	if m, ok := quickMoney(s); ok {
+	if m, ok := calc.QuickMoney(s); ok {
 		return m, nil
 	}
 	m, err := calc.ParseMoney(s)

@@ -11,8 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/hpcalc/hpcalc/calc"
 )
 
 // readAll reads data's records after its header through a table, as the readers do;
@@ -169,48 +167,6 @@ func FuzzRecords(f *testing.F) {
 		f.Add(recordsInput(rng, 1+rng.IntN(4)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameRecords(t, data) })
-}
-
-// TestQuickMoneyRandom: wherever quickMoney (table.money's fast path) reads an amount,
-// it reads what calc.ParseMoney does, on random strings of digits, points, signs and
-// spaces; and it reads the usual ones.
-func TestQuickMoneyRandom(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	const alphabet = "0123456789.-+ e,"
-	cases := []string{"0.00", "00.00", "1234.50", "9999999999999.99", "99999999999999.99", "1.5", ".50", "12.", "-1.00", "+1.00", "1.0a", "1a.00", "1,000.00"}
-	for range 200_000 {
-		b := make([]byte, 1+rng.IntN(18))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-			if rng.IntN(3) > 0 {
-				b[i] = '0' + byte(rng.IntN(10))
-			}
-		}
-		if len(b) > 3 && rng.IntN(2) == 0 {
-			b[len(b)-3] = '.'
-		}
-		cases = append(cases, string(b))
-	}
-	read := 0
-	for _, s := range cases {
-		got, ok := quickMoney(s)
-		if !ok {
-			continue
-		}
-		read++
-		want, err := calc.ParseMoney(s)
-		if err != nil || got != want {
-			t.Fatalf("quickMoney(%q) = %s; ParseMoney gives %s, %v", s, got, want, err)
-		}
-	}
-	for _, s := range []string{"0.00", "1234.50", "99999999.99"} {
-		if _, ok := quickMoney(s); !ok {
-			t.Errorf("quickMoney(%q) does not read it", s)
-		}
-	}
-	if read < 10_000 {
-		t.Errorf("only %d of the random amounts were read quickly: the test checks too little", read)
-	}
 }
 
 // TestGetTrims: a cell is read as strings.TrimSpace gives it, whatever spaces it has.
