@@ -574,10 +574,10 @@ type pendingPersons struct {
 // returns errPersons if they could not be.
 //
 // With claimants not nil, pending and checks' persons must be nil: each claim's person is
-// numbered by its id in claimants, added there if new, rather than looked up; and the
-// claim ids must come in increasing order, a claim id that does not being a problem (a
-// repeat, the only one it reports right): ScanClaimantsFirst reads only such files, and
-// need not keep every id to find a repeat.
+// numbered by its id in claimants, added there if new, rather than looked up; and a
+// repeated claim id is found by its hash (newLastOnly), a problem whose line it does not
+// report right and that two ids of one hash also are: ScanClaimantsFirst reads a file
+// with any problem again, exactly, and so need not keep every id to find a repeat.
 func scanClaims(file string, r io.Reader, checks ClaimChecks, pending *pendingPersons, claimants *idTable, add func(row *ClaimRow)) error {
 	t, br, cr, err := readHeader(file, r, ClaimColumns)
 	if err != nil {

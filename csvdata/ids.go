@@ -38,12 +38,17 @@ type idTable struct {
 	chunks  []idChunk
 	n       int
 
-	// lastOnly says the table keeps only its last id (last, first seen on lastLine), for
-	// ids that must come in increasing order: add then refuses an id that does not come
-	// after the last, a repeat or not.
+	// lastOnly says the table keeps only its last id (last, first seen on lastLine) and
+	// each id's 64-bit hash, for finding a repeat, not for numbering or reporting it: while
+	// the ids come in increasing order a repeat can only be of the last; once one breaks
+	// the order, add looks its hash up among all of theirs (hashSet). Two ids of one hash
+	// count as a repeat: a seeded hash makes that as good as never, and a caller that must
+	// be sure (ScanClaimantsFirst) reads the file again exactly on any repeat.
 	lastOnly bool
 	last     []byte
 	lastLine int
+	hashes   []uint64 // the hash of each id added in increasing order; nil once hashSet is made
+	hashSet  []uint64 // an open-addressing set of the hashes, made when an id breaks the order; 0 is empty
 
 	// filter, if not nil, has the bit h>>filterShift set for the hash h of every id
 	// (buildFilter).
@@ -169,7 +174,72 @@ func (t *idTable) maxLoad() int {
 }
 
 // newLastOnly returns an empty table that keeps only its last id (see lastOnly).
-func newLastOnly() *idTable { return &idTable{lastOnly: true} }
+func newLastOnly() *idTable {
+	t := newIDTable()
+	t.lastOnly = true
+	return t
+}
+
+// addHash adds id, first seen on line, to a lastOnly table, as add does.
+func (t *idTable) addHash(id string, line int) (int, bool) {
+	_, _, h := slotFor(t, id)
+	h |= 1 // 0 marks an empty slot of hashSet
+	if t.hashSet == nil {
+		switch {
+		case t.n == 0 || string(t.last) < id:
+			t.last, t.lastLine = append(t.last[:0], id...), line
+			t.hashes = append(t.hashes, h)
+			t.n++
+			return t.n - 1, true
+		case string(t.last) == id:
+			return t.n - 1, false
+		}
+		t.hashSet = make([]uint64, hashSetSize(len(t.hashes)+1))
+		for _, old := range t.hashes {
+			insertHash(t.hashSet, old)
+		}
+		t.hashes = nil
+	}
+	if (t.n+1)*4 > len(t.hashSet)*3 {
+		bigger := make([]uint64, 2*len(t.hashSet))
+		for _, old := range t.hashSet {
+			if old != 0 {
+				insertHash(bigger, old)
+			}
+		}
+		t.hashSet = bigger
+	}
+	if !insertHash(t.hashSet, h) {
+		return t.n - 1, false
+	}
+	t.lastLine = line
+	t.n++
+	return t.n - 1, true
+}
+
+// hashSetSize is the number of slots, a power of two, of a hash set for n hashes: at most
+// three quarters full.
+func hashSetSize(n int) int {
+	size := 1024
+	for size/4*3 < n {
+		size *= 2
+	}
+	return size
+}
+
+// insertHash adds h (not 0) to set, a power of two of slots; false if h was there.
+func insertHash(set []uint64, h uint64) bool {
+	mask := uint64(len(set) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch set[i] {
+		case 0:
+			set[i] = h
+			return true
+		case h:
+			return false
+		}
+	}
+}
 
 // dropLines forgets the lines, once no more ids will be added.
 func (t *idTable) dropLines() {
@@ -305,12 +375,7 @@ func (t *idTable) addMany(n int, id func(k int) string, number []int) {
 // and whether it is new.
 func (t *idTable) add(id string, line int) (int, bool) {
 	if t.lastOnly {
-		if t.n > 0 && string(t.last) >= id {
-			return t.n - 1, false
-		}
-		t.last, t.lastLine = append(t.last[:0], id...), line
-		t.n++
-		return t.n - 1, true
+		return t.addHash(id, line)
 	}
 	if t.slots == nil {
 		// Still in increasing order?

@@ -162,27 +162,53 @@ func TestPack(t *testing.T) {
 	}
 }
 
-// TestLastOnly: a table that keeps only its last id takes ids in increasing order and
-// refuses a repeat of the last, with the last's line, and any id before it.
+// TestLastOnly: a table that keeps only its last id and the ids' hashes takes new ids in
+// any order and refuses a repeat, of the last id or of any before it, before and after the
+// ids first break their increasing order, and as its set of hashes grows.
 func TestLastOnly(t *testing.T) {
 	tab := newLastOnly()
 	for i, tt := range []struct {
 		id    string
 		added bool
-		n     int
 	}{
-		{"C1", true, 0}, {"C2", true, 1}, {"C2", false, 1}, {"C10", false, 1}, {"C3", true, 2}, {"C30", true, 3},
+		{"C1", true}, {"C2", true}, {"C2", false}, {"C10", true}, {"C3", true}, {"C2", false}, {"C1", false},
+		{"C30", true}, {"C10", false}, {"C-long-claim-id-0001", true}, {"C-long-claim-id-0001", false},
 	} {
-		n, added := tab.add(tt.id, 10+i)
-		if n != tt.n || added != tt.added {
-			t.Errorf("add %s: %d, %v; want %d, %v", tt.id, n, added, tt.n, tt.added)
+		if _, added := tab.add(tt.id, 10+i); added != tt.added {
+			t.Errorf("add %s: added %v, want %v", tt.id, added, tt.added)
 		}
 	}
-	if got := tab.line(1); got != 15 {
-		t.Errorf("line of the last id: %d, want 15", got)
+	if tab.len() != 6 {
+		t.Errorf("len %d, want 6", tab.len())
 	}
-	if tab.len() != 4 {
-		t.Errorf("len %d, want 4", tab.len())
+	// Thousands more, shuffled, each then repeated: the set grows several times.
+	rng := rand.New(rand.NewPCG(3, 4))
+	ids := make([]string, 20_000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("K%07d", i)
+	}
+	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	for _, id := range ids {
+		if _, added := tab.add(id, 1); !added {
+			t.Fatalf("add %s: refused a new id", id)
+		}
+	}
+	for _, id := range ids[:1000] {
+		if _, added := tab.add(id, 1); added {
+			t.Fatalf("add %s again: taken", id)
+		}
+	}
+	if want := 6 + len(ids); tab.len() != want {
+		t.Errorf("len %d, want %d", tab.len(), want)
+	}
+
+	// In increasing order only the last id is kept, beside the hashes.
+	sorted := newLastOnly()
+	for _, id := range []string{"A1", "A2", "A3"} {
+		sorted.add(id, 1)
+	}
+	if _, added := sorted.add("A3", 2); added || sorted.hashSet != nil || string(sorted.last) != "A3" || len(sorted.hashes) != 3 {
+		t.Errorf("in order: repeat added %v, set %v, last %q, %d hashes", added, sorted.hashSet != nil, sorted.last, len(sorted.hashes))
 	}
 }
 
