@@ -190,6 +190,9 @@ func TestPersonVersionsRefused(t *testing.T) {
 				if !errors.As(err, &ve) || !errors.Is(err, calc.ErrInvalid) || ve.Field != tt.field || ve.Rule == "" {
 					t.Fatalf("got %v; want a VersionError (ErrInvalid) at %s", err, tt.field)
 				}
+				if tt.name == "apart" && (ve.Index != 1 || ve.PersonID != q.ID) {
+					t.Errorf("versions apart: refused at index %d of person %s, want 1 (after %s's first run)", ve.Index, ve.PersonID, q.ID)
+				}
 				for _, id := range []string{"P00001", "P00002"} {
 					if h, err := s.PersonHistory(ctx, id); err != nil || len(h) != 1 {
 						t.Errorf("%s after a refused upsert: %+v, %v; want its one version", id, h, err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -116,7 +115,7 @@ func (s *Store) UpsertPersonVersionsIf(ctx context.Context, versions []calc.Pers
 // under the person's lock, as an upsert of a registered person does.
 func raced(err error) bool {
 	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "23505" && pe.Table == "person_versions"
+	return errors.Is(err, errPersonCreated) || errors.As(err, &pe) && pe.Code == "23505" && pe.Table == "person_versions"
 }
 
 func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.PersonVersion, current map[string]int32) (err error) {
@@ -126,17 +125,23 @@ func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.Person
 	// lock while waiting for the other's.
 	type span struct{ lo, hi int }
 	var people []span
+	runs := map[string]int{} // how many runs of versions each person has: one, unless split
 	for lo := 0; lo < len(versions); {
 		id := versions[lo].ID
 		hi := lo + 1
 		for hi < len(versions) && versions[hi].ID == id {
 			hi++
 		}
-		if slices.ContainsFunc(versions[hi:], func(v calc.PersonVersion) bool { return v.ID == id }) {
-			return &VersionError{Index: hi, PersonID: id, Field: "person_id", Rule: "a person's versions must follow each other"}
-		}
+		runs[id]++
 		people = append(people, span{lo, hi})
 		lo = hi
+	}
+	if len(runs) < len(people) {
+		for _, p := range people { // the first person whose versions come again further on
+			if id := versions[p.lo].ID; runs[id] > 1 {
+				return &VersionError{Index: p.hi, PersonID: id, Field: "person_id", Rule: "a person's versions must follow each other"}
+			}
+		}
 	}
 	slices.SortFunc(people, func(a, b span) int { return strings.Compare(versions[a.lo].ID, versions[b.lo].ID) })
 	ids := make([]string, len(people))
@@ -145,9 +150,14 @@ func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.Person
 	}
 	change := personsChange(ids)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		for _, p := range people {
-			want, check := current[versions[p.lo].ID]
-			if err := s.recordPerson(ctx, tx, p.lo, versions[p.lo:p.hi], today, want, check); err != nil {
+		for lo := 0; lo < len(people); lo += personsPerRound {
+			round := people[lo:min(lo+personsPerRound, len(people))]
+			spans := make([][]calc.PersonVersion, len(round))
+			ats := make([]int, len(round))
+			for i, p := range round {
+				spans[i], ats[i] = versions[p.lo:p.hi], p.lo
+			}
+			if err := s.recordPersons(ctx, tx, spans, ats, today, current); err != nil {
 				return err
 			}
 		}
@@ -157,22 +167,137 @@ func (s *Store) upsertPersonVersions(ctx context.Context, versions []calc.Person
 	return err
 }
 
-// recordPerson records the new versions of one person; at is the first one's index in
-// the upsert. With check, the person's current version must be want (see
-// UpsertPersonVersionsIf).
-func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []calc.PersonVersion, today calc.Date, want int32, check bool) error {
-	id := news[0].ID
-	old, err := s.lockedHistory(ctx, tx, id)
+// personsPerRound is how many persons an upsert reads, and then writes, with one statement
+// each: on PostgreSQL every statement waits for a round trip (two, with arguments), and one
+// person's three statements were 0.5 ms on loopback, most of it waiting.
+const personsPerRound = 500
+
+// errPersonCreated is what recordPersons returns when a person it found unregistered, and
+// so could not lock, was registered by another upsert before it read their versions: it
+// is run again (see raced), and then finds the person and locks them.
+var errPersonCreated = errors.New("a person was registered by another upsert meanwhile")
+
+// recordPersons records the new versions of some persons, each one's in spans (one person's
+// versions each, in id order), ats[i] the index in the upsert of spans[i]'s first. A person
+// named in current must have that version now (see UpsertPersonVersionsIf). On PostgreSQL
+// it first locks the persons' rows until COMMIT, in id order, so that an upsert of the same
+// person running meanwhile waits and then finds the versions this one records (a
+// StaleError for a conditional upsert), rather than both reading the same history and
+// numbering their versions alike. A person not yet registered has no row to lock: two
+// upserts creating one person find out at the second's INSERT of version 1 (see raced).
+func (s *Store) recordPersons(ctx context.Context, tx *sqlx.Tx, spans [][]calc.PersonVersion, ats []int, today calc.Date, current map[string]int32) error {
+	ids := make([]string, len(spans))
+	for i, news := range spans {
+		ids[i] = news[0].ID
+	}
+	var locked map[string]bool
+	if s.dialect.forUpdate != "" {
+		q, args, err := sqlx.In(`SELECT person_id FROM persons WHERE person_id IN (?) ORDER BY person_id COLLATE "C"`+s.dialect.forUpdate, ids)
+		if err != nil {
+			return err
+		}
+		var got []string
+		if err := tx.SelectContext(ctx, &got, tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("lock persons %s...: %w", ids[0], err)
+		}
+		locked = make(map[string]bool, len(got))
+		for _, id := range got {
+			locked[id] = true
+		}
+	}
+	// Each statement sees what had committed when it started: an upsert that created a
+	// person may have committed between the lock, which found no row, and the histories,
+	// which find its versions. Recording after them without the lock would race a locked
+	// upsert of the person for the next version number.
+	hists, err := historiesOf(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
+	var (
+		added []calc.PersonVersion
+		lasts []calc.Person // the version in force on each one's last day, as the persons row has it
+	)
+	for i, news := range spans {
+		old := hists[ids[i]]
+		if locked != nil && !locked[ids[i]] && len(old) > 0 {
+			return errPersonCreated
+		}
+		want, check := current[ids[i]]
+		hist, err := newVersions(ats[i], news, old, today, want, check)
+		if err != nil {
+			return err
+		}
+		if hist != nil {
+			added = append(added, hist[len(old):]...)
+			lasts = append(lasts, *hist.Last())
+		}
+	}
+	now := s.now()
+	err = insertRows(ctx, tx, `INSERT INTO person_versions (person_id, version, valid_from, valid_to, household_id, registered_poor, aid_category, recorded_at) VALUES `,
+		``, len(added), func(i int) []any {
+			v := &added[i]
+			return []any{v.ID, v.Version, v.From.String(), v.To.String(), v.HouseholdID, v.RegisteredPoor, v.Aid.String(), now}
+		})
+	if err != nil {
+		return fmt.Errorf("record persons %s...: %w", ids[0], err)
+	}
+	err = insertRows(ctx, tx, `INSERT INTO persons (person_id, household_id, registered_poor, aid_category, version) VALUES `,
+		` ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
+		registered_poor = excluded.registered_poor, aid_category = excluded.aid_category, version = excluded.version`,
+		len(lasts), func(i int) []any {
+			v := &lasts[i]
+			return []any{v.ID, v.HouseholdID, v.RegisteredPoor, v.Aid.String(), v.Version}
+		})
+	if err != nil {
+		return fmt.Errorf("record persons %s...: %w", ids[0], err)
+	}
+	return nil
+}
+
+// rowsPerInsert bounds the rows of one INSERT: eight columns of them are 800 arguments, far
+// under SQLite's limit (32,766) and PostgreSQL's (65,535).
+const rowsPerInsert = 100
+
+// insertRows inserts n rows, row(i) the arguments of row i, with statements of head, the
+// rows' placeholders and tail, rowsPerInsert rows at a time.
+func insertRows(ctx context.Context, tx *sqlx.Tx, head, tail string, n int, row func(i int) []any) error {
+	var args []any
+	var q strings.Builder
+	for lo := 0; lo < n; lo += rowsPerInsert {
+		hi := min(lo+rowsPerInsert, n)
+		args = args[:0]
+		q.Reset()
+		q.WriteString(head)
+		for i := lo; i < hi; i++ {
+			r := row(i)
+			if i > lo {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?")
+			q.WriteString(strings.Repeat(", ?", len(r)-1))
+			q.WriteString(")")
+			args = append(args, r...)
+		}
+		q.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newVersions returns a person's history with their new versions (news, the first at index
+// at of the upsert) after their recorded ones (old), numbered on from them; nil if the new
+// versions change nothing. With check, the person's current version must be want.
+func newVersions(at int, news []calc.PersonVersion, old calc.History, today calc.Date, want int32, check bool) (calc.History, error) {
+	id := news[0].ID
 	if check {
 		var have int32
 		if p := old.Last(); p != nil {
 			have = p.Version
 		}
 		if have != want {
-			return &StaleError{PersonID: id, Given: want, Current: have}
+			return nil, &StaleError{PersonID: id, Given: want, Current: have}
 		}
 	}
 	next := int32(len(old)) + 1
@@ -182,7 +307,7 @@ func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []ca
 		if v.From == calc.NoDate {
 			switch {
 			case len(news) > 1:
-				return &VersionError{Index: at + i, PersonID: id, Field: "valid_from", Rule: "is required when a person has several versions in one upsert"}
+				return nil, &VersionError{Index: at + i, PersonID: id, Field: "valid_from", Rule: "is required when a person has several versions in one upsert"}
 			case len(old) == 0:
 				v.From = calc.Beginning
 			default:
@@ -194,69 +319,24 @@ func (s *Store) recordPerson(ctx context.Context, tx *sqlx.Tx, at int, news []ca
 		}
 		switch {
 		case v.From < calc.Beginning || v.To > calc.End:
-			return &VersionError{Index: at + i, PersonID: id, Field: "valid_from", Rule: "dates run from 0001-01-01 to 9999-12-31"}
+			return nil, &VersionError{Index: at + i, PersonID: id, Field: "valid_from", Rule: "dates run from 0001-01-01 to 9999-12-31"}
 		case v.To < v.From:
 			rule := fmt.Sprintf("%s is before valid_from %s", v.To, v.From)
 			if news[i].From == calc.NoDate {
 				rule += " (without valid_from a person on the register changes from today)"
 			}
-			return &VersionError{Index: at + i, PersonID: id, Field: "valid_to", Rule: rule}
+			return nil, &VersionError{Index: at + i, PersonID: id, Field: "valid_to", Rule: rule}
 		case i > 0 && v.From <= hist[len(hist)-1].To:
-			return &VersionError{Index: at + i, PersonID: id, Field: "valid_from",
+			return nil, &VersionError{Index: at + i, PersonID: id, Field: "valid_from",
 				Rule: fmt.Sprintf("%s overlaps the version before it, which holds to %s: a person's versions come in date order and do not overlap", v.From, hist[len(hist)-1].To)}
 		}
 		v.Version = next + int32(i)
 		hist = append(hist, v)
 	}
 	if len(old) > 0 && calc.SameTimeline(old, hist) {
-		return nil
+		return nil, nil
 	}
-	now := s.now()
-	for _, v := range hist[len(old):] {
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO person_versions (person_id, version, valid_from, valid_to, household_id,
-			registered_poor, aid_category, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			id, v.Version, v.From.String(), v.To.String(), v.HouseholdID, v.RegisteredPoor, v.Aid.String(), now)
-		if err != nil {
-			return fmt.Errorf("record person %s: %w", id, err)
-		}
-	}
-	last := hist.Last()
-	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO persons (person_id, household_id, registered_poor, aid_category, version) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (person_id) DO UPDATE SET household_id = excluded.household_id,
-		registered_poor = excluded.registered_poor, aid_category = excluded.aid_category, version = excluded.version`),
-		id, last.HouseholdID, last.RegisteredPoor, last.Aid.String(), last.Version)
-	if err != nil {
-		return fmt.Errorf("record person %s: %w", id, err)
-	}
-	return nil
-}
-
-// lockedHistory reads a person's versions (history) for an upsert that will record new
-// ones. On PostgreSQL it first locks the person's row until COMMIT, so that an upsert of
-// the same person running meanwhile waits and then finds the versions this one records (a
-// StaleError for a conditional upsert), rather than both reading the same history and
-// numbering their versions alike. A person not yet registered has no row to lock: two
-// upserts creating one person find out at the second's INSERT of version 1 (see raced).
-func (s *Store) lockedHistory(ctx context.Context, tx *sqlx.Tx, id string) (calc.History, error) {
-	if s.dialect.forUpdate == "" {
-		return history(ctx, tx, id)
-	}
-	for try := 1; ; try++ {
-		var v int32
-		err := tx.GetContext(ctx, &v, tx.Rebind(`SELECT version FROM persons WHERE person_id = ?`+s.dialect.forUpdate), id)
-		locked := err == nil
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("lock person %s: %w", id, err)
-		}
-		h, err := history(ctx, tx, id)
-		// Each statement sees what had committed when it started: an upsert that created
-		// the person may have committed between the lock, which found no row, and the
-		// history, which finds its versions. Recording after them without the lock would
-		// race a locked upsert of the person for the next version number; take the lock.
-		if err != nil || locked || len(h) == 0 || try == 2 {
-			return h, err
-		}
-	}
+	return hist, nil
 }
 
 const versionColumns = `person_id, version, valid_from, valid_to, household_id, registered_poor, aid_category`
@@ -282,6 +362,28 @@ func (r *versionRow) version() (calc.PersonVersion, error) {
 		return calc.PersonVersion{}, fmt.Errorf("read person %s version %d: %w", r.ID, r.Version, err)
 	}
 	return v, nil
+}
+
+// historiesOf reads the versions of the persons ids, each one's in the order recorded; none
+// for an unknown person.
+func historiesOf(ctx context.Context, q sqlx.ExtContext, ids []string) (map[string]calc.History, error) {
+	query, args, err := sqlx.In(`SELECT `+versionColumns+` FROM person_versions WHERE person_id IN (?) ORDER BY person_id, version`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []versionRow
+	if err := sqlx.SelectContext(ctx, q, &rows, q.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("read persons %s...: %w", ids[0], err)
+	}
+	h := make(map[string]calc.History, len(ids))
+	for i := range rows {
+		v, err := rows[i].version()
+		if err != nil {
+			return nil, err
+		}
+		h[v.ID] = append(h[v.ID], v)
+	}
+	return h, nil
 }
 
 // history reads a person's versions in the order recorded; none for an unknown person.
