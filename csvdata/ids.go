@@ -230,7 +230,7 @@ func hashSetSize(n int) int {
 // insertHash adds h (not 0) to set, a power of two of slots; false if h was there.
 func insertHash(set []uint64, h uint64) bool {
 	mask := uint64(len(set) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := h >> 1 & mask; ; i = (i + 1) & mask { // not bit 0, which is always set
 		switch set[i] {
 		case 0:
 			set[i] = h

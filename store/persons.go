@@ -102,8 +102,13 @@ func (s *Store) UpsertPersonVersionsIf(ctx context.Context, versions []calc.Pers
 	defer s.classify(&err)
 	for attempt := 1; ; attempt++ {
 		err = s.upsertPersonVersions(ctx, versions, current)
-		if err == nil || attempt == maxPersonYearAttempts || !(retryable(err) || raced(err)) || ctx.Err() != nil {
+		if err == nil || !(retryable(err) || raced(err)) || ctx.Err() != nil {
 			return err
+		}
+		if attempt == maxPersonYearAttempts {
+			// Other upserts of these persons kept coming first: a conflict the client
+			// may retry, not a fault of the server.
+			return fmt.Errorf("%w: upsert persons: other upserts of the same persons ran at once %d times; send it again: %w", ErrConflict, attempt, err)
 		}
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hpcalc/hpcalc/calc"
 	"github.com/hpcalc/hpcalc/store"
 	"github.com/hpcalc/hpcalc/store/storetest"
+	"github.com/lib/pq"
 )
 
 // TestPersonsAfter pages through the shipped register a few persons at a time: the
@@ -175,5 +178,35 @@ func BenchmarkUpsertPersons(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(round*batch), "µs/person")
 		})
+	}
+}
+
+// TestUpsertRaceLostEveryTime: an upsert that loses its race each time it runs (here a
+// database that finds every new version's number taken) is run three times and then
+// refused as a conflict the client may send again, storing nothing; not a server error.
+func TestUpsertRaceLostEveryTime(t *testing.T) {
+	s, fault := storetest.Faulty(t)
+	ctx := context.Background()
+	var runs atomic.Int32
+	fault.Before = func(query string) {
+		if strings.Contains(query, "INSERT INTO person_versions") {
+			runs.Add(1)
+		}
+	}
+	fault.SetOn("INSERT INTO person_versions", 0, &pq.Error{Code: "23505", Table: "person_versions"})
+	p := calc.Person{ID: "RACED", HouseholdID: "H1", RegisteredPoor: true, Aid: calc.AidNone}
+	err := s.UpsertPersons(ctx, []calc.Person{p})
+	if !errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("upsert that lost every race: %v, want ErrConflict", err)
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("run %d times, want 3", n)
+	}
+	if _, err := s.PersonVersions(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the refused upsert the person reads %v, want ErrNotFound", err)
+	}
+	fault.SetOn("", 0, nil)
+	if err := s.UpsertPersons(ctx, []calc.Person{p}); err != nil {
+		t.Fatalf("the upsert sent again: %v", err)
 	}
 }
