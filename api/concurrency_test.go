@@ -113,3 +113,36 @@ func TestConcurrentSettlementsOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentPersonUpsertsOverHTTP: 16 clients register the same new person through PUT
+// /v1/persons at once, each with a household of its own. Every request is answered 200
+// (on PostgreSQL the losers of the race to create the person are run again, not answered
+// 500), and the person ends with one version per request.
+func TestConcurrentPersonUpsertsOverHTTP(t *testing.T) {
+	storetest.ForEachDB(t, func(t *testing.T, s *store.Store) {
+		v := newEnv(t, s)
+		const clients = 16
+		codes := make([]int, clients)
+		bodies := make([]string, clients)
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				put := fmt.Sprintf(`[{"person_id":"NEW001","household_id":"H%02d","registered_poor":true,"aid_category":"none"}]`, i)
+				rec := v.serve(v.request(http.MethodPut, "/v1/persons", asAdmin, "application/json", []byte(put)))
+				codes[i], bodies[i] = rec.Code, rec.Body.String()
+			}()
+		}
+		wg.Wait()
+		for i, code := range codes {
+			if code != http.StatusOK {
+				t.Errorf("client %d: %d %s", i, code, bodies[i])
+			}
+		}
+		versions, err := s.PersonVersions(context.Background(), "NEW001")
+		if err != nil || len(versions) != clients {
+			t.Fatalf("the person after %d upserts: %d versions, %v", clients, len(versions), err)
+		}
+	})
+}
