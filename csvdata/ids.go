@@ -47,8 +47,8 @@ type idTable struct {
 	lastOnly bool
 	last     []byte
 	lastLine int
-	hashes   []uint64 // the hash of each id added in increasing order; nil once hashSet is made
-	hashSet  []uint64 // an open-addressing set of the hashes, made when an id breaks the order; 0 is empty
+	hashes   [][]uint64 // the hash of each id added in increasing order, hashesPerChunk a chunk; nil once hashSet is made
+	hashSet  []uint64   // an open-addressing set of the hashes, made when an id breaks the order; 0 is empty
 
 	// filter, if not nil, has the bit h>>filterShift set for the hash h of every id
 	// (buildFilter).
@@ -188,15 +188,23 @@ func (t *idTable) addHash(id string, line int) (int, bool) {
 		switch {
 		case t.n == 0 || string(t.last) < id:
 			t.last, t.lastLine = append(t.last[:0], id...), line
-			t.hashes = append(t.hashes, h)
+			if len(t.hashes) == 0 || len(t.hashes[len(t.hashes)-1]) == hashesPerChunk {
+				// Chunks rather than one slice: appending to a slice of a million would
+				// copy it as it grows, 40 MB of garbage for 8 MB of hashes.
+				t.hashes = append(t.hashes, make([]uint64, 0, hashesPerChunk))
+			}
+			last := &t.hashes[len(t.hashes)-1]
+			*last = append(*last, h)
 			t.n++
 			return t.n - 1, true
 		case string(t.last) == id:
 			return t.n - 1, false
 		}
-		t.hashSet = make([]uint64, hashSetSize(len(t.hashes)+1))
-		for _, old := range t.hashes {
-			insertHash(t.hashSet, old)
+		t.hashSet = make([]uint64, hashSetSize(t.n+1))
+		for _, chunk := range t.hashes {
+			for _, old := range chunk {
+				insertHash(t.hashSet, old)
+			}
 		}
 		t.hashes = nil
 	}
@@ -216,6 +224,9 @@ func (t *idTable) addHash(id string, line int) (int, bool) {
 	t.n++
 	return t.n - 1, true
 }
+
+// hashesPerChunk is how many hashes a chunk of a lastOnly table's holds (512 KiB).
+const hashesPerChunk = 1 << 16
 
 // hashSetSize is the number of slots, a power of two, of a hash set for n hashes: at most
 // three quarters full.

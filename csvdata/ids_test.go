@@ -207,8 +207,24 @@ func TestLastOnly(t *testing.T) {
 	for _, id := range []string{"A1", "A2", "A3"} {
 		sorted.add(id, 1)
 	}
-	if _, added := sorted.add("A3", 2); added || sorted.hashSet != nil || string(sorted.last) != "A3" || len(sorted.hashes) != 3 {
-		t.Errorf("in order: repeat added %v, set %v, last %q, %d hashes", added, sorted.hashSet != nil, sorted.last, len(sorted.hashes))
+	if _, added := sorted.add("A3", 2); added || sorted.hashSet != nil || string(sorted.last) != "A3" || len(sorted.hashes) != 1 || len(sorted.hashes[0]) != 3 {
+		t.Errorf("in order: repeat added %v, set %v, last %q, %d chunks of hashes", added, sorted.hashSet != nil, sorted.last, len(sorted.hashes))
+	}
+	// Past a chunk of hashes in order, then an early id again: found among every chunk's.
+	long := newLastOnly()
+	for i := range hashesPerChunk + 100 {
+		if _, added := long.add(fmt.Sprintf("L%07d", i), i); !added {
+			t.Fatalf("L%07d refused in increasing order", i)
+		}
+	}
+	if _, added := long.add("L0000005", 1); added {
+		t.Error("an id of the first chunk, repeated out of order, was taken")
+	}
+	if _, added := long.add(fmt.Sprintf("L%07d", hashesPerChunk+50), 1); added {
+		t.Error("an id of the second chunk, repeated out of order, was taken")
+	}
+	if _, added := long.add("K0000001", 1); !added || long.len() != hashesPerChunk+101 {
+		t.Errorf("a new id out of order: added %v, len %d", added, long.len())
 	}
 }
 
