@@ -45,7 +45,10 @@ func runAuditFiles(f *auditFiles, policyFiles []string, format string, stdout io
 	defer paid.Close()
 	// The persons and claims files are read at once, as replay reads them; the persons'
 	// index goes once the claims are in the table.
-	in, err := loadReplayInput(policyFiles, f.persons, f.providers, f.claims, nil)
+	// The paid amounts are held whole, as the claims are: the paid file counts in full.
+	limit := limitMemory(f.claims, f.persons, f.paid)
+	defer limit.Restore()
+	in, err := loadReplayInput(policyFiles, f.persons, f.providers, f.claims, limit.PersonsFirst)
 	if err != nil {
 		return err
 	}

@@ -119,15 +119,18 @@ type memoryLimit struct {
 }
 
 // limitMemory sets a soft limit on the Go runtime's memory for a run over the claims and
-// persons files named (see memoryLimit), unless GOMEMLIMIT sets one. Shipped files (empty
-// names) are small: no limit. Restore puts back the limit before.
-func limitMemory(claimsFile, personsFile string) *memoryLimit {
+// persons files named (see memoryLimit), and the files whole that the run holds whole as
+// it holds the claims (an audit's paid file), unless GOMEMLIMIT sets one. Shipped files
+// (empty names) are small, and a file that cannot be read will fail the run: no limit.
+// Restore puts back the limit before.
+func limitMemory(claimsFile, personsFile string, whole ...string) *memoryLimit {
 	m := &memoryLimit{restoreGC: func() {}}
 	if os.Getenv("GOMEMLIMIT") != "" || claimsFile == "" || personsFile == "" {
 		return m
 	}
-	var sizes [2]int64
-	for i, name := range []string{claimsFile, personsFile} {
+	files := append([]string{claimsFile, personsFile}, whole...)
+	sizes := make([]int64, len(files))
+	for i, name := range files {
 		fi, err := os.Stat(name)
 		if err != nil || !fi.Mode().IsRegular() {
 			return m
@@ -135,7 +138,10 @@ func limitMemory(claimsFile, personsFile string) *memoryLimit {
 		sizes[i] = fi.Size()
 	}
 	size := 64<<20 + sizes[0] + sizes[1]/2
-	m.set, m.personsFirst = true, 64<<20+sizes[0]+sizes[1]
+	for _, extra := range sizes[2:] {
+		size += extra
+	}
+	m.set, m.personsFirst = true, size+sizes[1]-sizes[1]/2
 	m.before = debug.SetMemoryLimit(size)
 	// The heap's addresses spread past the limit (memory the collector has freed but not
 	// yet reused, and the scavenger's returned pages, lie between live objects): with

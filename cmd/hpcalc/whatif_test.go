@@ -254,8 +254,8 @@ func TestWhatifHouseholdOnDischargeDay(t *testing.T) {
 // it is done. With GOMEMLIMIT set it changes neither.
 func TestLimitMemory(t *testing.T) {
 	dir := t.TempDir()
-	claims, persons := filepath.Join(dir, "claims.csv"), filepath.Join(dir, "persons.csv")
-	for name, size := range map[string]int{claims: 1000, persons: 3000} {
+	claims, persons, paid := filepath.Join(dir, "claims.csv"), filepath.Join(dir, "persons.csv"), filepath.Join(dir, "paid.csv")
+	for name, size := range map[string]int{claims: 1000, persons: 3000, paid: 500} {
 		if err := os.WriteFile(name, make([]byte, size), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -268,17 +268,20 @@ func TestLimitMemory(t *testing.T) {
 	limitBefore, gcBefore := debug.SetMemoryLimit(-1), gcPercent()
 	for _, tc := range []struct {
 		name, gogc, gomemlimit string
-		limit, personsFirst    int64 // claims first, persons first
+		whole                  []string // files held whole besides (an audit's paid file)
+		limit, personsFirst    int64    // claims first, persons first
 		gc                     int
 	}{
-		{"Default", "", "", 64<<20 + 1000 + 3000/2, 64<<20 + 1000 + 3000, -1},
-		{"GOGCSet", "100", "", 64<<20 + 1000 + 3000/2, 64<<20 + 1000 + 3000, gcBefore},
-		{"GOMEMLIMITSet", "", "1GiB", limitBefore, limitBefore, gcBefore},
+		{"Default", "", "", nil, 64<<20 + 1000 + 3000/2, 64<<20 + 1000 + 3000, -1},
+		{"GOGCSet", "100", "", nil, 64<<20 + 1000 + 3000/2, 64<<20 + 1000 + 3000, gcBefore},
+		{"GOMEMLIMITSet", "", "1GiB", nil, limitBefore, limitBefore, gcBefore},
+		{"PaidFile", "", "", []string{paid}, 64<<20 + 1000 + 3000/2 + 500, 64<<20 + 1000 + 3000 + 500, -1},
+		{"PaidFileMissing", "", "", []string{filepath.Join(dir, "none.csv")}, limitBefore, limitBefore, gcBefore},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GOGC", tc.gogc)
 			t.Setenv("GOMEMLIMIT", tc.gomemlimit)
-			m := limitMemory(claims, persons)
+			m := limitMemory(claims, persons, tc.whole...)
 			limit, gc := debug.SetMemoryLimit(-1), gcPercent()
 			m.PersonsFirst()
 			personsFirst := debug.SetMemoryLimit(-1)
