@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 	"strings"
@@ -144,7 +145,7 @@ func readPaid(in *PaidFiles, set *batch.ClaimTable) (*batch.PaidTable, []batch.U
 	}
 	// A paid file written by replay --out lists the claims in the claims file's order:
 	// At finds each at its place, and no map of a million ids is needed.
-	var byID map[string]int32
+	var byID *claimIndex
 	claims := csvdata.PaidClaims{N: n,
 		At: func(k int, id string) (calc.Money, bool) {
 			r := rowOf[k]
@@ -152,13 +153,10 @@ func readPaid(in *PaidFiles, set *batch.ClaimTable) (*batch.PaidTable, []batch.U
 		},
 		Find: func(id string) (int, calc.Money, bool) {
 			if byID == nil {
-				byID = make(map[string]int32, n)
-				for r := range n {
-					byID[set.ClaimID(r)] = int32(r)
-				}
+				byID = newClaimIndex(set)
 			}
-			r, ok := byID[id]
-			if !ok {
+			r := byID.find(id)
+			if r < 0 {
 				return -1, 0, false
 			}
 			return int(set.Input[r]), set.Total[r], true
@@ -291,4 +289,41 @@ func (s *Service) claimsOfRegister(ctx context.Context, in *PaidFiles) (*batch.C
 	}
 	set.UseHistories(histories)
 	return set, nil
+}
+
+// claimIndex finds a claim table's rows by claim id, for a paid file in another order than
+// the claims file: an open-addressing table of row numbers, at most half full, whose ids
+// are the table's own (ClaimID), compared on each probe. A map[string]int32 of a province's
+// million ids was 60 MB and a fifth of the CPU of such an audit.
+type claimIndex struct {
+	set   *batch.ClaimTable
+	seed  maphash.Seed
+	slots []int32 // a row + 1; 0 is empty
+	mask  uint64
+}
+
+func newClaimIndex(set *batch.ClaimTable) *claimIndex {
+	size := 1024
+	for size < 2*set.Len() {
+		size *= 2
+	}
+	x := &claimIndex{set: set, seed: maphash.MakeSeed(), slots: make([]int32, size), mask: uint64(size - 1)}
+	for r := range set.Len() {
+		i := maphash.String(x.seed, set.ClaimID(r)) & x.mask
+		for x.slots[i] != 0 {
+			i = (i + 1) & x.mask
+		}
+		x.slots[i] = int32(r + 1)
+	}
+	return x
+}
+
+// find returns the row of the claim id, or -1.
+func (x *claimIndex) find(id string) int {
+	for i := maphash.String(x.seed, id) & x.mask; x.slots[i] != 0; i = (i + 1) & x.mask {
+		if r := int(x.slots[i] - 1); x.set.ClaimID(r) == id {
+			return r
+		}
+	}
+	return -1
 }
