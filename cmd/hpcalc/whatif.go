@@ -119,10 +119,10 @@ type memoryLimit struct {
 }
 
 // limitMemory sets a soft limit on the Go runtime's memory for a run over the claims and
-// persons files named (see memoryLimit), and the files whole that the run holds whole as
-// it holds the claims (an audit's paid file), unless GOMEMLIMIT sets one. Shipped files
-// (empty names) are small, and a file that cannot be read will fail the run: no limit.
-// Restore puts back the limit before.
+// persons files named (see memoryLimit), with room for each file of whole, which the run
+// keeps in full as it keeps the claims (an audit's paid file), unless GOMEMLIMIT sets one.
+// Shipped files (empty names) are small, and a file that cannot be read will fail the
+// run: no limit. Restore puts back the limit before.
 func limitMemory(claimsFile, personsFile string, whole ...string) *memoryLimit {
 	m := &memoryLimit{restoreGC: func() {}}
 	if os.Getenv("GOMEMLIMIT") != "" || claimsFile == "" || personsFile == "" {
