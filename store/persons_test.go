@@ -153,32 +153,24 @@ func TestConcurrentUpserts(t *testing.T) {
 //
 //	HPCALC_TEST_DATABASE_URL=postgres://... go test ./store -run '^$' -bench UpsertPersons
 func BenchmarkUpsertPersons(b *testing.B) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		b.Run(db, func(b *testing.B) {
-			var s *store.Store
-			if db == "sqlite" {
-				s = storetest.SQLite(b)
-			} else {
-				s = storetest.Postgres(b, storetest.PostgresURL(b))
+	storetest.ForEachDBBench(b, func(b *testing.B, s *store.Store) {
+		ctx := context.Background()
+		const batch = 1000
+		round := 0
+		for b.Loop() {
+			list := make([]calc.Person, batch)
+			for i := range list {
+				// Persons batch/2*round ... : the first half were new in the round before.
+				list[i] = calc.Person{ID: fmt.Sprintf("U%08d", round*batch/2+i), HouseholdID: fmt.Sprintf("H%d", round),
+					RegisteredPoor: true, Aid: calc.AidNone}
 			}
-			ctx := context.Background()
-			const batch = 1000
-			round := 0
-			for b.Loop() {
-				list := make([]calc.Person, batch)
-				for i := range list {
-					// Persons batch/2*round ... : the first half were new in the round before.
-					list[i] = calc.Person{ID: fmt.Sprintf("U%08d", round*batch/2+i), HouseholdID: fmt.Sprintf("H%d", round),
-						RegisteredPoor: true, Aid: calc.AidNone}
-				}
-				if err := s.UpsertPersons(ctx, list); err != nil {
-					b.Fatal(err)
-				}
-				round++
+			if err := s.UpsertPersons(ctx, list); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(round*batch), "µs/person")
-		})
-	}
+			round++
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(round*batch), "µs/person")
+	})
 }
 
 // TestUpsertRaceLostEveryTime: an upsert that loses its race each time it runs (here a

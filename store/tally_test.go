@@ -227,46 +227,38 @@ func TestTallyAfterImport(t *testing.T) {
 //
 //	HPCALC_TEST_DATABASE_URL=postgres://... go test ./store -run '^$' -bench Tally
 func BenchmarkTally(b *testing.B) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		b.Run(db, func(b *testing.B) {
-			var s *store.Store
-			if db == "sqlite" {
-				s = storetest.SQLite(b)
-			} else {
-				s = storetest.Postgres(b, storetest.PostgresURL(b))
-			}
-			ctx := context.Background()
-			d, err := fixtures.Load()
-			if err != nil {
-				b.Fatal(err)
-			}
-			doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := s.PublishPolicy(ctx, d.Policies.Policies()[0], doc); err != nil {
-				b.Fatal(err)
-			}
-			bulkLoad(b, s, 40_000, 100_000)
-			from, to := calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31)
-			for _, bb := range []struct {
-				name  string
-				tally func(context.Context, calc.Date, calc.Date) (calc.Tally, error)
-			}{{"days", s.Tally}, {"rows-in-go", s.TallyFromSettlements}} {
-				b.Run(bb.name, func(b *testing.B) {
-					for b.Loop() {
-						t, err := bb.tally(ctx, from, to)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if t.Claims != 100_000 {
-							b.Fatalf("%d claims, want 100000", t.Claims)
-						}
+	storetest.ForEachDBBench(b, func(b *testing.B, s *store.Store) {
+		ctx := context.Background()
+		d, err := fixtures.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc, err := fixtures.FS.ReadFile(fixtures.PolicyFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.PublishPolicy(ctx, d.Policies.Policies()[0], doc); err != nil {
+			b.Fatal(err)
+		}
+		bulkLoad(b, s, 40_000, 100_000)
+		from, to := calc.NewDate(2018, 1, 1), calc.NewDate(2018, 12, 31)
+		for _, bb := range []struct {
+			name  string
+			tally func(context.Context, calc.Date, calc.Date) (calc.Tally, error)
+		}{{"days", s.Tally}, {"rows-in-go", s.TallyFromSettlements}} {
+			b.Run(bb.name, func(b *testing.B) {
+				for b.Loop() {
+					t, err := bb.tally(ctx, from, to)
+					if err != nil {
+						b.Fatal(err)
 					}
-				})
-			}
-		})
-	}
+					if t.Claims != 100_000 {
+						b.Fatalf("%d claims, want 100000", t.Claims)
+					}
+				}
+			})
+		}
+	})
 }
 
 func errorsIsConflict(err error) bool { return errors.Is(err, store.ErrConflict) }

@@ -29,6 +29,14 @@ func ForEachDB(t *testing.T, test func(t *testing.T, s *store.Store)) {
 	})
 }
 
+// ForEachDBBench is ForEachDB for a benchmark: sub-benchmarks "sqlite" and "postgres",
+// each on a fresh database; the second is skipped loudly without PostgreSQL (PostgresURL).
+func ForEachDBBench(b *testing.B, bench func(b *testing.B, s *store.Store)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { bench(b, SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { bench(b, Postgres(b, PostgresURL(b))) })
+}
+
 // SQLite opens a migrated store on a new SQLite file, closed when the test ends.
 func SQLite(tb testing.TB) *store.Store {
 	tb.Helper()
